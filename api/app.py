@@ -1,0 +1,93 @@
+"""The web application: routers, the request guard, and the one mapping of errors to replies."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+
+from api import __version__, config, models, session_index
+from api.middleware import RequestGuard
+from api.responses import JSONResponse, error_response
+from api.routes import health, projects, sessions
+from hermes_agent.errors import HermesError
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.asynccontextmanager
+async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    for directory in (config.STATE_DIR, config.SESSION_DIR, config.DEFAULT_WORKSPACE):
+        directory.mkdir(parents=True, exist_ok=True)
+    rows = models.index_rows()
+    log.info("%d saved sessions in %s", len(rows), config.SESSION_DIR)
+    yield
+    session_index.close_current()
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="Hermes Station",
+        version=__version__,
+        description="A self-hosted AI agent whose conversations are never lost.",
+        lifespan=lifespan,
+        default_response_class=JSONResponse,
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    for module in (health, sessions, projects):
+        app.include_router(module.router)
+    app.add_exception_handler(HermesError, _hermes_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+    app.add_middleware(RequestGuard)
+    return app
+
+
+async def _hermes_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HermesError)
+    if exc.status >= 500:
+        log.error("request failed: %s", exc)
+    return error_response(exc.status, exc.message)
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    messages = {404: "not found", 405: "method not allowed"}
+    message = messages.get(exc.status_code) or str(exc.detail)
+    return error_response(exc.status_code, message)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "Internal server error")
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422 becomes our 400, with one sentence a person can act on."""
+    assert isinstance(exc, RequestValidationError)
+    return error_response(400, describe_validation_errors(exc.errors()))
+
+
+def describe_validation_errors(errors: list[dict]) -> str:
+    missing = [_field(e) for e in errors if e.get("type") == "missing" and _field(e)]
+    if missing:
+        return "Missing required field(s): " + ", ".join(missing)
+    first = errors[0] if errors else {}
+    kind = first.get("type", "")
+    if kind == "json_invalid":
+        return "Malformed JSON body: " + str(first.get("ctx", {}).get("error", "cannot parse"))
+    if kind in {"missing", "model_attributes_type", "dict_type"} and not _field(first):
+        return "Request body must be a JSON object"
+    return f"{_field(first) or 'body'}: {first.get('msg', 'invalid value')}"
+
+
+def _field(error: dict) -> str:
+    loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query")]
+    return ".".join(loc)

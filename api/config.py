@@ -1,0 +1,100 @@
+"""Paths, server settings and the web server's shared state.
+
+Everything here is read from the environment once, at import. Importing this module touches
+no file: directories are created when the server starts (`api.app`).
+
+The shared state and its locks follow one ordering, outermost first:
+    per-session agent lock  →  LOCK  →  the index's own lock
+`LOCK` is a plain, non-reentrant lock that guards `SESSIONS` only; it is never held across
+disk I/O, so a slow disk can never stall every request.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from api.models import Session
+
+
+def _path_from_env(name: str, default: Path) -> Path:
+    value = os.environ.get(name, "").strip()
+    return Path(value).expanduser().resolve() if value else default.expanduser().resolve()
+
+
+def _port_from_env(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        port = int(value)
+    except ValueError:
+        raise SystemExit(f"{name} must be a port number, got {value!r}") from None
+    if not 0 < port < 65536:
+        raise SystemExit(f"{name} must be between 1 and 65535, got {port}")
+    return port
+
+
+HERMES_HOME = _path_from_env("HERMES_HOME", Path("~/.hermes"))
+STATE_DIR = _path_from_env("HERMES_WEBUI_STATE_DIR", HERMES_HOME / "webui")
+SESSION_DIR = STATE_DIR / "sessions"
+SESSION_INDEX_FILE = SESSION_DIR / "_index.json"
+PROJECTS_FILE = STATE_DIR / "projects.json"
+HERMES_WEBUI_DEFAULT_WORKSPACE = _path_from_env(
+    "HERMES_WEBUI_DEFAULT_WORKSPACE", STATE_DIR / "workspace"
+)
+HERMES_WEBUI_DEFAULT_MODEL = os.environ.get("HERMES_WEBUI_DEFAULT_MODEL", "").strip()
+# Short aliases used throughout the web server.
+DEFAULT_WORKSPACE = HERMES_WEBUI_DEFAULT_WORKSPACE
+DEFAULT_MODEL = HERMES_WEBUI_DEFAULT_MODEL
+
+HOST = os.environ.get("HERMES_WEBUI_HOST", "").strip() or "127.0.0.1"
+PORT = _port_from_env("HERMES_WEBUI_PORT", 8787)
+
+# Request limits (see DESIGN.md, Security defaults).
+MAX_BODY_BYTES = 20 * 1024 * 1024
+MAX_IMPORT_MESSAGES = 20_000
+MAX_JSON_DEPTH = 64
+ALLOWED_ORIGINS = frozenset(
+    o.strip().rstrip("/")
+    for o in os.environ.get("HERMES_WEBUI_ALLOWED_ORIGINS", "").split(",")
+    if o.strip()
+)
+
+SERVER_START_TIME = time.time()
+
+# ── shared state ─────────────────────────────────────────────────────────────────────────
+LOCK = threading.Lock()
+SESSIONS: collections.OrderedDict[str, Session] = collections.OrderedDict()
+SESSIONS_MAX = 100
+
+# stream_id → the run's event log; filled by the streaming layer.
+STREAMS: dict[str, object] = {}
+STREAMS_LOCK = threading.Lock()
+
+SESSION_AGENT_LOCKS: dict[str, threading.Lock] = {}
+SESSION_AGENT_LOCKS_LOCK = threading.Lock()
+
+
+def _get_session_agent_lock(sid: str) -> threading.Lock:
+    """Return the one lock that serialises every read-modify-save of session `sid`.
+
+    Non-reentrant on purpose: code that already holds it must not call back into a path that
+    takes it again. Hold it for the mutation and the save only, never across an LLM call.
+    """
+    with SESSION_AGENT_LOCKS_LOCK:
+        lock = SESSION_AGENT_LOCKS.get(sid)
+        if lock is None:
+            lock = SESSION_AGENT_LOCKS[sid] = threading.Lock()
+        return lock
+
+
+def _drop_session_agent_lock(sid: str) -> None:
+    """Forget a deleted session's lock; a holder keeps its reference and finishes safely."""
+    with SESSION_AGENT_LOCKS_LOCK:
+        SESSION_AGENT_LOCKS.pop(sid, None)

@@ -1,0 +1,219 @@
+"""Session routes: create, read, list, search, import/export, and edits of one session.
+
+Handlers that touch session state are plain `def`: FastAPI runs them in its thread pool, where
+they may take the per-session locks without blocking the event loop.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from api import models, projects, session_ops
+from api.models import Session, get_session, new_session
+from api.redact import redact, redact_text
+from api.responses import NO_STORE, JSONResponse
+from api.schemas import (
+    Archive,
+    ImportSession,
+    Move,
+    NewSession,
+    Pin,
+    Rename,
+    SessionRef,
+    Truncate,
+)
+from api.search import search_sessions
+from api.session_import import import_session
+from api.storage import dumps_file
+from api.transcripts import to_markdown
+from api.validation import require_session_id
+from api.workspaces import resolve_trusted_workspace
+from hermes_agent.errors import BadRequest
+
+router = APIRouter(tags=["sessions"])
+
+SID_QUERY = Query(None, description="Session id.")
+
+
+def _query_session_id(session_id: str | None, missing: str) -> str:
+    if not session_id:
+        raise BadRequest(missing)
+    return require_session_id(session_id)
+
+
+def _ok(session: Session, *, with_messages: bool = False) -> JSONResponse:
+    payload = session.compact()
+    if with_messages:
+        payload["messages"] = session.messages
+    return JSONResponse(redact({"ok": True, "session": payload}))
+
+
+@router.post("/api/session/new", summary="Start a session (in memory until its first message)")
+def create_session(body: NewSession | None = None) -> JSONResponse:
+    body = body or NewSession()
+    workspace = resolve_trusted_workspace(body.workspace)
+    session = new_session(str(workspace), body.model, body.profile)
+    return JSONResponse({"session": {**session.compact(), "messages": []}})
+
+
+@router.get("/api/session", summary="One session with its transcript (pageable)")
+def read_session(
+    session_id: str | None = SID_QUERY,
+    messages: int = Query(1, ge=0, le=1, description="0 for metadata only."),
+    msg_limit: int | None = Query(None, ge=1, description="Return only the last N messages."),
+    msg_before: int | None = Query(None, ge=0, description="With msg_limit: page before index."),
+) -> JSONResponse:
+    sid = _query_session_id(session_id, "session_id is required")
+    session = get_session(sid, metadata_only=not messages)
+    payload = session.compact()
+    start, page = _page(session.messages, msg_limit, msg_before)
+    payload.update(
+        messages=page,
+        tool_calls=session.tool_calls,
+        pending_user_message=session.pending_user_message,
+        pending_attachments=session.pending_attachments if messages else [],
+        pending_started_at=session.pending_started_at,
+        context_length=session.context_length or 0,
+        threshold_tokens=session.threshold_tokens or 0,
+        last_prompt_tokens=session.last_prompt_tokens or 0,
+        _messages_truncated=start > 0,
+        _messages_offset=start,
+    )
+    return JSONResponse({"session": redact(payload)}, headers=NO_STORE)
+
+
+def _page(messages: list, limit: int | None, before: int | None) -> tuple[int, list]:
+    end = len(messages) if before is None else min(before, len(messages))
+    start = 0 if limit is None else max(0, end - limit)
+    return start, messages[start:end]
+
+
+@router.get("/api/sessions", summary="The sidebar list: pinned first, then newest")
+def list_sessions(
+    limit: int | None = Query(None, ge=1, le=10_000),
+    offset: int = Query(0, ge=0),
+) -> JSONResponse:
+    rows = models.all_sessions()
+    page = rows[offset : offset + limit] if limit else rows[offset:]
+    return JSONResponse(
+        {
+            "sessions": [_redact_title(row) for row in page],
+            "total": len(rows),
+            "offset": offset,
+            "limit": limit,
+            "cli_count": 0,
+            "server_time": time.time(),
+            "server_tz": time.strftime("%z"),
+        },
+        headers=NO_STORE,
+    )
+
+
+def _redact_title(row: dict[str, Any]) -> dict[str, Any]:
+    title = row.get("title") or ""
+    clean = redact_text(title)
+    return row if clean == title else {**row, "title": clean}
+
+
+@router.get("/api/sessions/search", summary="Find sessions by title or message text")
+def search(
+    q: str = Query("", max_length=500),
+    content: int = Query(1, ge=0, le=1, description="0 to match titles only."),
+    depth: int = Query(0, ge=0, description="Search only the first N messages (0: all)."),
+    limit: int = Query(50, ge=1, le=500),
+) -> JSONResponse:
+    query = q.strip().lower()
+    rows = search_sessions(query, bool(content), depth, limit) if query else models.all_sessions()
+    rows = [_redact_title(row) for row in rows]
+    return JSONResponse({"sessions": redact(rows), "query": query, "count": len(rows)})
+
+
+@router.post("/api/session/import", summary="Store a transcript as a new session")
+def import_(body: ImportSession) -> JSONResponse:
+    return _ok(import_session(body), with_messages=True)
+
+
+@router.get("/api/session/export", summary="Download a session as JSON or Markdown")
+def export(
+    session_id: str | None = SID_QUERY,
+    format: Literal["json", "md"] = Query("json"),
+) -> Response:
+    sid = _query_session_id(session_id, "session_id is required")
+    session = get_session(sid)
+    headers = {**NO_STORE, "Content-Disposition": f'attachment; filename="hermes-{sid}.{format}"'}
+    if format == "md":
+        body = redact_text(to_markdown(session)).encode()
+        return Response(body, media_type="text/markdown; charset=utf-8", headers=headers)
+    body = dumps_file(redact(session.to_dict()))
+    return Response(body, media_type="application/json", headers=headers)
+
+
+@router.post("/api/session/rename", summary="Set a session's title")
+def rename(body: Rename) -> JSONResponse:
+    sid = require_session_id(body.session_id)
+    session = session_ops.rename_session(sid, body.title)
+    return JSONResponse(redact({"ok": True, "session": session.compact()}))
+
+
+@router.post("/api/session/delete", summary="Delete a session (idempotent)")
+def delete(body: SessionRef) -> JSONResponse:
+    sid = require_session_id(body.session_id)
+    models.delete_session(sid)
+    return JSONResponse({"ok": True})
+
+
+@router.post("/api/session/pin", summary="Pin or unpin a session")
+def pin(body: Pin) -> JSONResponse:
+    return _ok(session_ops.set_pinned(require_session_id(body.session_id), body.pinned))
+
+
+@router.post("/api/session/archive", summary="Archive or unarchive a session")
+def archive(body: Archive) -> JSONResponse:
+    return _ok(session_ops.set_archived(require_session_id(body.session_id), body.archived))
+
+
+@router.post("/api/session/move", summary="Move a session into a project (or out of all)")
+def move(body: Move) -> JSONResponse:
+    sid = require_session_id(body.session_id)
+    if body.project_id:
+        projects.get_project(body.project_id)
+    return _ok(session_ops.move_to_project(sid, body.project_id))
+
+
+@router.post("/api/session/clear", summary="Empty a session's transcript")
+def clear(body: SessionRef) -> JSONResponse:
+    return _ok(session_ops.clear_session(require_session_id(body.session_id)))
+
+
+@router.post("/api/session/truncate", summary="Keep only the first N messages")
+def truncate(body: Truncate) -> JSONResponse:
+    session = session_ops.truncate_session(require_session_id(body.session_id), body.keep_count)
+    return _ok(session, with_messages=True)
+
+
+@router.post("/api/session/retry", summary="Remove the last exchange and return its user text")
+def retry(body: SessionRef) -> JSONResponse:
+    result = session_ops.retry_last(require_session_id(body.session_id))
+    return JSONResponse(redact({"ok": True, **result}))
+
+
+@router.post("/api/session/undo", summary="Remove the last exchange")
+def undo(body: SessionRef) -> JSONResponse:
+    result = session_ops.undo_last(require_session_id(body.session_id))
+    return JSONResponse(redact({"ok": True, **result}))
+
+
+@router.get("/api/session/status", summary="A session's summary and whether a run is live")
+def status(session_id: str | None = SID_QUERY) -> JSONResponse:
+    sid = _query_session_id(session_id, "Missing session_id")
+    return JSONResponse(redact(session_ops.session_status(sid)), headers=NO_STORE)
+
+
+@router.get("/api/session/usage", summary="A session's token and cost totals")
+def usage(session_id: str | None = SID_QUERY) -> JSONResponse:
+    sid = _query_session_id(session_id, "Missing session_id")
+    return JSONResponse(session_ops.session_usage(sid), headers=NO_STORE)

@@ -1,0 +1,70 @@
+"""Request bodies of the HTTP API, so validation and `/openapi.json` come from one source.
+
+Unknown fields are ignored rather than refused: clients of the original web UI send extras.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class SessionRef(Body):
+    session_id: str = Field(description="Session id: lowercase letters, digits and `_`.")
+
+
+class NewSession(Body):
+    workspace: str | None = Field(None, description="Directory for the agent's file tools.")
+    model: str | None = Field(None, max_length=200)
+    profile: str | None = Field(None, max_length=64)
+
+
+class Rename(SessionRef):
+    title: str
+
+
+class Pin(SessionRef):
+    pinned: bool = True
+
+
+class Archive(SessionRef):
+    archived: bool = True
+
+
+class Move(SessionRef):
+    project_id: str | None = Field(None, description="Target project, or null to unassign.")
+
+
+class Truncate(SessionRef):
+    keep_count: int = Field(description="How many leading messages to keep.")
+
+
+class ImportSession(Body):
+    """A transcript to store as a new session; any `session_id` given is ignored."""
+
+    title: str | None = Field(None, max_length=1000)
+    messages: list[dict[str, Any]]
+    model: str | None = Field(None, max_length=200)
+    workspace: str | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+    pinned: bool = False
+
+
+class ProjectCreate(Body):
+    name: str
+    color: str | None = None
+
+
+class ProjectRename(Body):
+    project_id: str
+    name: str
+    color: str | None = None
+
+
+class ProjectRef(Body):
+    project_id: str

@@ -1,0 +1,64 @@
+"""Running the web server under uvicorn, with the bind-address safety check."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+
+log = logging.getLogger(__name__)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, insecure: bool) -> None:
+    """Refuse to expose the server beyond this machine unless the user insists.
+
+    The server can read and write files in its workspaces; on a shared network that is a
+    remote shell for anyone who finds the port.
+    """
+    if is_loopback(host):
+        return
+    if not insecure:
+        raise SystemExit(
+            f"Refusing to listen on {host}: that exposes your sessions and workspaces to the "
+            "network. Listen on 127.0.0.1 and use an SSH tunnel or an authenticating reverse "
+            "proxy, or pass --insecure if you really mean it."
+        )
+    log.warning("!" * 72)
+    log.warning("LISTENING ON %s WITHOUT AUTHENTICATION (--insecure).", host)
+    log.warning("Anyone who can reach this port can read your sessions and run your agent.")
+    log.warning("!" * 72)
+
+
+def serve(host: str, port: int, *, insecure: bool = False, log_level: str = "info") -> None:
+    import uvicorn
+
+    from api.app import create_app
+
+    check_bind(host, insecure)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise SystemExit(f"Cannot listen on {host}:{port}: {exc.strerror}") from None
+    shown = f"[{host}]" if ":" in host else host
+    log.info("Hermes Station web UI on http://%s:%d", shown, port)
+    uvicorn.run(
+        create_app(),
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=5,
+    )

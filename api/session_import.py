@@ -1,0 +1,54 @@
+"""Turning an uploaded transcript into a stored session, refusing what cannot be stored."""
+
+from __future__ import annotations
+
+import orjson
+
+from api import config
+from api.models import Session, cache_session, title_from
+from api.schemas import ImportSession
+from api.session_ops import TITLE_MAX
+from api.validation import check_json_depth
+from api.workspaces import resolve_trusted_workspace
+from hermes_agent.errors import BadRequest, PayloadTooLarge
+
+ROLES = frozenset({"user", "assistant", "system", "tool"})
+IMPORTED_TITLE = "Imported session"
+
+
+def import_session(body: ImportSession) -> Session:
+    """Validate, then save under a fresh id. Nothing is written when anything is refused."""
+    _check_messages(body.messages)
+    tool_calls = body.tool_calls or []
+    check_json_depth(tool_calls, config.MAX_JSON_DEPTH)
+    title = " ".join((body.title or "").split())[:TITLE_MAX]
+    workspace = resolve_trusted_workspace(body.workspace) if body.workspace else None
+    session = Session(
+        title=title or title_from(body.messages, IMPORTED_TITLE),
+        workspace=workspace,
+        model=body.model,
+        messages=body.messages,
+        tool_calls=tool_calls,
+        pinned=body.pinned,
+    )
+    try:
+        session.save()
+    except orjson.JSONEncodeError as exc:
+        raise BadRequest(f"messages cannot be stored: {exc}") from None
+    cache_session(session)
+    return session
+
+
+def _check_messages(messages: list[dict]) -> None:
+    if len(messages) > config.MAX_IMPORT_MESSAGES:
+        raise PayloadTooLarge(
+            f"Import has {len(messages)} messages; the limit is {config.MAX_IMPORT_MESSAGES}"
+        )
+    for i, message in enumerate(messages):
+        role = message.get("role")
+        if role not in ROLES:
+            raise BadRequest(f"messages[{i}].role must be one of: {', '.join(sorted(ROLES))}")
+        content = message.get("content")
+        if content is not None and not isinstance(content, str | list):
+            raise BadRequest(f"messages[{i}].content must be a string, a list of parts or null")
+    check_json_depth(messages, config.MAX_JSON_DEPTH)

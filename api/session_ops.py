@@ -1,0 +1,163 @@
+"""Operations on one saved session: retry, undo, edits of its metadata, status and usage.
+
+Every read-modify-save holds the session's agent lock from the read to the end of the save,
+so concurrent requests (two tabs, a retry racing a checkpoint) apply one after the other and
+the file never holds a mix. Inside the lock the session is rebound to the cached instance
+under `LOCK`: everyone mutates the one object the rest of the server sees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from api.config import LOCK, STREAMS, STREAMS_LOCK, _get_session_agent_lock
+from api.models import SESSIONS, UNTITLED, Session, get_session, message_text
+from hermes_agent.errors import BadRequest, EmptyTranscript
+
+TITLE_MAX = 80
+PREVIEW_MAX = 40
+
+
+def retry_last(session_id: str) -> dict[str, Any]:
+    """Drop the last user turn and everything after it; return its text to send again."""
+    with _get_session_agent_lock(session_id):
+        s = get_session(session_id)
+        with LOCK:
+            s = SESSIONS.get(session_id, s)
+            text, removed = _drop_last_exchange(s, "No previous message to retry.")
+        s.save()
+    return {"last_user_text": text, "removed_count": removed}
+
+
+def undo_last(session_id: str) -> dict[str, Any]:
+    """Drop the last user turn and everything after it, for good."""
+    with _get_session_agent_lock(session_id):
+        s = get_session(session_id)
+        with LOCK:
+            s = SESSIONS.get(session_id, s)
+            text, removed = _drop_last_exchange(s, "Nothing to undo.")
+        s.save()
+    preview = text[:PREVIEW_MAX] + "..." if len(text) > PREVIEW_MAX else text
+    return {"removed_count": removed, "removed_preview": preview}
+
+
+def _drop_last_exchange(s: Session, empty_message: str) -> tuple[str, int]:
+    history = s.messages or []
+    cut = _last_user_index(history)
+    if cut is None:
+        raise EmptyTranscript(empty_message)
+    text = message_text(history[cut].get("content"))
+    s.messages = history[:cut]
+    if s.context_messages:
+        context_cut = _last_user_index(s.context_messages)
+        if context_cut is not None:
+            s.context_messages = s.context_messages[:context_cut]
+    return text, len(history) - cut
+
+
+def _last_user_index(messages: list) -> int | None:
+    for i in range(len(messages) - 1, -1, -1):
+        message = messages[i]
+        if isinstance(message, dict) and message.get("role") == "user":
+            return i
+    return None
+
+
+def update_session(session_id: str, mutate: Callable[[Session], None]) -> Session:
+    """Apply `mutate` to the canonical session and save it, all under its agent lock."""
+    with _get_session_agent_lock(session_id):
+        s = get_session(session_id)
+        with LOCK:
+            s = SESSIONS.get(session_id, s)
+            mutate(s)
+        s.save()
+    return s
+
+
+def rename_session(session_id: str, title: str) -> Session:
+    clean = " ".join(str(title).split())[:TITLE_MAX]
+    if not clean:
+        raise BadRequest("title must not be empty")
+
+    def apply(s: Session) -> None:
+        s.title = clean
+        s.llm_title_generated = False
+
+    return update_session(session_id, apply)
+
+
+def set_pinned(session_id: str, pinned: bool) -> Session:
+    return update_session(session_id, lambda s: setattr(s, "pinned", bool(pinned)))
+
+
+def set_archived(session_id: str, archived: bool) -> Session:
+    return update_session(session_id, lambda s: setattr(s, "archived", bool(archived)))
+
+
+def move_to_project(session_id: str, project_id: str | None) -> Session:
+    return update_session(session_id, lambda s: setattr(s, "project_id", project_id or None))
+
+
+def clear_session(session_id: str) -> Session:
+    """Empty the transcript (display and model context) and reset the title."""
+
+    def apply(s: Session) -> None:
+        s.messages = []
+        s.context_messages = []
+        s.tool_calls = []
+        s.title = UNTITLED
+
+    return update_session(session_id, apply)
+
+
+def truncate_session(session_id: str, keep_count: int) -> Session:
+    """Keep the first `keep_count` messages; the model context restarts from what is kept."""
+    if keep_count < 0:
+        raise BadRequest("keep_count must be a non-negative integer")
+
+    def apply(s: Session) -> None:
+        s.messages = s.messages[:keep_count]
+        s.context_messages = []
+        s.tool_calls = [
+            call
+            for call in s.tool_calls
+            if not isinstance(call, dict) or (call.get("assistant_msg_idx") or 0) < keep_count
+        ]
+
+    return update_session(session_id, apply)
+
+
+def session_status(session_id: str) -> dict[str, Any]:
+    s = get_session(session_id)
+    stream_id = s.active_stream_id
+    with STREAMS_LOCK:
+        running = bool(stream_id) and stream_id in STREAMS
+    return {
+        "session_id": s.session_id,
+        "title": s.title,
+        "model": s.model,
+        "workspace": s.workspace,
+        "personality": s.personality,
+        "message_count": len(s.messages),
+        "created_at": s.created_at,
+        "updated_at": s.updated_at,
+        "agent_running": running,
+        **_token_totals(s),
+    }
+
+
+def session_usage(session_id: str) -> dict[str, Any]:
+    s = get_session(session_id)
+    return {**_token_totals(s), "model": s.model}
+
+
+def _token_totals(s: Session) -> dict[str, Any]:
+    input_tokens = int(s.input_tokens or 0)
+    output_tokens = int(s.output_tokens or 0)
+    return {
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "total_tokens": input_tokens + output_tokens,
+        "estimated_cost": s.estimated_cost,
+    }

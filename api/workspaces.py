@@ -1,0 +1,53 @@
+"""Which directories a session may use as its workspace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from api import config
+from hermes_agent.errors import BadRequest
+
+_SYSTEM_ROOTS = tuple(
+    Path(p)
+    for p in (
+        "/bin",
+        "/boot",
+        "/dev",
+        "/etc",
+        "/lib",
+        "/lib64",
+        "/proc",
+        "/run",
+        "/sbin",
+        "/sys",
+        "/usr",
+        "/var",
+    )
+)
+
+
+def resolve_trusted_workspace(raw: str | None) -> Path:
+    """An existing directory under the user's home or the default workspace, resolved.
+
+    Symlinks are resolved before the check, so a link cannot smuggle in a system path.
+    """
+    if raw is None or not str(raw).strip():
+        return config.DEFAULT_WORKSPACE
+    if "\x00" in str(raw):
+        raise BadRequest("Path contains a NUL byte")
+    path = Path(str(raw).strip()).expanduser().resolve()
+    if not path.exists():
+        raise BadRequest(f"Path does not exist: {path}")
+    if not path.is_dir():
+        raise BadRequest(f"Path is not a directory: {path}")
+    default = config.DEFAULT_WORKSPACE.resolve()
+    if path.is_relative_to(default):
+        return path
+    home = Path.home().resolve()
+    if home != Path("/") and path.is_relative_to(home):
+        return path
+    if any(path.is_relative_to(root) for root in _SYSTEM_ROOTS):
+        raise BadRequest(f"Path points to a system directory: {path}")
+    raise BadRequest(
+        f"Path is outside the user home directory and not under the default workspace: {path}"
+    )

@@ -1,0 +1,3 @@
+from hermes_cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,159 @@
+"""Test plumbing: free ports, server processes, and an HTTP client that keeps the status."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SECRET_ENV_PREFIXES = (
+    "OPENAI_",
+    "ANTHROPIC_",
+    "OPENROUTER_",
+    "GOOGLE_",
+    "DEEPSEEK_",
+    "TELEGRAM_",
+    "HERMES_",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def request(
+    base: str,
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    data: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 10,
+) -> Reply:
+    """One HTTP request; errors come back as replies, with their status, never as raises."""
+    if body is not None:
+        data = json.dumps(body).encode()
+    all_headers = {"Content-Type": "application/json"} if data is not None else {}
+    all_headers.update(headers or {})
+    req = urllib.request.Request(base + path, data=data, method=method, headers=all_headers)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return Reply(r.status, dict(r.headers.items()), r.read())
+    except urllib.error.HTTPError as e:
+        return Reply(e.code, dict(e.headers.items()), e.read())
+
+
+@dataclass
+class ServerProcess:
+    """`hermes web` in a subprocess, with every path it uses under `root`."""
+
+    root: Path
+    port: int = field(default_factory=free_port)
+    extra_env: dict[str, str] = field(default_factory=dict)
+    proc: subprocess.Popen | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / "state"
+
+    @property
+    def workspace(self) -> Path:
+        return self.root / "workspace"
+
+    @property
+    def home(self) -> Path:
+        return self.root / "home"
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(SECRET_ENV_PREFIXES)}
+        env.update(
+            HOME=str(self.home),
+            HERMES_HOME=str(self.root / "hermes-home"),
+            HERMES_WEBUI_STATE_DIR=str(self.state_dir),
+            HERMES_WEBUI_DEFAULT_WORKSPACE=str(self.workspace),
+            HERMES_WEBUI_DEFAULT_MODEL="openai/gpt-5.4-mini",
+            HERMES_WEBUI_HOST="127.0.0.1",
+            HERMES_WEBUI_PORT=str(self.port),
+            PYTHONPATH=str(REPO_ROOT),
+        )
+        env.update(self.extra_env)
+        return env
+
+    def start(self, timeout: float = 20) -> ServerProcess:
+        for path in (self.home, self.workspace, self.state_dir):
+            path.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.root / f"server-{self.port}.log"
+        log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child process
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "hermes_cli", "web", "--log-level", "warning"],
+            cwd=REPO_ROOT,
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}: {self.log()}")
+            try:
+                if request(self.base, "GET", "/health", timeout=1).json.get("status") == "ok":
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"server did not answer /health within {timeout}s: {self.log()}")
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-4000:]
+        except (AttributeError, OSError):
+            return ""
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hook runs, as in a power cut of the process."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(5)
