@@ -38,6 +38,7 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
         default_response_class=JSONResponse,
         docs_url="/api/docs",
+        swagger_ui_oauth2_redirect_url=None,
         redoc_url=None,
     )
     for module in (health, sessions, projects):
