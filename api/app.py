@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
@@ -48,7 +49,38 @@ def create_app() -> FastAPI:
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
     app.add_middleware(RequestGuard)
+    app.openapi = lambda: _openapi_with_our_errors(app)
     return app
+
+
+ERROR_SCHEMA = {
+    "title": "Error",
+    "type": "object",
+    "properties": {"error": {"type": "string", "description": "What went wrong."}},
+    "required": ["error"],
+}
+
+
+def _openapi_with_our_errors(app: FastAPI) -> dict:
+    """The generated schema, with FastAPI's 422 replaced by the 400 `{"error"}` we send."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    error_ref = {
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    }
+    for operation in (op for path in schema["paths"].values() for op in path.values()):
+        responses = operation.setdefault("responses", {})
+        if responses.pop("422", None) is not None:
+            responses["400"] = {"description": "Bad or missing input", **error_ref}
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    components["Error"] = ERROR_SCHEMA
+    app.openapi_schema = schema
+    return schema
 
 
 async def _hermes_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -82,6 +114,8 @@ def describe_validation_errors(errors: list[dict]) -> str:
         return "Missing required field(s): " + ", ".join(missing)
     first = errors[0] if errors else {}
     kind = first.get("type", "")
+    if kind == "value_error":
+        return f"{_field(first) or 'body'}: {first.get('ctx', {}).get('error', 'invalid value')}"
     if kind == "json_invalid":
         return "Malformed JSON body: " + str(first.get("ctx", {}).get("error", "cannot parse"))
     if kind in {"missing", "model_attributes_type", "dict_type"} and not _field(first):

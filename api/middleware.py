@@ -45,7 +45,7 @@ class RequestGuard:
             return
         send = _with_security_headers(send)
         headers = _headers(scope)
-        if scope["method"] not in SAFE_METHODS and not _same_origin(headers):
+        if scope["method"] not in SAFE_METHODS and not _same_origin(scope, headers):
             await error_response(403, "Cross-origin request rejected")(scope, receive, send)
             return
         length = headers.get("content-length")
@@ -74,34 +74,26 @@ def _headers(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
 
 
-def _same_origin(headers: dict[str, str]) -> bool:
+def _same_origin(scope: Scope, headers: dict[str, str]) -> bool:
     """A write is allowed from this server's own pages, listed origins, or non-browser clients.
 
     Browsers always send Origin (or at least Referer) on cross-site writes; clients that send
-    neither (curl, scripts) are not a CSRF vector.
+    neither (curl, scripts) are not a CSRF vector. Scheme, host and port must all match.
     """
-    origin = headers.get("origin")
+    origin = headers.get("origin") or headers.get("referer")
     if origin is None:
-        referer = headers.get("referer")
-        if referer is None:
-            return True
-        parts = urlsplit(referer)
-        origin = f"{parts.scheme}://{parts.netloc}"
-    origin = origin.rstrip("/")
-    if origin in config.ALLOWED_ORIGINS:
         return True
-    parts = urlsplit(origin)
-    if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
-        return False
     try:
-        port = parts.port
-        host = urlsplit(f"{parts.scheme}://{headers.get('host', '')}")
-        host_port = host.port
+        parts = urlsplit(origin)
+        claimed = (parts.scheme, parts.hostname, parts.port or DEFAULT_PORTS.get(parts.scheme))
+        if f"{parts.scheme}://{parts.netloc}" in config.ALLOWED_ORIGINS:
+            return True
+        scheme = scope.get("scheme", "http")
+        host = urlsplit(f"{scheme}://{headers.get('host', '')}")
+        served = (scheme, host.hostname, host.port or DEFAULT_PORTS.get(scheme))
     except ValueError:
         return False
-    default = DEFAULT_PORTS[parts.scheme]
-    # The browser sends Host for the URL it asked, so a missing port means the same scheme's.
-    return (parts.hostname, port or default) == (host.hostname, host_port or default)
+    return claimed[1] is not None and claimed == served
 
 
 async def _read_bounded(receive: Receive, limit: int) -> bytes | None:

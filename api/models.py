@@ -402,7 +402,8 @@ def all_sessions() -> list[dict]:
     """The sidebar: pinned first, then newest activity; empty Untitled drafts hidden.
 
     Reads only memory once the index is loaded: the saved rows, overlaid by the live objects
-    of cached sessions (whose state may be ahead of their last save).
+    of cached sessions (whose state may be ahead of their last save). Rows are shared with
+    the index: copy one before changing it.
     """
     with STREAMS_LOCK:
         active = set(STREAMS)
@@ -410,12 +411,12 @@ def all_sessions() -> list[dict]:
     with LOCK:
         live = list(SESSIONS.values())
     for session in live:
-        rows[session.session_id] = session.compact()
-    visible = [
-        {**row, "is_streaming": bool(row.get("active_stream_id") in active)}
-        for row in rows.values()
-        if not _is_empty_draft(row)
-    ]
+        rows[session.session_id] = session.compact(True, active)
+    visible = [row for row in rows.values() if not _is_empty_draft(row)]
+    for i, row in enumerate(visible):
+        streaming = row.get("active_stream_id") in active
+        if row.get("is_streaming") is not streaming:
+            visible[i] = {**row, "is_streaming": streaming}
     visible.sort(key=_sidebar_order, reverse=True)
     return visible
 

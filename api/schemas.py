@@ -7,11 +7,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from api.config import MAX_JSON_DEPTH
+from api.validation import check_json_value
 
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        check_json_value(data, MAX_JSON_DEPTH)
+        return data
 
 
 class SessionRef(Body):

@@ -8,7 +8,6 @@ from api import config
 from api.models import Session, cache_session, title_from
 from api.schemas import ImportSession
 from api.session_ops import TITLE_MAX
-from api.validation import check_json_depth
 from api.workspaces import resolve_trusted_workspace
 from hermes_agent.errors import BadRequest, PayloadTooLarge
 
@@ -20,7 +19,6 @@ def import_session(body: ImportSession) -> Session:
     """Validate, then save under a fresh id. Nothing is written when anything is refused."""
     _check_messages(body.messages)
     tool_calls = body.tool_calls or []
-    check_json_depth(tool_calls, config.MAX_JSON_DEPTH)
     title = " ".join((body.title or "").split())[:TITLE_MAX]
     workspace = resolve_trusted_workspace(body.workspace) if body.workspace else None
     session = Session(
@@ -51,4 +49,3 @@ def _check_messages(messages: list[dict]) -> None:
         content = message.get("content")
         if content is not None and not isinstance(content, str | list):
             raise BadRequest(f"messages[{i}].content must be a string, a list of parts or null")
-    check_json_depth(messages, config.MAX_JSON_DEPTH)

@@ -9,6 +9,7 @@ from hermes_agent.errors import BadRequest
 
 SESSION_ID_PATTERN = r"^[0-9a-z_]{1,64}$"
 _SESSION_ID = re.compile(SESSION_ID_PATTERN)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def is_valid_session_id(value: object) -> bool:
@@ -24,18 +25,25 @@ def require_session_id(value: object) -> str:
     return value
 
 
-def check_json_depth(value: Any, limit: int) -> None:
-    """Refuse structures nested deeper than `limit` before they reach the encoder.
+def check_json_value(value: Any, depth_limit: int) -> None:
+    """Refuse what parses as JSON but cannot be stored: deep nesting and lone surrogates.
 
-    orjson refuses to encode past 254 levels, so an unbounded import would be accepted and
-    then fail to save; the walk is iterative so a hostile document cannot exhaust the stack.
+    orjson refuses to encode past 254 levels and strings holding half of a UTF-16 surrogate
+    pair (which `json.loads` lets through from `\\ud800` escapes); refusing them here keeps
+    a bad request from turning into a failed save. The walk is iterative so a hostile
+    document cannot exhaust the stack.
     """
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if depth > limit:
-            raise BadRequest(f"JSON is nested more than {limit} levels deep")
+        if isinstance(item, str):
+            if not item.isascii() and _SURROGATE.search(item):
+                raise BadRequest("Text contains an unpaired UTF-16 surrogate")
+            continue
+        if depth > depth_limit:
+            raise BadRequest(f"JSON is nested more than {depth_limit} levels deep")
         if isinstance(item, dict):
+            stack.extend((k, depth) for k in item)
             stack.extend((v, depth + 1) for v in item.values())
         elif isinstance(item, list):
             stack.extend((v, depth + 1) for v in item)

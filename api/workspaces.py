@@ -35,10 +35,14 @@ def resolve_trusted_workspace(raw: str | None) -> Path:
         return config.DEFAULT_WORKSPACE
     if "\x00" in str(raw):
         raise BadRequest("Path contains a NUL byte")
-    path = Path(str(raw).strip()).expanduser().resolve()
-    if not path.exists():
+    try:
+        path = Path(str(raw).strip()).expanduser().resolve()
+        exists, is_dir = path.exists(), path.is_dir()
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise BadRequest(f"Path is not usable: {exc}") from None
+    if not exists:
         raise BadRequest(f"Path does not exist: {path}")
-    if not path.is_dir():
+    if not is_dir:
         raise BadRequest(f"Path is not a directory: {path}")
     default = config.DEFAULT_WORKSPACE.resolve()
     if path.is_relative_to(default):

@@ -64,13 +64,17 @@ def create_session(body: NewSession | None = None) -> JSONResponse:
 def read_session(
     session_id: str | None = SID_QUERY,
     messages: int = Query(1, ge=0, le=1, description="0 for metadata only."),
-    msg_limit: int | None = Query(None, ge=1, description="Return only the last N messages."),
-    msg_before: int | None = Query(None, ge=0, description="With msg_limit: page before index."),
+    msg_limit: int | None = Query(
+        None, ge=1, le=1_000_000_000, description="Return only the last N messages."
+    ),
+    msg_before: int | None = Query(
+        None, ge=0, le=1_000_000_000, description="With msg_limit: page before index."
+    ),
 ) -> JSONResponse:
     sid = _query_session_id(session_id, "session_id is required")
     session = get_session(sid, metadata_only=not messages)
     payload = session.compact()
-    start, page = _page(session.messages, msg_limit, msg_before)
+    start, page = _page(session.messages, msg_limit, msg_before) if messages else (0, [])
     payload.update(
         messages=page,
         tool_calls=session.tool_calls,
@@ -95,7 +99,7 @@ def _page(messages: list, limit: int | None, before: int | None) -> tuple[int, l
 @router.get("/api/sessions", summary="The sidebar list: pinned first, then newest")
 def list_sessions(
     limit: int | None = Query(None, ge=1, le=10_000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=1_000_000_000),
 ) -> JSONResponse:
     rows = models.all_sessions()
     page = rows[offset : offset + limit] if limit else rows[offset:]
@@ -123,7 +127,9 @@ def _redact_title(row: dict[str, Any]) -> dict[str, Any]:
 def search(
     q: str = Query("", max_length=500),
     content: int = Query(1, ge=0, le=1, description="0 to match titles only."),
-    depth: int = Query(0, ge=0, description="Search only the first N messages (0: all)."),
+    depth: int = Query(
+        0, ge=0, le=1_000_000_000, description="Search only the first N messages (0: all)."
+    ),
     limit: int = Query(50, ge=1, le=500),
 ) -> JSONResponse:
     query = q.strip().lower()
