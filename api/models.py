@@ -153,6 +153,7 @@ class Session:
             self.llm_title_generated = bool(llm_title_generated)
         self._metadata_message_count: int | None = None
         self._metadata_only = False
+        self._deleted = False
 
     @property
     def path(self) -> Path:
@@ -224,25 +225,28 @@ class Session:
 
     # ── persistence ──────────────────────────────────────────────────────────────────────
     def save(self, touch_updated_at: bool = True, skip_index: bool = False) -> None:
-        """Write the session file atomically, then its index row unless `skip_index`.
+        """Write the session file atomically and refresh its sidebar row.
 
         Takes no lock: callers serialise writers of one session with its agent lock.
-        Checkpoints pass `skip_index=True`; the index catches up on the next full save, and
-        after a crash from the file's newer mtime.
+        Checkpoints pass `skip_index=True`: the row is refreshed in memory only, and reaches
+        `_index.json` with the next write the index makes for any other reason. A deleted
+        session refuses to save, so a late writer cannot bring it back.
         """
         if self._metadata_only:
             raise StoreError("A metadata-only session cannot be saved")
+        if self._deleted or self.session_id in _DELETED:
+            raise SessionNotFound(self.session_id)
         if touch_updated_at:
             self.updated_at = time.time()
         path = self.path
         data = dumps_file(self.to_dict())
-        if skip_index:
-            atomic_write(path, data)
-            return
         index = _session_index()
         with index.saving():
             atomic_write(path, data)
-            index.put(self.compact())
+            if skip_index:
+                index.refresh(self.compact())
+            else:
+                index.put(self.compact())
 
     @classmethod
     def load(cls, sid: str) -> Session | None:
@@ -319,6 +323,11 @@ def _session_index() -> session_index.SessionIndex:
 
 
 # ── the cache and the sidebar ─────────────────────────────────────────────────────────────
+# Ids deleted by this process: a read that loaded the file just before the delete must not
+# put it back in the cache. Ids are random and never reused, so the set stays small.
+_DELETED: set[str] = set()
+
+
 def get_session(sid: str, metadata_only: bool = False) -> Session:
     """The live object for `sid`: from the cache, else from disk. Raises `SessionNotFound`.
 
@@ -336,6 +345,8 @@ def get_session(sid: str, metadata_only: bool = False) -> Session:
     if loaded._metadata_only:
         return loaded
     with LOCK:
+        if sid in _DELETED:
+            raise SessionNotFound(sid)
         cached = SESSIONS.get(sid)
         if cached is not None:
             SESSIONS.move_to_end(sid)
@@ -346,6 +357,7 @@ def get_session(sid: str, metadata_only: bool = False) -> Session:
 
 def _cache_locked(session: Session) -> None:
     """Insert into the LRU (LOCK held); sessions with a live run are never evicted."""
+    _DELETED.discard(session.session_id)
     SESSIONS[session.session_id] = session
     SESSIONS.move_to_end(session.session_id)
     excess = len(SESSIONS) - SESSIONS_MAX
@@ -376,19 +388,25 @@ def new_session(
 
 
 def delete_session(sid: str) -> bool:
-    """Remove a session's file, cache entry and index row; True if a file was removed."""
-    with LOCK:
-        SESSIONS.pop(sid, None)
+    """Remove a session's file, cache entry and index row; True if a file was removed.
+
+    Holds the session's lock, so an edit in progress finishes first and a later one finds
+    nothing; the id is remembered so a read racing the delete cannot cache it again.
+    """
     if not is_valid_session_id(sid):
         raise BadRequest("Invalid session_id")
-    path = SESSION_DIR / f"{sid}.json"
-    index = _session_index()
-    try:
-        path.unlink()
-        removed = True
-    except FileNotFoundError:
-        removed = False
-    index.remove(sid)
+    with _get_session_agent_lock(sid):
+        with LOCK:
+            _DELETED.add(sid)
+            cached = SESSIONS.pop(sid, None)
+        if cached is not None:
+            cached._deleted = True
+        try:
+            (SESSION_DIR / f"{sid}.json").unlink()
+            removed = True
+        except FileNotFoundError:
+            removed = False
+        _session_index().remove(sid)
     _drop_session_agent_lock(sid)
     return removed
 

@@ -93,6 +93,16 @@ class SessionIndex:
             self._dirty = True
         self._schedule_flush()
 
+    def refresh(self, row: Row) -> None:
+        """Update a row in memory without asking for a write (checkpoints).
+
+        The file catches up with the next write made for another reason; until then, a
+        crash is covered by the session file's mtime being newer than the index's.
+        """
+        with self._lock:
+            if self._rows is not None:
+                self._rows[row["session_id"]] = row
+
     def remove(self, session_id: str) -> None:
         self._ensure_loaded()
         with self._lock:
