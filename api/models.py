@@ -129,8 +129,8 @@ class Session:
         self.model = model if model is not None else DEFAULT_MODEL
         self.messages = messages if isinstance(messages, list) else []
         self.tool_calls = tool_calls if isinstance(tool_calls, list) else []
-        self.created_at = created_at or now
-        self.updated_at = updated_at or now
+        self.created_at = _timestamp(created_at, now)
+        self.updated_at = _timestamp(updated_at, now)
         self.pinned = bool(pinned)
         self.archived = bool(archived)
         self.project_id = project_id or None
@@ -287,6 +287,13 @@ class Session:
 
 
 _INIT_FIELDS = frozenset(inspect.signature(Session.__init__).parameters) - {"self", "_unknown"}
+
+
+def _timestamp(value: object, default: float) -> float:
+    """Epoch seconds; anything unusable (0, null, text) becomes `default`, so sorting works."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return default
 
 
 def _normalise_workspace(workspace: str | os.PathLike) -> str:

@@ -160,8 +160,9 @@ class SessionIndex:
                 return
             try:
                 self.flush()
-            except OSError as exc:
-                log.warning("could not write session index %s: %s", self.index_file, exc)
+            except Exception:
+                # The rows stay dirty and the next change retries; the writer must not die.
+                log.exception("could not write session index %s", self.index_file)
             self._closed.wait(FLUSH_INTERVAL_SECONDS)
 
     # ── loading ──────────────────────────────────────────────────────────────────────────

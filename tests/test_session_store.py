@@ -493,3 +493,23 @@ def test_a_deleted_session_refuses_to_be_saved_again_by_a_late_writer(session_di
     assert "late1" not in {row["session_id"] for row in index_rows()}
     with pytest.raises(KeyError):
         get_session("late1")
+
+
+def test_a_file_with_unusable_timestamps_is_listed_instead_of_breaking_the_sidebar(session_dir):
+    _saved("good1", title="Good", messages=_exchange(1, 1000.0))
+    (session_dir / "odd1.json").write_text(
+        json.dumps(
+            {
+                "session_id": "odd1",
+                "title": "Odd",
+                "created_at": "yesterday",
+                "updated_at": None,
+                "messages": [{"role": "user", "content": "hi", "timestamp": "soon"}],
+            }
+        )
+    )
+    session_index.close_current()
+    listed = {row["session_id"]: row for row in all_sessions()}
+    assert set(listed) >= {"good1", "odd1"}
+    assert isinstance(listed["odd1"]["updated_at"], float)
+    assert isinstance(listed["odd1"]["last_message_at"], float)
