@@ -59,6 +59,7 @@ def serve(host: str, port: int, *, insecure: bool = False, log_level: str = "inf
         port=port,
         log_level=log_level,
         access_log=False,
+        log_config=None,
         server_header=False,
         timeout_graceful_shutdown=5,
     )
