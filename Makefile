@@ -10,11 +10,11 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.run-deps: pyproject.toml | $(PY)
-	$(PIP) install -e .
+	$(PIP) install -e '.[local]'
 	touch $@
 
 $(VENV)/.test-deps: pyproject.toml | $(PY)
-	$(PIP) install -e '.[dev]'
+	$(PIP) install -e '.[dev,local,anthropic]'
 	touch $@
 
 run: $(VENV)/.run-deps

@@ -9,7 +9,11 @@ The core raises these; each surface maps them once, at its boundary:
     │   └── SessionNotFound   also a KeyError, the store's historical contract
     ├── Conflict         409  the request is valid but the state forbids it
     │   └── EmptyTranscript   also a ValueError: nothing left to retry or undo
-    └── StoreError       500  the disk refused a write
+    ├── StoreError       500  the disk refused a write
+    ├── ProviderError    502  the model provider failed; `kind` says how
+    │   └── ContextLengthExceeded  the prompt does not fit the model's window
+    ├── ToolError             a tool refused or failed; the model sees the message
+    └── ConfigError           settings that cannot work (unknown key, bad value)
 
 `status` is the HTTP status; JSON-RPC and chat surfaces derive their own codes from the class.
 """
@@ -60,3 +64,28 @@ class EmptyTranscript(Conflict, ValueError):
 
 class StoreError(HermesError):
     status = 500
+
+
+class ProviderError(HermesError):
+    """A provider call failed. `kind` is one of: context_length, rate_limit, auth, not_found,
+    bad_request, server, connection, timeout, unavailable."""
+
+    status = 502
+
+    def __init__(self, message: str, kind: str = "server", status_code: int | None = None):
+        super().__init__(message)
+        self.kind = kind
+        self.status_code = status_code
+
+
+class ContextLengthExceeded(ProviderError):
+    def __init__(self, message: str, status_code: int | None = 400) -> None:
+        super().__init__(message, "context_length", status_code)
+
+
+class ToolError(HermesError):
+    status = 400
+
+
+class ConfigError(HermesError):
+    status = 400

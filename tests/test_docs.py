@@ -32,7 +32,11 @@ def test_every_route_is_documented_in_the_api_reference():
 
 
 def test_every_environment_setting_is_documented():
-    source = "\n".join(p.read_text() for p in (REPO_ROOT / "api").rglob("*.py"))
+    source = "\n".join(
+        p.read_text()
+        for package in ("api", "hermes_agent", "hermes_cli")
+        for p in (REPO_ROOT / package).rglob("*.py")
+    )
     settings = set(re.findall(r"\"(HERMES_[A-Z_]+)\"", source))
     assert settings, "expected the server to read HERMES_* settings"
     missing = sorted(name for name in settings if f"`{name}`" not in CONFIG_DOC)

@@ -1,0 +1,1 @@
+"""The messaging gateway: chat apps in front of the agent."""

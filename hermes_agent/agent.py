@@ -1,0 +1,469 @@
+"""The agent loop every surface drives: model call, tool calls, repeat, with callbacks.
+
+`AIAgent.run_conversation` runs one turn and always returns a result dict; provider failures
+become `failed` results, tool failures become tool results the model reads, and an interrupt
+ends the turn promptly. With a `session_db` every message is recorded as it completes, so a
+crash mid-turn loses at most the message being generated.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hermes_agent.compression import ContextCompressor, estimate_tokens
+from hermes_agent.errors import ContextLengthExceeded, ProviderError
+from hermes_agent.providers.base import (
+    ChatRequest,
+    Event,
+    Provider,
+    ReasoningDelta,
+    StreamResult,
+    TextDelta,
+    accumulate,
+)
+from hermes_agent.settings import Settings
+from hermes_agent.tools.approval import ApprovalPolicy
+from hermes_agent.tools.registry import ApprovalCallback, Tool, ToolContext, run_tool, tools_named
+from hermes_agent.usage import TurnUsage
+
+log = logging.getLogger(__name__)
+
+API_KEYS = ("role", "content", "tool_calls", "tool_call_id", "name")
+MAX_CONTEXT_RETRIES = 2
+POLL_SECONDS = 0.05
+DEFAULT_SYSTEM_PROMPT = (
+    "You are Hermes, a capable assistant running on the user's own machine. "
+    "Answer clearly and concisely."
+)
+TOOLS_PROMPT = (
+    " You can use tools to work with files in the workspace {workspace} and to run commands "
+    "there. Use them when the task needs it, then answer."
+)
+
+
+def new_session_id() -> str:
+    """`YYYYmmdd_HHMMSS_<6 hex>`: sortable by time, and a valid web session id too."""
+    return time.strftime("%Y%m%d_%H%M%S_") + secrets.token_hex(3)
+
+
+@dataclass
+class _Turn:
+    """The state of one `run_conversation` call."""
+
+    messages: list[dict[str, Any]]
+    usage: TurnUsage = field(default_factory=TurnUsage)
+    final_response: str | None = None
+    last_reasoning: str | None = None
+    interrupted: bool = False
+    failed: bool = False
+    partial: bool = False
+    error: str | None = None
+    exit_reason: str = "completed"
+
+
+class AIAgent:
+    def __init__(
+        self,
+        provider: Provider,
+        *,
+        model: str,
+        session_id: str | None = None,
+        session_db: Any = None,
+        platform: str = "cli",
+        workspace: str | Path | None = None,
+        tools: list[Tool] | None = None,
+        approval: ApprovalPolicy | None = None,
+        approval_callback: ApprovalCallback | None = None,
+        protected_paths: tuple[Path, ...] = (),
+        max_iterations: int = 30,
+        context_length: int = 8192,
+        compression_threshold: float = 0.75,
+        terminal_timeout: float = 60.0,
+        ephemeral_system_prompt: str | None = None,
+        stream_delta_callback: Callable[[str], None] | None = None,
+        reasoning_callback: Callable[[str], None] | None = None,
+        tool_progress_callback: Callable[..., None] | None = None,
+        status_callback: Callable[..., None] | None = None,
+    ) -> None:
+        self.provider = provider
+        self.model = model
+        self.session_id = session_id or new_session_id()
+        self.session_db = session_db
+        self.platform = platform
+        self.tools = tools if provider.supports_tools else []
+        self.max_iterations = max_iterations
+        self.ephemeral_system_prompt = ephemeral_system_prompt
+        self.stream_delta_callback = stream_delta_callback
+        self.reasoning_callback = reasoning_callback
+        self.tool_progress_callback = tool_progress_callback
+        self.status_callback = status_callback
+        self.context_compressor = ContextCompressor(
+            provider, model, context_length, compression_threshold
+        )
+        self.tool_context = ToolContext(
+            workspace=Path(workspace or Path.cwd()).resolve(),
+            approval=approval or ApprovalPolicy(),
+            ask_approval=approval_callback,
+            protected_paths=protected_paths,
+            terminal_timeout=terminal_timeout,
+        )
+        self._interrupt = threading.Event()
+        self._db_session_created = False
+        self.session_input_tokens = 0
+        self.session_output_tokens = 0
+        self.session_api_calls = 0
+        self.session_estimated_cost_usd = 0.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> AIAgent:
+        """An agent wired as the settings say: provider, tools, approval policy, limits."""
+        from hermes_agent.providers import create_provider
+        from hermes_agent.settings import hermes_home
+
+        kwargs.setdefault("provider", create_provider(settings))
+        kwargs.setdefault("model", settings.effective_model)
+        kwargs.setdefault("tools", tools_named(settings.enabled_tools))
+        kwargs.setdefault(
+            "approval", ApprovalPolicy(settings.approval_mode, settings.terminal_allowlist)
+        )
+        kwargs.setdefault("protected_paths", (hermes_home(),))
+        kwargs.setdefault("max_iterations", settings.max_iterations)
+        kwargs.setdefault("context_length", settings.context_length)
+        kwargs.setdefault("compression_threshold", settings.compression_threshold)
+        kwargs.setdefault("terminal_timeout", settings.terminal_timeout)
+        provider = kwargs.pop("provider")
+        return cls(provider, **kwargs)
+
+    def interrupt(self, message: str | None = None) -> None:
+        """End the current turn as soon as possible; the running tool or call is abandoned."""
+        self._interrupt.set()
+        self.tool_context.cancel.set()
+
+    # ── the turn ─────────────────────────────────────────────────────────────────────────
+    def run_conversation(  # noqa: PLR0917 - the signature every surface calls
+        self,
+        user_message: str | list,
+        system_message: str | None = None,
+        conversation_history: list[dict[str, Any]] | None = None,
+        task_id: str | None = None,
+        stream_callback: Callable[[str], None] | None = None,
+        persist_user_message: str | None = None,
+    ) -> dict[str, Any]:
+        """Run one turn to its end and describe it; never raises for provider trouble."""
+        self._interrupt.clear()
+        self.tool_context.cancel = threading.Event()
+        user = {"role": "user", "content": user_message}
+        turn = _Turn(messages=[*(conversation_history or []), user])
+        self._ensure_db_session()
+        self._record({**user, "content": persist_user_message or user_message})
+        system = self._system_prompt(system_message)
+        try:
+            self._loop(turn, system, stream_callback)
+        except ProviderError as exc:
+            turn.failed, turn.error, turn.exit_reason = True, str(exc), f"provider_{exc.kind}"
+        return self._result(turn)
+
+    def _loop(self, turn: _Turn, system: str, stream_callback: Callable | None) -> None:
+        context_retries = 0
+        self._compress_if_needed(turn, system, estimate=True)
+        while True:
+            if self._interrupt.is_set():
+                turn.interrupted, turn.exit_reason = True, "interrupted"
+                return
+            if turn.usage.api_calls >= self.max_iterations:
+                turn.final_response = (
+                    f"I stopped after {self.max_iterations} steps without finishing; "
+                    "ask me to continue if you want more."
+                )
+                turn.messages.append({"role": "assistant", "content": turn.final_response})
+                self._record(turn.messages[-1])
+                turn.exit_reason = "max_iterations"
+                return
+            try:
+                result = self._call_model(turn, system, stream_callback)
+            except ContextLengthExceeded:
+                if context_retries >= MAX_CONTEXT_RETRIES or not self._compress(turn):
+                    raise
+                context_retries += 1
+                continue
+            if result is None:
+                turn.interrupted, turn.exit_reason = True, "interrupted"
+                return
+            assistant = self._assistant_message(result)
+            turn.messages.append(assistant)
+            self._record(assistant, finish_reason=result.finish_reason)
+            if result.reasoning.strip():
+                turn.last_reasoning = result.reasoning
+            if not assistant.get("tool_calls"):
+                turn.final_response = result.text
+                return
+            self._run_tools(turn, assistant["tool_calls"])
+            self._compress_if_needed(turn, system, estimate=False)
+
+    def _call_model(
+        self, turn: _Turn, system: str, stream_callback: Callable | None
+    ) -> StreamResult | None:
+        """Stream one completion, forwarding deltas; None if interrupted meanwhile.
+
+        The provider runs in a worker thread so an interrupt never waits on a silent
+        connection: the loop here polls, and an abandoned worker ends with its timeout.
+        """
+        request = ChatRequest(
+            model=self.model,
+            messages=[{"role": "system", "content": system}, *_api_messages(turn.messages)],
+            tools=[tool.schema() for tool in self.tools] or None,
+        )
+        events: queue.Queue[Event | BaseException | None] = queue.Queue()
+        cancel = threading.Event()
+        worker = threading.Thread(
+            target=_pump, args=(self.provider, request, cancel, events), daemon=True
+        )
+        worker.start()
+        result = StreamResult()
+        while True:
+            if self._interrupt.is_set():
+                cancel.set()
+                return None
+            try:
+                event = events.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                continue
+            if event is None:
+                break
+            if isinstance(event, BaseException):
+                raise event
+            accumulate(result, event)
+            self._forward(event, stream_callback)
+        turn.usage.add(result.usage)
+        self._record_usage(result)
+        if result.usage is not None:
+            self.context_compressor.last_prompt_tokens = result.usage.input_tokens
+        return result
+
+    def _forward(self, event: Event, stream_callback: Callable | None) -> None:
+        if isinstance(event, TextDelta):
+            _safely(self.stream_delta_callback, event.text)
+            _safely(stream_callback, event.text)
+        elif isinstance(event, ReasoningDelta):
+            _safely(self.reasoning_callback, event.text)
+
+    def _assistant_message(self, result: StreamResult) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": result.text}
+        if result.reasoning.strip():
+            message["reasoning"] = result.reasoning
+        if result.tool_calls and self.tools:
+            message["tool_calls"] = [
+                {
+                    "id": c.id,
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": c.arguments},
+                }
+                for c in result.tool_calls
+            ]
+        return message
+
+    def _run_tools(self, turn: _Turn, calls: list[dict[str, Any]]) -> None:
+        for call in calls:
+            name = call["function"]["name"]
+            arguments = call["function"]["arguments"]
+            if self._interrupt.is_set():
+                output, is_error, duration = "Interrupted before this tool ran.", True, 0.0
+            else:
+                _safely(
+                    self.tool_progress_callback,
+                    "tool.started",
+                    name,
+                    arguments[:200],
+                    _preview_args(arguments),
+                )
+                started = time.monotonic()
+                output, is_error = run_tool(name, arguments, self.tool_context)
+                duration = round(time.monotonic() - started, 3)
+            _safely(
+                self.tool_progress_callback,
+                "tool.completed",
+                name,
+                None,
+                None,
+                duration=duration,
+                is_error=is_error,
+            )
+            message = {"role": "tool", "tool_call_id": call["id"], "name": name, "content": output}
+            turn.messages.append(message)
+            self._record(message)
+
+    # ── compression ──────────────────────────────────────────────────────────────────────
+    def _compress_if_needed(self, turn: _Turn, system: str, *, estimate: bool) -> None:
+        compressor = self.context_compressor
+        if estimate:
+            tokens = estimate_tokens(
+                [{"role": "system", "content": system}, *turn.messages],
+                [t.schema() for t in self.tools],
+            )
+        else:
+            tokens = compressor.last_prompt_tokens
+        if compressor.should_compress(tokens):
+            self._compress(turn)
+
+    def _compress(self, turn: _Turn) -> bool:
+        """Summarise the middle of the history; with a session_db, continue in a new session."""
+        if not self.context_compressor.can_compress(turn.messages):
+            return False
+        _safely(self.status_callback, "compressing", "Compressing the conversation…")
+        before = len(turn.messages)
+        turn.messages = self.context_compressor.compress(turn.messages, self._interrupt)
+        if self.session_db is not None:
+            self._rotate_session(turn.messages)
+        _safely(self.status_callback, "compressed", f"{before} messages → {len(turn.messages)}")
+        return True
+
+    def _rotate_session(self, messages: list[dict[str, Any]]) -> None:
+        """End this session as `compression` and continue in a child that inherits the title."""
+        db, old = self.session_db, self.session_id
+        try:
+            title = db.get_session_title(old)
+            db.end_session(old, "compression")
+            self.session_id = new_session_id()
+            db.create_session(
+                session_id=self.session_id,
+                source=self.platform,
+                model=self.model,
+                parent_session_id=old,
+            )
+            if title:
+                db.set_session_title(self.session_id, db.get_next_title_in_lineage(title))
+            for message in messages:
+                self._record(message)
+        except (ValueError, OSError) as exc:
+            log.warning("could not record the compressed continuation of %s: %s", old, exc)
+
+    # ── the session store ────────────────────────────────────────────────────────────────
+    def _ensure_db_session(self) -> None:
+        if self.session_db is None or self._db_session_created:
+            return
+        self.session_db.ensure_session(self.session_id, source=self.platform, model=self.model)
+        self._db_session_created = True
+
+    def _record(self, message: dict[str, Any], finish_reason: str | None = None) -> None:
+        if self.session_db is None:
+            return
+        self.session_db.append_message(
+            self.session_id,
+            role=message["role"],
+            content=message.get("content"),
+            tool_calls=message.get("tool_calls"),
+            tool_call_id=message.get("tool_call_id"),
+            tool_name=message.get("name"),
+            reasoning=message.get("reasoning"),
+            finish_reason=finish_reason,
+        )
+
+    def _record_usage(self, result: StreamResult) -> None:
+        usage = result.usage
+        step = TurnUsage()
+        step.add(usage)
+        cost = step.as_dict(self.model, self.provider.name)
+        self.session_api_calls += 1
+        self.session_input_tokens += step.input_tokens
+        self.session_output_tokens += step.output_tokens
+        self.session_estimated_cost_usd += cost["estimated_cost_usd"] or 0.0
+        if self.session_db is None:
+            return
+        self.session_db.update_token_counts(
+            self.session_id,
+            input_tokens=step.input_tokens,
+            output_tokens=step.output_tokens,
+            cache_read_tokens=step.cache_read_tokens,
+            cache_write_tokens=step.cache_write_tokens,
+            reasoning_tokens=step.reasoning_tokens,
+            estimated_cost_usd=cost["estimated_cost_usd"],
+            cost_status=cost["cost_status"],
+            model=self.model,
+            api_call_count=1,
+        )
+
+    # ── prompt and result ────────────────────────────────────────────────────────────────
+    def _system_prompt(self, system_message: str | None) -> str:
+        prompt = system_message or DEFAULT_SYSTEM_PROMPT
+        if self.tools and not system_message:
+            prompt += TOOLS_PROMPT.format(workspace=self.tool_context.workspace)
+        if self.ephemeral_system_prompt:
+            prompt += "\n\n" + self.ephemeral_system_prompt
+        return prompt
+
+    def _result(self, turn: _Turn) -> dict[str, Any]:
+        usage = turn.usage.as_dict(self.model, self.provider.name)
+        completed = not (turn.failed or turn.interrupted or turn.exit_reason == "max_iterations")
+        return {
+            "final_response": turn.final_response,
+            "last_reasoning": turn.last_reasoning,
+            "messages": turn.messages,
+            "api_calls": turn.usage.api_calls,
+            "completed": completed,
+            "failed": turn.failed,
+            "partial": turn.partial,
+            "interrupted": turn.interrupted,
+            "error": turn.error,
+            "turn_exit_reason": turn.exit_reason,
+            "usage": usage,
+            **usage,
+            "model": self.model,
+            "provider": self.provider.name,
+            "session_id": self.session_id,
+        }
+
+
+def _pump(
+    provider: Provider,
+    request: ChatRequest,
+    cancel: threading.Event,
+    events: queue.Queue,
+) -> None:
+    """Worker: move the provider's events onto the queue; end with None or the exception."""
+    try:
+        for event in provider.stream(request, cancel):
+            if cancel.is_set():
+                return
+            events.put(event)
+    except BaseException as exc:  # handed to the loop, which raises it in its own thread
+        events.put(exc)
+        return
+    events.put(None)
+
+
+def _api_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What the model may see: no error markers, only the keys the chat API knows."""
+    return [
+        {k: v for k, v in m.items() if k in API_KEYS}
+        for m in messages
+        if isinstance(m, dict) and not m.get("_error")
+    ]
+
+
+def _preview_args(arguments: str) -> dict[str, Any]:
+    try:
+        parsed = json.loads(arguments or "{}")
+    except json.JSONDecodeError:
+        return {}
+    if not isinstance(parsed, dict):
+        return {}
+    return {k: str(v)[:120] for k, v in list(parsed.items())[:4]}
+
+
+def _safely(callback: Callable | None, *args: Any, **kwargs: Any) -> None:
+    """Run a surface's callback; a failing callback is logged and never ends the turn."""
+    if callback is None:
+        return
+    try:
+        callback(*args, **kwargs)
+    except Exception:
+        log.exception("callback %r failed", getattr(callback, "__name__", callback))

@@ -1,0 +1,179 @@
+"""Anthropic's Messages API through the official `anthropic` SDK (the `anthropic` extra).
+
+Our history is in OpenAI chat format; this module translates it both ways: system messages
+become the `system` field, assistant tool calls become `tool_use` blocks and tool results
+become `tool_result` blocks in a user turn.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from hermes_agent.errors import ContextLengthExceeded, ProviderError
+from hermes_agent.providers.base import (
+    ChatRequest,
+    Done,
+    Event,
+    ReasoningDelta,
+    TextDelta,
+    ToolCall,
+    Usage,
+)
+
+DEFAULT_MAX_TOKENS = 4096
+STOP_REASONS = {"end_turn": "stop", "tool_use": "tool_calls", "max_tokens": "length"}
+
+
+class AnthropicProvider:
+    name: ClassVar[str] = "anthropic"
+    supports_tools: ClassVar[bool] = True
+    needs_key: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        api_key: str | None,
+        base_url: str | None = None,
+        *,
+        timeout: float = 120.0,
+        max_retries: int = 2,
+    ) -> None:
+        try:
+            import anthropic
+        except ImportError:
+            raise ProviderError(
+                "The anthropic provider needs the 'anthropic' extra: "
+                "pip install 'hermes-station[anthropic]'",
+                "unavailable",
+            ) from None
+        if not api_key:
+            raise ProviderError("Set ANTHROPIC_API_KEY (or api_key in config.yaml)", "auth")
+        self._client = anthropic.Anthropic(
+            api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries
+        )
+
+    def stream(self, request: ChatRequest, cancel: threading.Event) -> Iterator[Event]:
+        import anthropic
+
+        system, messages = to_anthropic_messages(request.messages)
+        params: dict[str, Any] = {
+            "model": request.model,
+            "messages": messages,
+            "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
+            "stream": True,
+        }
+        if system:
+            params["system"] = system
+        if request.tools:
+            params["tools"] = [_tool_schema(tool) for tool in request.tools]
+        if request.temperature is not None:
+            params["temperature"] = request.temperature
+        try:
+            yield from self._events(self._client.messages.create(**params), cancel)
+        except anthropic.APIStatusError as exc:
+            message = str(getattr(exc, "message", exc))
+            if exc.status_code in (400, 413) and "prompt is too long" in message.lower():
+                raise ContextLengthExceeded(message, exc.status_code) from None
+            kind = {401: "auth", 403: "auth", 404: "not_found", 429: "rate_limit"}.get(
+                exc.status_code, "server" if exc.status_code >= 500 else "bad_request"
+            )
+            raise ProviderError(f"{exc.status_code} {message}", kind, exc.status_code) from None
+        except anthropic.APITimeoutError:
+            raise ProviderError("The model provider did not answer in time", "timeout") from None
+        except anthropic.APIConnectionError as exc:
+            raise ProviderError(f"Lost the connection to Anthropic: {exc}", "connection") from None
+
+    def _events(self, stream: Any, cancel: threading.Event) -> Iterator[Event]:
+        tools: dict[int, dict[str, str]] = {}
+        input_tokens = cache_read = cache_write = output_tokens = 0
+        finish = "stop"
+        for event in stream:
+            if cancel.is_set():
+                stream.close()
+                return
+            kind = event.type
+            if kind == "message_start":
+                usage = event.message.usage
+                input_tokens = usage.input_tokens or 0
+                cache_read = getattr(usage, "cache_read_input_tokens", 0) or 0
+                cache_write = getattr(usage, "cache_creation_input_tokens", 0) or 0
+            elif kind == "content_block_start" and event.content_block.type == "tool_use":
+                block = event.content_block
+                tools[event.index] = {"id": block.id, "name": block.name, "arguments": ""}
+            elif kind == "content_block_delta":
+                delta = event.delta
+                if delta.type == "text_delta":
+                    yield TextDelta(delta.text)
+                elif delta.type == "thinking_delta":
+                    yield ReasoningDelta(delta.thinking)
+                elif delta.type == "input_json_delta" and event.index in tools:
+                    tools[event.index]["arguments"] += delta.partial_json
+            elif kind == "message_delta":
+                output_tokens = event.usage.output_tokens or output_tokens
+                finish = STOP_REASONS.get(event.delta.stop_reason or "", finish)
+        for index in sorted(tools):
+            call = tools[index]
+            yield ToolCall(call["id"], call["name"], call["arguments"] or "{}")
+        yield Usage(input_tokens, output_tokens, cache_read, cache_write)
+        yield Done(finish)
+
+
+def _tool_schema(tool: dict[str, Any]) -> dict[str, Any]:
+    function = tool["function"]
+    return {
+        "name": function["name"],
+        "description": function.get("description", ""),
+        "input_schema": function.get("parameters", {"type": "object", "properties": {}}),
+    }
+
+
+def to_anthropic_messages(messages: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+    """Split out the system prompt and translate tool traffic into content blocks."""
+    system_parts: list[str] = []
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        role = message.get("role")
+        if role == "system":
+            system_parts.append(str(message.get("content") or ""))
+            continue
+        blocks = _blocks(message)
+        turn_role = "assistant" if role == "assistant" else "user"
+        if out and out[-1]["role"] == turn_role:
+            out[-1]["content"].extend(blocks)
+        else:
+            out.append({"role": turn_role, "content": blocks})
+    return "\n\n".join(p for p in system_parts if p), out
+
+
+def _blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
+    content = message.get("content")
+    if message.get("role") == "tool":
+        return [
+            {
+                "type": "tool_result",
+                "tool_use_id": message.get("tool_call_id", ""),
+                "content": content if isinstance(content, str) else json.dumps(content),
+            }
+        ]
+    blocks: list[dict[str, Any]] = []
+    if isinstance(content, str) and content:
+        blocks.append({"type": "text", "text": content})
+    elif isinstance(content, list):
+        blocks.extend(p for p in content if isinstance(p, dict) and p.get("type") == "text")
+    for call in message.get("tool_calls") or ():
+        function = call.get("function", {})
+        try:
+            arguments = json.loads(function.get("arguments") or "{}")
+        except json.JSONDecodeError:
+            arguments = {}
+        blocks.append(
+            {
+                "type": "tool_use",
+                "id": call.get("id"),
+                "name": function.get("name"),
+                "input": arguments,
+            }
+        )
+    return blocks or [{"type": "text", "text": ""}]

@@ -1,0 +1,100 @@
+"""The one contract every model provider implements.
+
+A provider turns a `ChatRequest` into a stream of typed events. It declares what it can do as
+class attributes; the agent loop reads those and never branches on a provider's name.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    model: str
+    messages: list[dict[str, Any]]  # OpenAI chat format; providers translate as needed
+    tools: list[dict[str, Any]] | None = None  # OpenAI function-tool schemas
+    max_tokens: int | None = None
+    temperature: float | None = None
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class ReasoningDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: str  # JSON text exactly as the model produced it
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class Done:
+    finish_reason: str = "stop"
+
+
+Event = TextDelta | ReasoningDelta | ToolCall | Usage | Done
+
+
+@dataclass
+class StreamResult:
+    """What one streamed completion amounted to, assembled from its events."""
+
+    text: str = ""
+    reasoning: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    usage: Usage | None = None
+    finish_reason: str = "stop"
+
+
+class Provider(Protocol):
+    name: ClassVar[str]
+    supports_tools: ClassVar[bool]
+    needs_key: ClassVar[bool]
+
+    def stream(self, request: ChatRequest, cancel: threading.Event) -> Iterator[Event]:
+        """Yield events until the completion ends; stop early once `cancel` is set.
+
+        Raises `ProviderError` (or `ContextLengthExceeded`) with a message a person can read.
+        """
+        ...
+
+
+def complete(provider: Provider, request: ChatRequest, cancel: threading.Event) -> StreamResult:
+    """Drain a stream into one result (for summaries and titles, which need no streaming)."""
+    result = StreamResult()
+    for event in provider.stream(request, cancel):
+        accumulate(result, event)
+    return result
+
+
+def accumulate(result: StreamResult, event: Event) -> None:
+    if isinstance(event, TextDelta):
+        result.text += event.text
+    elif isinstance(event, ReasoningDelta):
+        result.reasoning += event.text
+    elif isinstance(event, ToolCall):
+        result.tool_calls.append(event)
+    elif isinstance(event, Usage):
+        result.usage = event
+    elif isinstance(event, Done):
+        result.finish_reason = event.finish_reason

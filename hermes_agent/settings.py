@@ -1,0 +1,196 @@
+"""One typed Settings object from `$HERMES_HOME/config.yaml` and the environment.
+
+Read once by each surface at start-up and passed down; nothing writes the environment to pass
+settings around. The environment wins over the file, the file over the defaults.
+
+With nothing configured the provider is `local`: the bundled small model, no key, no network.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from hermes_agent.durable import atomic_write
+from hermes_agent.errors import ConfigError
+
+ProviderName = Literal["openai", "anthropic", "local"]
+ApprovalMode = Literal["ask", "allowlist", "off"]
+
+ALL_TOOLS = ("read_file", "write_file", "edit_file", "list_dir", "search_files", "terminal", "todo")
+# File contents are read with the workspace-confined file tools instead, so
+# `cat ~/.hermes/config.yaml` always needs the user's approval.
+# Commands that only look around and have no option to write a file.
+DEFAULT_ALLOWLIST = ("ls", "pwd", "echo", "date", "whoami", "uname", "du", "wc", "git status")
+DEFAULT_MODELS = {
+    "openai": "gpt-4o-mini",
+    "anthropic": "claude-sonnet-4-5",
+    "local": "smollm2-135m",
+}
+SECRET_FIELDS = frozenset({"api_key"})
+SHOWN_SECRET_MIN = 12  # shorter keys are masked whole
+
+
+class Settings(BaseModel):
+    """Everything the agent core needs to know about the user's choices."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    provider: ProviderName = "local"
+    model: str = ""
+    base_url: str | None = None
+    api_key: str | None = None
+    model_path: str | None = Field(None, description="A GGUF file for the local provider.")
+    context_length: int = Field(8192, ge=512, le=10_000_000)
+    compression_threshold: float = Field(0.75, gt=0.1, le=0.95)
+    max_iterations: int = Field(30, ge=1, le=1000)
+    max_retries: int = Field(2, ge=0, le=10)
+    request_timeout: float = Field(120.0, gt=0)
+    enabled_tools: tuple[str, ...] = ALL_TOOLS
+    approval_mode: ApprovalMode = "ask"
+    terminal_allowlist: tuple[str, ...] = DEFAULT_ALLOWLIST
+    terminal_timeout: float = Field(60.0, gt=0, le=3600)
+
+    @field_validator("approval_mode", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: Any) -> Any:
+        """YAML 1.1 reads a bare `off` as false; in this setting it can only mean "off"."""
+        return "off" if value is False else value
+
+    @field_validator("enabled_tools")
+    @classmethod
+    def _known_tools(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [name for name in value if name not in ALL_TOOLS]
+        if unknown:
+            raise ValueError(f"unknown tools {unknown}; known: {', '.join(ALL_TOOLS)}")
+        return value
+
+    @property
+    def effective_model(self) -> str:
+        return self.model or DEFAULT_MODELS[self.provider]
+
+    def public(self) -> dict[str, Any]:
+        """The settings as plain data with secrets masked, for `hermes config show`."""
+        data = self.model_dump(mode="json")
+        for key in SECRET_FIELDS:
+            secret = data.get(key)
+            if secret:
+                data[key] = secret[:4] + "…" if len(secret) > SHOWN_SECRET_MIN else "****"
+        data["model"] = self.effective_model
+        return data
+
+
+# environment variable → setting; lists are comma-separated
+ENV_KEYS = {
+    "HERMES_PROVIDER": "provider",
+    "HERMES_MODEL": "model",
+    "HERMES_BASE_URL": "base_url",
+    "HERMES_API_KEY": "api_key",
+    "HERMES_MODEL_PATH": "model_path",
+    "HERMES_CONTEXT_LENGTH": "context_length",
+    "HERMES_COMPRESSION_THRESHOLD": "compression_threshold",
+    "HERMES_MAX_ITERATIONS": "max_iterations",
+    "HERMES_MAX_RETRIES": "max_retries",
+    "HERMES_REQUEST_TIMEOUT": "request_timeout",
+    "HERMES_ENABLED_TOOLS": "enabled_tools",
+    "HERMES_APPROVAL_MODE": "approval_mode",
+    "HERMES_TERMINAL_ALLOWLIST": "terminal_allowlist",
+    "HERMES_TERMINAL_TIMEOUT": "terminal_timeout",
+}
+LIST_FIELDS = frozenset({"enabled_tools", "terminal_allowlist"})
+
+
+def hermes_home(env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    return Path(env.get("HERMES_HOME") or "~/.hermes").expanduser()
+
+
+def config_path(env: Mapping[str, str] | None = None) -> Path:
+    return hermes_home(env) / "config.yaml"
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Defaults, then config.yaml, then the environment. Raises ConfigError with the reason."""
+    env = os.environ if env is None else env
+    values = {**read_config_file(config_path(env)), **_from_env(env)}
+    if "provider" not in values:
+        values["provider"] = _inferred_provider(values, env)
+    if not values.get("api_key"):
+        key = _provider_key(values["provider"], env)
+        if key:
+            values["api_key"] = key
+    return _validate(values)
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a mapping of settings")
+    return data
+
+
+def set_config_value(key: str, raw: str, env: Mapping[str, str] | None = None) -> Settings:
+    """Validate `key = raw` against the whole file, then replace config.yaml (mode 0600)."""
+    if key not in Settings.model_fields:
+        known = ", ".join(sorted(Settings.model_fields))
+        raise ConfigError(f"Unknown setting {key!r}; known settings: {known}")
+    path = config_path(env)
+    values = read_config_file(path)
+    values[key] = _parse_value(key, raw)
+    values[key] = _validate(values).model_dump(mode="json")[key]  # stored typed, not quoted
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = yaml.safe_dump(values, sort_keys=True, allow_unicode=True)
+    atomic_write(path, text.encode("utf-8"))
+    return load_settings(env)
+
+
+def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        field: _parse_value(field, env[name])
+        for name, field in ENV_KEYS.items()
+        if env.get(name, "").strip()
+    }
+
+
+def _parse_value(field: str, raw: str) -> Any:
+    if field in LIST_FIELDS:
+        return [part.strip() for part in raw.split(",") if part.strip()]
+    return raw.strip()
+
+
+def _inferred_provider(values: Mapping[str, Any], env: Mapping[str, str]) -> str:
+    if values.get("base_url") or env.get("OPENAI_API_KEY"):
+        return "openai"
+    if env.get("ANTHROPIC_API_KEY"):
+        return "anthropic"
+    return "local"
+
+
+def _provider_key(provider: str, env: Mapping[str, str]) -> str | None:
+    name = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}.get(provider)
+    return env.get(name) if name else None
+
+
+def _validate(values: Mapping[str, Any]) -> Settings:
+    try:
+        return Settings.model_validate(dict(values))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"Invalid settings: {problems}") from None

@@ -1,0 +1,82 @@
+"""Token and cost accounting for one turn, from the provider's own usage reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from hermes_agent.providers.base import Usage
+
+# USD per million tokens: (input, output, cached input). Longest matching prefix wins.
+PRICES: dict[str, tuple[float, float, float]] = {
+    "gpt-4o-mini": (0.15, 0.60, 0.075),
+    "gpt-4o": (2.50, 10.00, 1.25),
+    "gpt-4.1-nano": (0.10, 0.40, 0.025),
+    "gpt-4.1-mini": (0.40, 1.60, 0.10),
+    "gpt-4.1": (2.00, 8.00, 0.50),
+    "o4-mini": (1.10, 4.40, 0.275),
+    "o3-mini": (1.10, 4.40, 0.55),
+    "claude-haiku-4-5": (1.00, 5.00, 0.10),
+    "claude-3-5-haiku": (0.80, 4.00, 0.08),
+    "claude-sonnet-4": (3.00, 15.00, 0.30),
+    "claude-3-7-sonnet": (3.00, 15.00, 0.30),
+    "claude-3-5-sonnet": (3.00, 15.00, 0.30),
+    "claude-opus-4": (15.00, 75.00, 1.50),
+}
+
+
+@dataclass
+class TurnUsage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    api_calls: int = 0
+
+    def add(self, usage: Usage | None) -> None:
+        self.api_calls += 1
+        if usage is None:
+            return
+        self.input_tokens += usage.input_tokens
+        self.output_tokens += usage.output_tokens
+        self.cache_read_tokens += usage.cache_read_tokens
+        self.cache_write_tokens += usage.cache_write_tokens
+        self.reasoning_tokens += usage.reasoning_tokens
+
+    def as_dict(self, model: str, provider: str) -> dict[str, Any]:
+        cost, status = estimate_cost(self, model, provider)
+        return {
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cache_read_tokens": self.cache_read_tokens,
+            "cache_write_tokens": self.cache_write_tokens,
+            "reasoning_tokens": self.reasoning_tokens,
+            "total_tokens": self.input_tokens + self.output_tokens,
+            "api_calls": self.api_calls,
+            "estimated_cost_usd": cost,
+            "cost_status": status,
+        }
+
+
+def estimate_cost(usage: TurnUsage, model: str, provider: str) -> tuple[float | None, str]:
+    """(cost in USD, status): "included" for the local model, "unknown" without a price."""
+    if provider == "local":
+        return 0.0, "included"
+    price = price_for(model)
+    if price is None:
+        return None, "unknown"
+    input_price, output_price, cached_price = price
+    uncached = max(usage.input_tokens - usage.cache_read_tokens, 0)
+    cost = (
+        uncached * input_price
+        + usage.cache_read_tokens * cached_price
+        + usage.output_tokens * output_price
+    ) / 1_000_000
+    return round(cost, 8), "estimated"
+
+
+def price_for(model: str) -> tuple[float, float, float] | None:
+    name = model.rsplit("/", 1)[-1].lower()
+    best = max((p for p in PRICES if name.startswith(p)), key=len, default=None)
+    return PRICES[best] if best else None

@@ -1,0 +1,204 @@
+"""The agent loop through the real OpenAI-compatible provider against a scripted server."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from hermes_agent import AIAgent
+from hermes_agent.providers.openai_compat import OpenAICompatProvider
+from hermes_agent.tools.approval import ApprovalPolicy
+from hermes_agent.tools.registry import tools_named
+from tests.fakes.openai_server import FakeOpenAI, Reply
+
+ALL_TOOLS = ("read_file", "write_file", "edit_file", "list_dir", "search_files", "terminal", "todo")
+
+
+@pytest.fixture
+def fake():
+    with FakeOpenAI() as server:
+        yield server
+
+
+def make_agent(fake, workspace, **kwargs) -> AIAgent:
+    provider = OpenAICompatProvider(fake.base_url, "test-key", timeout=10, max_retries=0)
+    kwargs.setdefault("tools", tools_named(ALL_TOOLS))
+    kwargs.setdefault("approval", ApprovalPolicy("off"))
+    return AIAgent(provider, model="fake-model", workspace=workspace, **kwargs)
+
+
+def test_streams_text_deltas_in_order_and_reports_provider_usage(fake, tmp_path):
+    fake.script(Reply.text("Hello there, traveller.", usage=(42, 7), reasoning="Let me think"))
+    deltas, reasoning = [], []
+    agent = make_agent(fake, tmp_path, reasoning_callback=reasoning.append)
+    result = agent.run_conversation("hi", stream_callback=deltas.append)
+    assert "".join(deltas) == "Hello there, traveller."
+    assert len(deltas) > 1
+    assert "".join(reasoning) == "Let me think"
+    assert result["final_response"] == "Hello there, traveller."
+    assert result["completed"] is True and result["failed"] is False
+    assert (result["input_tokens"], result["output_tokens"], result["api_calls"]) == (42, 7, 1)
+    assert result["usage"]["total_tokens"] == 49
+    assert [m["role"] for m in result["messages"]] == ["user", "assistant"]
+    assert result["messages"][-1]["reasoning"] == "Let me think"
+
+
+def test_runs_tools_over_several_steps_and_feeds_results_back(fake, tmp_path):
+    fake.script(
+        Reply.tool_calls([("write_file", {"path": "notes/a.txt", "content": "alpha"})]),
+        Reply.tool_calls([("read_file", {"path": "notes/a.txt"}), ("list_dir", {"path": "notes"})]),
+        Reply.text("The file says alpha."),
+    )
+    events = []
+    agent = make_agent(
+        fake, tmp_path, tool_progress_callback=lambda *a, **k: events.append((a[0], a[1], k))
+    )
+    result = agent.run_conversation("write then read")
+    assert (tmp_path / "notes" / "a.txt").read_text() == "alpha"
+    roles = [m["role"] for m in result["messages"]]
+    assert roles == ["user", "assistant", "tool", "assistant", "tool", "tool", "assistant"]
+    read_result = result["messages"][4]
+    assert read_result["content"] == "alpha"
+    assert read_result["tool_call_id"] == result["messages"][3]["tool_calls"][0]["id"]
+    third_request = fake.requests[2]["messages"]
+    assert any(m.get("role") == "tool" and m.get("content") == "alpha" for m in third_request)
+    assert result["api_calls"] == 3
+    assert [(e[0], e[1]) for e in events] == [
+        ("tool.started", "write_file"),
+        ("tool.completed", "write_file"),
+        ("tool.started", "read_file"),
+        ("tool.completed", "read_file"),
+        ("tool.started", "list_dir"),
+        ("tool.completed", "list_dir"),
+    ]
+    assert all(e[2]["is_error"] is False for e in events if e[0] == "tool.completed")
+    assert fake.requests[0]["tools"], "tools are offered to a provider that supports them"
+
+
+def test_a_tool_error_goes_back_to_the_model_and_the_turn_continues(fake, tmp_path):
+    fake.script(
+        Reply.tool_calls([("read_file", {"path": "../../etc/passwd"}), ("read_file", "{not json")]),
+        Reply.text("I cannot read that."),
+    )
+    result = make_agent(fake, tmp_path).run_conversation("read passwd")
+    outside, broken = result["messages"][2], result["messages"][3]
+    assert "outside the workspace" in outside["content"]
+    assert "not valid JSON" in broken["content"]
+    assert result["final_response"] == "I cannot read that."
+    assert result["completed"] is True
+
+
+def test_stops_at_the_iteration_budget_with_an_explanation(fake, tmp_path):
+    fake.default = Reply.tool_calls([("list_dir", {"path": "."})])
+    result = make_agent(fake, tmp_path, max_iterations=3).run_conversation("loop forever")
+    assert result["api_calls"] == 3
+    assert len(fake.requests) == 3
+    assert result["turn_exit_reason"] == "max_iterations"
+    assert result["completed"] is False
+    assert "3 steps" in result["final_response"]
+
+
+def test_interrupt_during_a_running_tool_ends_the_turn_and_kills_the_command(fake, tmp_path):
+    fake.script(Reply.tool_calls([("terminal", {"command": "sleep 30; touch finished"})]))
+    agent = make_agent(fake, tmp_path)
+    started = threading.Event()
+    agent.tool_progress_callback = lambda event, *a, **k: event == "tool.started" and started.set()
+    threading.Thread(target=lambda: started.wait(10) and agent.interrupt(), daemon=True).start()
+    began = time.monotonic()
+    result = agent.run_conversation("run something slow")
+    assert time.monotonic() - began < 5
+    assert result["interrupted"] is True
+    assert result["completed"] is False
+    assert "interrupted" in result["messages"][-1]["content"]
+    time.sleep(0.2)
+    assert not (tmp_path / "finished").exists()
+
+
+def test_interrupt_while_the_provider_hangs_returns_promptly(fake, tmp_path):
+    fake.script(Reply.hang(seconds=20))
+    agent = make_agent(fake, tmp_path)
+    threading.Timer(0.3, agent.interrupt).start()
+    began = time.monotonic()
+    result = agent.run_conversation("hello?")
+    assert time.monotonic() - began < 3
+    assert result["interrupted"] is True
+    assert result["final_response"] is None
+    assert [m["role"] for m in result["messages"]] == ["user"]
+
+
+@pytest.mark.parametrize(
+    ("reply", "kind", "words"),
+    [
+        (Reply.error(429, "Rate limit reached for requests"), "rate_limit", "Rate limit"),
+        (Reply.error(500, "The server had an error"), "server", "server had an error"),
+        (Reply.error(401, "Incorrect API key provided"), "auth", "Incorrect API key"),
+        (Reply.error(404, "The model does not exist"), "not_found", "does not exist"),
+        (Reply.disconnect(after="Partial ans"), "connection", "connection"),
+    ],
+)
+def test_provider_failures_become_failed_results_not_exceptions(fake, tmp_path, reply, kind, words):
+    fake.script(reply)
+    result = make_agent(fake, tmp_path).run_conversation("hi")
+    assert result["failed"] is True
+    assert result["completed"] is False
+    assert result["turn_exit_reason"] == f"provider_{kind}"
+    assert words in result["error"]
+    assert result["messages"][0] == {"role": "user", "content": "hi"}
+
+
+def test_context_overflow_without_anything_to_compress_fails_clearly(fake, tmp_path):
+    fake.script(Reply.error(400, "maximum context length exceeded", code="context_length_exceeded"))
+    result = make_agent(fake, tmp_path).run_conversation("a huge message")
+    assert result["failed"] is True
+    assert "context length" in result["error"]
+
+
+def test_context_overflow_compresses_the_history_and_retries(fake, tmp_path):
+    history = []
+    for i in range(6):
+        history += [
+            {"role": "user", "content": f"question {i}"},
+            {"role": "assistant", "content": f"answer {i}"},
+        ]
+    fake.script(
+        Reply.error(
+            400, "This model's maximum context length is 100 tokens", code="context_length_exceeded"
+        ),
+        Reply.text("They asked six questions."),  # the summary
+        Reply.text("Here is my answer."),
+    )
+    statuses = []
+    agent = make_agent(fake, tmp_path, status_callback=lambda kind, text: statuses.append(kind))
+    result = agent.run_conversation("and now?", conversation_history=history)
+    assert result["final_response"] == "Here is my answer."
+    assert result["failed"] is False
+    assert len(result["messages"]) < len(history) + 2
+    assert any("They asked six questions." in str(m["content"]) for m in result["messages"])
+    assert statuses == ["compressing", "compressed"]
+    retried = fake.requests[2]["messages"]
+    assert len(retried) < len(fake.requests[0]["messages"])
+
+
+def test_callback_failures_never_break_the_turn(fake, tmp_path):
+    fake.script(Reply.text("still fine"))
+
+    def explode(_text):
+        raise RuntimeError("the screen went away")
+
+    result = make_agent(fake, tmp_path).run_conversation("hi", stream_callback=explode)
+    assert result["final_response"] == "still fine"
+    assert result["completed"] is True
+
+
+def test_error_markers_and_private_keys_are_not_sent_to_the_model(fake, tmp_path):
+    fake.script(Reply.text("ok"))
+    history = [
+        {"role": "user", "content": "first", "timestamp": 1, "attachments": ["a.png"]},
+        {"role": "assistant", "content": "**Error:** boom", "_error": True},
+    ]
+    make_agent(fake, tmp_path).run_conversation("second", conversation_history=history)
+    sent = fake.requests[0]["messages"]
+    assert [m["role"] for m in sent] == ["system", "user", "user"]
+    assert sent[1] == {"role": "user", "content": "first"}
