@@ -202,3 +202,76 @@ def test_error_markers_and_private_keys_are_not_sent_to_the_model(fake, tmp_path
     sent = fake.requests[0]["messages"]
     assert [m["role"] for m in sent] == ["system", "user", "user"]
     assert sent[1] == {"role": "user", "content": "first"}
+
+
+def _long_history(pairs: int, size: int) -> list[dict]:
+    history = []
+    for i in range(pairs):
+        history += [
+            {"role": "user", "content": f"question {i} " + "x" * size},
+            {"role": "assistant", "content": f"answer {i} " + "y" * size},
+        ]
+    return history
+
+
+def test_compression_rotates_the_session_in_the_store_and_carries_the_title(fake, tmp_path):
+    from hermes_state import SessionDB
+
+    db = SessionDB(db_path=tmp_path / "state.db")
+    db.create_session(session_id="chat_parent", source="cli", model="fake-model")
+    db.set_session_title("chat_parent", "Chat")
+    history = _long_history(8, 400)
+    fake.script(Reply.text("Summary: eight long questions."), Reply.text("Final answer."))
+    agent = make_agent(
+        fake,
+        tmp_path,
+        session_db=db,
+        session_id="chat_parent",
+        context_length=1024,
+        compression_threshold=0.5,
+    )
+    result = agent.run_conversation("one more", conversation_history=history)
+
+    assert result["final_response"] == "Final answer."
+    assert len(result["messages"]) < len(history) + 2
+    assert agent.session_id != "chat_parent"
+    assert result["session_id"] == agent.session_id
+    parent = db.get_session("chat_parent")
+    assert parent["end_reason"] == "compression" and parent["ended_at"] is not None
+    child = db.get_session(agent.session_id)
+    assert child["parent_session_id"] == "chat_parent"
+    assert child["title"] == "Chat #2"
+    assert child["ended_at"] is None
+    stored = [m["content"] for m in db.get_messages(agent.session_id)]
+    assert any("eight long questions" in str(c) for c in stored)
+    assert stored[-1] == "Final answer."
+    summary_request = fake.requests[0]["messages"]
+    assert "Summarise" in summary_request[0]["content"]
+
+
+def test_a_turn_is_recorded_in_the_store_message_by_message(fake, tmp_path):
+    from hermes_state import SessionDB
+
+    db = SessionDB(db_path=tmp_path / "state.db")
+    fake.script(
+        Reply.tool_calls([("list_dir", {"path": "."})], usage=(30, 5)),
+        Reply.text("Empty folder.", usage=(40, 3)),
+    )
+    agent = make_agent(fake, tmp_path, session_db=db, platform="web")
+    agent.run_conversation("what is here?")
+    row = db.get_session(agent.session_id)
+    assert row["source"] == "web"
+    assert (row["input_tokens"], row["output_tokens"], row["api_call_count"]) == (70, 8, 2)
+    roles = [m["role"] for m in db.get_messages(agent.session_id)]
+    assert roles == ["user", "assistant", "tool", "assistant"]
+
+
+def test_the_users_message_is_recorded_before_the_model_answers(fake, tmp_path):
+    from hermes_state import SessionDB
+
+    db = SessionDB(db_path=tmp_path / "state.db")
+    fake.script(Reply.hang(seconds=20))
+    agent = make_agent(fake, tmp_path, session_db=db)
+    threading.Timer(0.5, agent.interrupt).start()
+    agent.run_conversation("do not lose me")
+    assert [m["content"] for m in db.get_messages(agent.session_id)] == ["do not lose me"]
