@@ -31,6 +31,7 @@ lint: $(VENV)/.test-deps
 
 bench: $(VENV)/.test-deps
 	$(PY) bench/sessions.py
+	$(PY) bench/agent.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

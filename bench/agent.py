@@ -5,6 +5,8 @@
 - `append_message`: one message appended to a session (one durable write transaction).
 - `search_messages`: full-text queries over 100,000 messages in 1,000 sessions.
 - `list_sessions_rich`: the sidebar page (limit=50) over 10,000 sessions.
+- `agent_turn`: the agent's own cost per turn (turn time minus provider time), with and
+  without a session store, against the scripted provider with no delay.
 
 Each figure is one `bench_*` function returning a dict; `main()` runs those in `BENCHES`, so a
 new figure is one more function and one more entry.
@@ -30,7 +32,12 @@ os.environ.setdefault("HERMES_HOME", tempfile.mkdtemp(prefix="hermes-bench-home-
 
 from hermes_state import SessionDB  # noqa: E402
 
-TARGETS_MS = {"append_message": 1.0, "search_messages": 50.0, "list_sessions_rich": 20.0}
+TARGETS_MS = {
+    "append_message": 1.0,
+    "search_messages": 50.0,
+    "list_sessions_rich": 20.0,
+    "agent_overhead": 5.0,
+}
 CJK_SENTENCE = "我们讨论了数据库索引和全文搜索的性能问题"
 
 
@@ -183,10 +190,44 @@ def bench_list(sessions: int = 10000, runs: int = 51) -> dict:
     }
 
 
+def bench_turn(turns: int = 60, tokens: int = 40) -> dict:
+    """Agent overhead per turn: a turn's wall time minus the provider's own streaming time.
+
+    The provider is the real OpenAI-compatible client against the scripted server with no
+    delay, so what remains is the loop, callbacks and (with a store) the recording.
+    """
+    import threading
+
+    from hermes_agent import AIAgent
+    from hermes_agent.providers.base import ChatRequest
+    from hermes_agent.providers.openai_compat import OpenAICompatProvider
+    from tests.fakes.openai_server import FakeOpenAI, Reply
+
+    answer = " ".join(["word"] * tokens)
+    with FakeOpenAI(default=Reply.text(answer)) as fake:
+        provider = OpenAICompatProvider(fake.base_url, "bench", max_retries=0)
+        request = ChatRequest(model="fake-model", messages=[{"role": "user", "content": "hi"}])
+        provider_ms = median_ms(lambda: list(provider.stream(request, threading.Event())), turns)
+        figures = {"provider_ms": provider_ms, "tokens_per_turn": tokens}
+        with tempfile.TemporaryDirectory(prefix="hermes-bench-turn-") as directory:
+            for label, db in (
+                ("no_store", None),
+                ("with_store", SessionDB(Path(directory) / "s.db")),
+            ):
+                agent = AIAgent(provider, model="fake-model", session_db=db, workspace=directory)
+                turn_ms = median_ms(lambda a=agent: a.run_conversation("hi"), turns)
+                overhead = round(turn_ms - provider_ms, 3)
+                figures[f"turn_{label}_ms"] = turn_ms
+                figures[f"overhead_{label}_ms"] = overhead
+                figures[f"overhead_per_token_{label}_ms"] = round(overhead / tokens, 4)
+    return {**figures, "target_ms": TARGETS_MS["agent_overhead"]}
+
+
 BENCHES: tuple[tuple[str, Callable[..., dict], dict], ...] = (
     ("append_message", bench_append, {"messages": 200}),
     ("search_messages", bench_search, {"sessions": 50, "per_session": 100, "runs": 5}),
     ("list_sessions_rich", bench_list, {"sessions": 500, "runs": 11}),
+    ("agent_turn", bench_turn, {"turns": 10}),
 )
 
 

@@ -99,7 +99,7 @@ class AIAgent:
         self.session_id = session_id or new_session_id()
         self.session_db = session_db
         self.platform = platform
-        self.tools = tools if provider.supports_tools else []
+        self.tools = list(tools or ()) if provider.supports_tools else []
         self.max_iterations = max_iterations
         self.ephemeral_system_prompt = ephemeral_system_prompt
         self.stream_delta_callback = stream_delta_callback

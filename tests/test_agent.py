@@ -275,3 +275,11 @@ def test_the_users_message_is_recorded_before_the_model_answers(fake, tmp_path):
     threading.Timer(0.5, agent.interrupt).start()
     agent.run_conversation("do not lose me")
     assert [m["content"] for m in db.get_messages(agent.session_id)] == ["do not lose me"]
+
+
+def test_an_agent_built_without_tools_offers_none(fake, tmp_path):
+    fake.script(Reply.text("plain"))
+    provider = OpenAICompatProvider(fake.base_url, "k", max_retries=0)
+    result = AIAgent(provider, model="fake-model", workspace=tmp_path).run_conversation("hi")
+    assert result["final_response"] == "plain"
+    assert "tools" not in fake.requests[0]
