@@ -7,6 +7,7 @@ become `tool_result` blocks in a user turn.
 
 from __future__ import annotations
 
+import importlib
 import json
 import threading
 from collections.abc import Iterator
@@ -25,6 +26,20 @@ from hermes_agent.providers.base import (
 
 DEFAULT_MAX_TOKENS = 4096
 STOP_REASONS = {"end_turn": "stop", "tool_use": "tool_calls", "max_tokens": "length"}
+STATUS_KINDS = {401: "auth", 403: "auth", 404: "not_found", 429: "rate_limit"}
+# `error.type` says what went wrong when the status cannot: an error event mid-stream
+# arrives on a response that already began with 200.
+ERROR_TYPE_KINDS = {
+    "invalid_request_error": "bad_request",
+    "request_too_large": "bad_request",
+    "authentication_error": "auth",
+    "permission_error": "auth",
+    "not_found_error": "not_found",
+    "rate_limit_error": "rate_limit",
+    "timeout_error": "timeout",
+    "api_error": "server",
+    "overloaded_error": "server",
+}
 
 
 class AnthropicProvider:
@@ -69,20 +84,19 @@ class AnthropicProvider:
         if request.tools:
             params["tools"] = [_tool_schema(tool) for tool in request.tools]
         if request.temperature is not None:
-            params["temperature"] = request.temperature
+            # Through the body: recent SDK releases dropped the sampling keyword arguments.
+            params["extra_body"] = {"temperature": request.temperature}
+        timeouts, dropped = _transport_errors()
         try:
-            yield from self._events(self._client.messages.create(**params), cancel)
+            with self._client.messages.create(**params) as stream:
+                yield from self._events(stream, cancel)
         except anthropic.APIStatusError as exc:
-            message = str(getattr(exc, "message", exc))
-            if exc.status_code in (400, 413) and "prompt is too long" in message.lower():
-                raise ContextLengthExceeded(message, exc.status_code) from None
-            kind = {401: "auth", 403: "auth", 404: "not_found", 429: "rate_limit"}.get(
-                exc.status_code, "server" if exc.status_code >= 500 else "bad_request"
-            )
-            raise ProviderError(f"{exc.status_code} {message}", kind, exc.status_code) from None
-        except anthropic.APITimeoutError:
+            raise _status_error(exc) from None
+        except (anthropic.APITimeoutError, *timeouts):
             raise ProviderError("The model provider did not answer in time", "timeout") from None
-        except anthropic.APIConnectionError as exc:
+        except (anthropic.APIConnectionError, *dropped) as exc:
+            # The SDK wraps failures before the response; a drop mid-stream escapes as the
+            # transport's own error.
             raise ProviderError(f"Lost the connection to Anthropic: {exc}", "connection") from None
 
     def _events(self, stream: Any, cancel: threading.Event) -> Iterator[Event]:
@@ -91,7 +105,6 @@ class AnthropicProvider:
         finish = "stop"
         for event in stream:
             if cancel.is_set():
-                stream.close()
                 return
             kind = event.type
             if kind == "message_start":
@@ -120,6 +133,43 @@ class AnthropicProvider:
         yield Done(finish)
 
 
+def _transport_errors() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
+    """(timeouts, other transport failures) of the HTTP libraries the SDK may stream through."""
+    timeouts: list[type[Exception]] = []
+    dropped: list[type[Exception]] = []
+    for name in ("httpx2", "httpx"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        timeouts.append(module.TimeoutException)
+        dropped.append(module.TransportError)
+    return tuple(timeouts), tuple(dropped)
+
+
+def _status_error(exc: Any) -> ProviderError:
+    """An SDK status error as a ProviderError whose message is the API's own explanation."""
+    status = exc.status_code
+    error_type, message = _error_of(exc)
+    if status in (400, 413) and "prompt is too long" in message.lower():
+        return ContextLengthExceeded(message, status)
+    if status < 400:  # an error event in a stream that began with 200
+        kind = ERROR_TYPE_KINDS.get(error_type or "", "server")
+        return ProviderError(f"{error_type or 'error'} during the answer: {message}", kind)
+    kind = STATUS_KINDS.get(status, "server" if status >= 500 else "bad_request")
+    return ProviderError(f"{status} {message}", kind, status)
+
+
+def _error_of(exc: Any) -> tuple[str | None, str]:
+    """`error.type` and `error.message` from the body, falling back to the SDK's message."""
+    body = getattr(exc, "body", None)
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        error_type = error.get("type")
+        return (error_type if isinstance(error_type, str) else None), error["message"]
+    return None, str(getattr(exc, "message", None) or exc)
+
+
 def _tool_schema(tool: dict[str, Any]) -> dict[str, Any]:
     function = tool["function"]
     return {
@@ -139,6 +189,8 @@ def to_anthropic_messages(messages: list[dict[str, Any]]) -> tuple[str, list[dic
             system_parts.append(str(message.get("content") or ""))
             continue
         blocks = _blocks(message)
+        if not blocks:
+            continue  # the API refuses empty messages; an empty one says nothing anyway
         turn_role = "assistant" if role == "assistant" else "user"
         if out and out[-1]["role"] == turn_role:
             out[-1]["content"].extend(blocks)
@@ -168,6 +220,8 @@ def _blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
             arguments = json.loads(function.get("arguments") or "{}")
         except json.JSONDecodeError:
             arguments = {}
+        if not isinstance(arguments, dict):
+            arguments = {}  # the API accepts only an object as a tool's input
         blocks.append(
             {
                 "type": "tool_use",
@@ -176,4 +230,4 @@ def _blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
                 "input": arguments,
             }
         )
-    return blocks or [{"type": "text", "text": ""}]
+    return [b for b in blocks if b.get("type") != "text" or b.get("text")]
