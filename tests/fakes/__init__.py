@@ -4,6 +4,7 @@ Tests talk to them over real sockets with the real client libraries, so the code
 goes through the same transport, timeout and error handling it uses in production.
 """
 
+from tests.fakes.anthropic_server import AnthropicReply, FakeAnthropic
 from tests.fakes.openai_server import FakeOpenAI, Reply
 
-__all__ = ["FakeOpenAI", "Reply"]
+__all__ = ["AnthropicReply", "FakeAnthropic", "FakeOpenAI", "Reply"]

@@ -25,22 +25,22 @@ the way it would fail in production.
 
 from __future__ import annotations
 
-import itertools
 import json
-import sys
-import threading
-import traceback
-from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.fakes.openai_server import split_tokens
+from tests.fakes.scripted_server import (
+    ScriptedHandler,
+    ScriptedReply,
+    ScriptedServer,
+    ScriptedTurn,
+    encode_calls,
+    split_tokens,
+    sse,
+)
 
 __all__ = ["AnthropicReply", "FakeAnthropic"]
-
-_CONNECTION_DROPPED = (ConnectionError, TimeoutError)
 
 _ERROR_TYPES = {
     400: "invalid_request_error",
@@ -81,22 +81,33 @@ def _error_body(error_type: str, message: str) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class AnthropicReply:
+class AnthropicReply(ScriptedReply):
     """One scripted provider turn; build it with the classmethods, not the constructor.
 
     Replies are immutable and carry no per-request state (message and tool-use ids are made
     when a request consumes one), so the same reply may be scripted twice or used as
     ``default``.
+
+    ``hang`` and ``disconnect`` come from ``ScriptedReply``; through the ``anthropic`` SDK:
+
+    - ``hang``: with a client timeout shorter than ``seconds`` the SDK raises
+      ``anthropic.APITimeoutError``; if the hang ends first, ``anthropic.APIConnectionError``.
+    - ``disconnect``, streamed: ``message_start`` and a text block with the pieces of
+      ``after`` arrive, then the socket closes without ``message_delta``, ``message_stop`` or
+      the terminating HTTP chunk; this SDK release lets the transport's
+      ``RemoteProtocolError`` ("incomplete chunked read") escape the iteration unwrapped.
+      Non-streamed: ``anthropic.APIConnectionError``.
     """
 
-    kind: str
-    content: str = ""
     thinking: str | None = None
+    """Sent as a signed ``thinking`` block before the text."""
     calls: tuple[tuple[str, str], ...] = ()
     usage: tuple[int, int] | None = None
     cache_read: int = 0
     cache_creation: int = 0
+    """Reported as ``cache_read_input_tokens`` and ``cache_creation_input_tokens``."""
     stop_reason: str = "end_turn"
+    """The message's ``stop_reason``: "end_turn", "max_tokens", "tool_use", ..."""
     delay: float = 0.0
     status: int = 200
     message: str = ""
@@ -160,10 +171,7 @@ class AnthropicReply:
         the JSON text, as the real API sends them. ``content`` is optional text said before
         the calls, in a ``text`` block of its own.
         """
-        encoded = tuple(
-            (name, args if isinstance(args, str) else json.dumps(dict(args)))
-            for name, args in calls
-        )
+        encoded = encode_calls(calls)
         return cls(
             "tool_use",
             content=content,
@@ -196,13 +204,7 @@ class AnthropicReply:
         its own unless the client has ``max_retries=0``; each retry consumes the next
         scripted reply.
         """
-        return cls(
-            "error",
-            status=status,
-            message=message,
-            error_type=error_type or _default_error_type(status),
-            headers=tuple((headers or {}).items()),
-        )
+        return cls._failure(status, message, error_type or _default_error_type(status), headers)
 
     @classmethod
     def stream_error(
@@ -218,43 +220,20 @@ class AnthropicReply:
         """
         return cls("stream_error", content=after, message=message, error_type=error_type)
 
-    @classmethod
-    def hang(cls, seconds: float = 30.0) -> AnthropicReply:
-        """Accept the request, then send nothing: not even a status line.
-
-        The handler waits ``seconds`` (or until the fake stops, so leaving the ``with`` block
-        never waits for it) and then closes the connection without a response. With a client
-        timeout shorter than ``seconds`` the SDK raises ``anthropic.APITimeoutError``; if the
-        hang ends first, ``anthropic.APIConnectionError``.
-        """
-        return cls("hang", seconds=seconds)
-
-    @classmethod
-    def disconnect(cls, after: str = "", *, delay: float = 0.0) -> AnthropicReply:
-        """Start answering, then drop the connection mid-response.
-
-        Streamed: status 200, ``message_start``, a text block with the pieces of ``after``
-        (``delay`` seconds apart), then the socket closes without ``message_delta``,
-        ``message_stop`` or the terminating HTTP chunk. The SDK yields every event that
-        arrived and then raises from the iteration; this SDK release lets the transport's
-        ``RemoteProtocolError`` ("incomplete chunked read") escape unwrapped.
-        Non-streamed: headers promising a full body and half of that body, then the close;
-        the SDK raises ``anthropic.APIConnectionError``.
-        """
-        return cls("disconnect", content=after, delay=delay)
-
 
 @dataclass
-class _Turn:
-    """Per-request facts fixed when a request consumes a reply."""
+class _Turn(ScriptedTurn):
+    """A valid Messages request bound to its reply."""
+
+    id_prefix = "msg_fake"
+    call_id_prefix = "toolu_fake"
+    prompt_fields = ("system", "messages", "tools")
 
     reply: AnthropicReply
-    model: str
-    message_id: str
-    request_id: str
-    tool_ids: list[str]
-    input_tokens: int
-    stream: bool
+
+    @property
+    def model(self) -> str:
+        return self.body["model"]
 
 
 @dataclass
@@ -302,7 +281,7 @@ def _plan(turn: _Turn) -> _Plan:
             )
         )
         plan.output_tokens += len(pieces)
-    for (name, arguments), tool_id in zip(reply.calls, turn.tool_ids, strict=True):
+    for (name, arguments), tool_id in zip(reply.calls, turn.call_ids, strict=True):
         fragments = split_tokens(arguments)
         try:
             whole_input: Any = json.loads(arguments)
@@ -320,7 +299,7 @@ def _plan(turn: _Turn) -> _Plan:
 
 
 def _usage(turn: _Turn, plan: _Plan) -> tuple[int, int]:
-    return turn.reply.usage or (turn.input_tokens, max(1, plan.output_tokens))
+    return turn.reply.usage or (turn.prompt_tokens, max(1, plan.output_tokens))
 
 
 def _message(turn: _Turn, plan: _Plan, *, whole: bool) -> dict[str, Any]:
@@ -328,7 +307,7 @@ def _message(turn: _Turn, plan: _Plan, *, whole: bool) -> dict[str, Any]:
     reply = turn.reply
     input_tokens, output_tokens = _usage(turn, plan)
     return {
-        "id": turn.message_id,
+        "id": turn.response_id,
         "type": "message",
         "role": "assistant",
         "model": turn.model,
@@ -374,10 +353,6 @@ def _stream_events(turn: _Turn, plan: _Plan) -> list[tuple[str, dict[str, Any]]]
         }
         events += [("message_delta", delta), ("message_stop", {"type": "message_stop"})]
     return events
-
-
-def _dump(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":")).encode()
 
 
 # ----- what the real API refuses -----------------------------------------------------------
@@ -513,168 +488,57 @@ def _tools_problem(tools: Any) -> str | None:
 # ----- the server --------------------------------------------------------------------------
 
 
-class _Handler(BaseHTTPRequestHandler):
-    """Serves one connection; every response closes it, so no thread idles on keep-alive."""
+class _Handler(ScriptedHandler):
+    endpoint = "/v1/messages"
+    request_id_header = "request-id"
+    answer_kinds = frozenset({"text", "tool_use", "disconnect", "stream_error"})
+    not_found = ("not_found_error", "Not Found")
+    bad_body = ("invalid_request_error", "There was an error parsing the body of your request")
+    no_reply = ("api_error", None)
 
-    protocol_version = "HTTP/1.1"
-    timeout = 10
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Stay silent: a line on stderr per request would bury the test output."""
-
-    def do_GET(self) -> None:
-        self._send_error(404, "not_found_error", "Not Found")
-
-    def do_POST(self) -> None:
-        if self.path.split("?", 1)[0].rstrip("/") != "/v1/messages":
-            self._send_error(404, "not_found_error", "Not Found")
+    def _answer(self, body: dict[str, Any]) -> None:
+        """Refuse what the real API refuses, before a reply is consumed."""
+        refusal = self._refusal(body)
+        if refusal is None:
+            super()._answer(body)
             return
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length)
-        try:
-            body = json.loads(raw or b"null")
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            self._send_error(
-                400, "invalid_request_error", "There was an error parsing the body of your request"
-            )
-            return
-        fake = self.server.fake
-        fake.record_request(body)
+        self.fake.record_request(body)
+        self._send_failure(*refusal)
+
+    def _refusal(self, body: dict[str, Any]) -> tuple[int, str, str] | None:
+        """(status, error type, message) of the real API's refusal, or None."""
         if not (self.headers.get("x-api-key") or self.headers.get("authorization")):
-            self._send_error(401, "authentication_error", "x-api-key header is required")
-            return
+            return 401, "authentication_error", "x-api-key header is required"
         if not self.headers.get("anthropic-version"):
-            self._send_error(400, "invalid_request_error", "anthropic-version: header is required")
-            return
+            return 400, "invalid_request_error", "anthropic-version: header is required"
         problem = _request_problem(body)
-        if problem:
-            self._send_error(400, "invalid_request_error", problem)
-            return
-        turn = fake.take_turn(body)
-        if turn is None:
-            self._send_error(
-                500,
-                "api_error",
-                "FakeAnthropic: no reply was scripted for this request; "
-                "call fake.script(...) or set fake.default",
-            )
-            return
-        self._serve(turn)
+        return None if problem is None else (400, "invalid_request_error", problem)
 
-    def _serve(self, turn: _Turn) -> None:
-        reply = turn.reply
-        if reply.kind == "error":
-            self._send_error(
-                reply.status,
-                reply.error_type or _default_error_type(reply.status),
-                reply.message,
-                headers=[*reply.headers, ("request-id", turn.request_id)],
-            )
-        elif reply.kind == "hang":
-            self.server.fake.stopping.wait(reply.seconds)
-            self.close_connection = True
-        elif reply.kind == "stream_error" and not turn.stream:
-            error_type = reply.error_type or "api_error"
-            status = 529 if error_type == "overloaded_error" else 500
-            self._send_error(status, error_type, reply.message)
-        elif reply.kind in ("text", "tool_use", "disconnect", "stream_error"):
-            if turn.stream:
-                self._stream(turn)
-            else:
-                self._complete(turn)
-        else:
-            raise ValueError(f"unknown AnthropicReply kind {reply.kind!r}")
+    def _error_body(self, error_type: str, message: str, code: str | None) -> dict[str, Any]:
+        return _error_body(error_type, message)
 
-    def _start(self, status: int, content_type: str, headers: Iterable[tuple[str, str]] = ()):
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Connection", "close")
-        for name, value in headers:
-            self.send_header(name, value)
-        self.close_connection = True
-
-    def _send_json(self, status: int, obj: Any, headers: Iterable[tuple[str, str]] = ()) -> None:
-        data = _dump(obj)
-        self._start(status, "application/json", headers)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _send_error(
-        self,
-        status: int,
-        error_type: str,
-        message: str,
-        *,
-        headers: Iterable[tuple[str, str]] = (),
-    ) -> None:
-        self._send_json(status, _error_body(error_type, message), headers)
+    def _default_error_type(self, status: int) -> str:
+        return _default_error_type(status)
 
     def _complete(self, turn: _Turn) -> None:
-        """Answer ``stream: false``: generation time first, then one JSON message."""
+        reply = turn.reply
+        if reply.kind == "stream_error":
+            error_type = reply.error_type or "api_error"
+            status = 529 if error_type == "overloaded_error" else 500
+            self._send_failure(status, error_type, reply.message)
+            return
+        super()._complete(turn)
+
+    def _render(self, turn: _Turn) -> tuple[dict[str, Any], int]:
         plan = _plan(turn)
         pieces = sum(len(block.deltas) for block in plan.blocks) + 1
-        if self.server.fake.stopping.wait(turn.reply.delay * pieces):
-            return
-        data = _dump(_message(turn, plan, whole=True))
-        self._start(200, "application/json", [("request-id", turn.request_id)])
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if turn.reply.kind == "disconnect":
-            self.wfile.write(data[: len(data) // 2])
-            return
-        self.wfile.write(data)
+        return _message(turn, plan, whole=True), pieces
 
-    def _stream(self, turn: _Turn) -> None:
-        """Answer ``stream: true`` as named SSE events over chunked transfer."""
-        reply = turn.reply
-        self._start(
-            200,
-            "text/event-stream; charset=utf-8",
-            [
-                ("Transfer-Encoding", "chunked"),
-                ("Cache-Control", "no-cache"),
-                ("request-id", turn.request_id),
-            ],
-        )
-        self.end_headers()
-        stopping = self.server.fake.stopping
-        for number, (name, data) in enumerate(_stream_events(turn, _plan(turn))):
-            if number and reply.delay and stopping.wait(reply.delay):
-                return
-            if stopping.is_set():
-                return
-            self._send_chunk(b"event: " + name.encode() + b"\ndata: " + _dump(data) + b"\n\n")
-        if reply.kind == "disconnect":
-            # Returning without the terminating chunk closes the socket mid-body.
-            return
-        self.wfile.write(b"0\r\n\r\n")
-
-    def _send_chunk(self, data: bytes) -> None:
-        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+    def _stream_frames(self, turn: _Turn) -> list[bytes]:
+        return [sse(data, name) for name, data in _stream_events(turn, _plan(turn))]
 
 
-class _Server(ThreadingHTTPServer):
-    """Threaded server that reports handler faults to its fake instead of printing them."""
-
-    daemon_threads = True
-    block_on_close = True
-
-    def __init__(self, fake: FakeAnthropic) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.fake = fake
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client hanging up is normal; anything else is a bug in the fake, kept for exit."""
-        if isinstance(sys.exc_info()[1], _CONNECTION_DROPPED):
-            return
-        self.fake.record_fault(traceback.format_exc())
-
-
-class FakeAnthropic:
+class FakeAnthropic(ScriptedServer[AnthropicReply]):
     """A scripted Messages API on 127.0.0.1, one free port per instance.
 
     Use it as a context manager (or call ``start``/``stop``). Many may run at once and all
@@ -686,113 +550,8 @@ class FakeAnthropic:
     traceback, unless the block is already raising.
     """
 
-    def __init__(self, *, default: AnthropicReply | None = None) -> None:
-        self.default: AnthropicReply | None = default
-        """Reply used whenever the script is empty; ``None`` makes such requests fail."""
-        self.stopping = threading.Event()
-        """Set on stop; hangs, delays and streams wait on it so that stopping is prompt."""
-        self._lock = threading.Lock()
-        self._script: deque[AnthropicReply] = deque()
-        self._requests: list[dict[str, Any]] = []
-        self._faults: list[str] = []
-        self._tool_numbers = itertools.count(1)
-        self._message_numbers = itertools.count(1)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    # ----- lifecycle -----------------------------------------------------------------------
-
-    def start(self) -> FakeAnthropic:
-        """Bind a free port on 127.0.0.1 and serve from a background thread."""
-        if self._server is not None:
-            raise RuntimeError("FakeAnthropic is already started")
-        self._server = _Server(self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"FakeAnthropic:{self._server.server_address[1]}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving, release hanging requests and wait for every handler to finish."""
-        self.stopping.set()
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join()
-
-    def __enter__(self) -> FakeAnthropic:
-        return self.start()
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        self.stop()
-        if exc_type is None and self._faults:
-            raise RuntimeError("FakeAnthropic failed while serving:\n" + self._faults[0])
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:<port>``, the value to pass as the SDK's ``base_url``.
-
-        The SDK appends ``/v1/messages`` itself, so unlike the OpenAI fake there is no
-        ``/v1`` here.
-        """
-        if self._server is None:
-            raise RuntimeError("FakeAnthropic is not started")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    # ----- scripting and inspection --------------------------------------------------------
-
-    def script(self, *replies: AnthropicReply) -> None:
-        """Queue replies; each valid request consumes the next one, in order."""
-        with self._lock:
-            self._script.extend(replies)
-
-    @property
-    def pending(self) -> int:
-        """Scripted replies not yet consumed, so a test can assert it used them all."""
-        with self._lock:
-            return len(self._script)
-
-    @property
-    def requests(self) -> list[dict[str, Any]]:
-        """Parsed JSON bodies of the message requests received so far, in arrival order.
-
-        Refused requests are recorded too, since those are what a failing test needs to see.
-        """
-        with self._lock:
-            return list(self._requests)
-
-    # ----- used by the request handlers ----------------------------------------------------
-
-    def record_request(self, body: dict[str, Any]) -> None:
-        with self._lock:
-            self._requests.append(body)
-
-    def take_turn(self, body: dict[str, Any]) -> _Turn | None:
-        """Bind a request to the next reply; ``None`` when nothing is left."""
-        prompt_text = json.dumps([body.get("system"), body.get("messages"), body.get("tools")])
-        with self._lock:
-            reply = self._script.popleft() if self._script else self.default
-            if reply is None:
-                return None
-            number = next(self._message_numbers)
-            tool_ids = [f"toolu_fake{next(self._tool_numbers)}" for _ in reply.calls]
-        return _Turn(
-            reply=reply,
-            model=body["model"],
-            message_id=f"msg_fake{number}",
-            request_id=f"req_fake{number}",
-            tool_ids=tool_ids,
-            input_tokens=max(1, len(prompt_text) // 4),
-            stream=body.get("stream") is True,
-        )
-
-    def record_fault(self, text: str) -> None:
-        """Keep a server-side traceback for ``__exit__`` to raise."""
-        with self._lock:
-            self._faults.append(text)
+    handler = _Handler
+    turn_type = _Turn
+    # The SDK appends ``/v1/messages`` itself, so unlike the OpenAI fake ``base_url`` is
+    # ``http://127.0.0.1:<port>`` with no ``/v1``.
+    api_root = ""
