@@ -12,10 +12,10 @@ from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from api import __version__, config, models, session_index
+from api import __version__, config, models, recovery, session_index
 from api.middleware import RequestGuard
 from api.responses import JSONResponse, error_response
-from api.routes import health, projects, sessions
+from api.routes import chat, health, projects, sessions, settings
 from hermes_agent.errors import HermesError
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,7 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         directory.mkdir(parents=True, exist_ok=True)
     rows = models.index_rows()
     log.info("%d saved sessions in %s", len(rows), config.SESSION_DIR)
+    recovery.recover_interrupted_runs()
     yield
     session_index.close_current()
 
@@ -42,7 +43,7 @@ def create_app() -> FastAPI:
         swagger_ui_oauth2_redirect_url=None,
         redoc_url=None,
     )
-    for module in (health, sessions, projects):
+    for module in (health, sessions, projects, chat, settings):
         app.include_router(module.router)
     app.add_exception_handler(HermesError, _hermes_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -87,7 +88,7 @@ async def _hermes_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HermesError)
     if exc.status >= 500:
         log.error("request failed: %s", exc)
-    return error_response(exc.status, exc.message)
+    return error_response(exc.status, exc.message, **exc.details)
 
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:

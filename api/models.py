@@ -120,6 +120,7 @@ class Session:
         threshold_tokens: int | None = None,
         last_prompt_tokens: int | None = None,
         llm_title_generated: bool | None = None,
+        pending_partial_text: str | None = None,
         **_unknown: Any,
     ) -> None:
         now = time.time()
@@ -151,6 +152,8 @@ class Session:
         self.last_prompt_tokens = last_prompt_tokens
         if llm_title_generated is not None:
             self.llm_title_generated = bool(llm_title_generated)
+        # The streamed answer so far, checkpointed during a run so a crash keeps it.
+        self.pending_partial_text = pending_partial_text
         self._metadata_message_count: int | None = None
         self._metadata_only = False
         self._deleted = False
@@ -392,6 +395,20 @@ def new_session(
     session = Session(workspace=workspace, model=model, profile=profile or "default")
     cache_session(session)
     return session
+
+
+def forget_session_files(sid: str) -> None:
+    """Remove a session's file and index row; the caller holds the session's agent lock.
+
+    Used when a session lives on under a new id (compression), so the old id must vanish
+    from disk and from the sidebar without a second lock acquisition.
+    """
+    with LOCK:
+        _DELETED.add(sid)
+        SESSIONS.pop(sid, None)
+    with contextlib.suppress(FileNotFoundError):
+        (SESSION_DIR / f"{sid}.json").unlink()
+    _session_index().remove(sid)
 
 
 def delete_session(sid: str) -> bool:

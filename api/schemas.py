@@ -5,7 +5,7 @@ Unknown fields are ignored rather than refused: clients of the original web UI s
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -77,3 +77,39 @@ class ProjectRename(Body):
 
 class ProjectRef(Body):
     project_id: str
+
+
+class ChatStart(SessionRef):
+    message: str = Field(max_length=200_000)
+    model: str | None = Field(None, max_length=200)
+    workspace: str | None = None
+    attachments: list[dict[str, Any] | str] | None = Field(None, max_length=20)
+
+
+class StreamRef(Body):
+    stream_id: str
+
+
+class ApprovalAnswer(SessionRef):
+    choice: str = Field(description="once, session, always or deny")
+    approval_id: str | None = None
+
+
+class SettingsUpdate(Body):
+    """Only the fields sent are changed; an empty string clears a text setting."""
+
+    provider: Literal["openai", "anthropic", "local"] | None = None
+    base_url: str | None = Field(None, max_length=500)
+    model: str | None = Field(None, max_length=200)
+    api_key: str | None = Field(None, max_length=500, description="Write-only.")
+    model_path: str | None = Field(None, max_length=1000)
+    context_length: int | None = Field(None, ge=512, le=10_000_000)
+    llm_titles: bool | None = None
+
+
+class SideQuestion(SessionRef):
+    question: str = Field(max_length=200_000)
+
+
+class BackgroundTask(SessionRef):
+    prompt: str = Field(max_length=200_000)

@@ -26,9 +26,10 @@ class HermesError(Exception):
 
     status = 500
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, **details: object) -> None:
         super().__init__(message)
         self.message = message
+        self.details = details  # extra fields for the error reply, e.g. the conflicting id
 
     def __str__(self) -> str:
         return self.message

@@ -55,6 +55,12 @@ class Settings(BaseModel):
     approval_mode: ApprovalMode = "ask"
     terminal_allowlist: tuple[str, ...] = DEFAULT_ALLOWLIST
     terminal_timeout: float = Field(60.0, gt=0, le=3600)
+    llm_titles: bool = Field(True, description="Ask the model for a title after a first turn.")
+
+    @field_validator("base_url", "api_key", "model_path", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("approval_mode", mode="before")
     @classmethod
@@ -101,6 +107,7 @@ ENV_KEYS = {
     "HERMES_APPROVAL_MODE": "approval_mode",
     "HERMES_TERMINAL_ALLOWLIST": "terminal_allowlist",
     "HERMES_TERMINAL_TIMEOUT": "terminal_timeout",
+    "HERMES_LLM_TITLES": "llm_titles",
 }
 LIST_FIELDS = frozenset({"enabled_tools", "terminal_allowlist"})
 

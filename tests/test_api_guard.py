@@ -34,6 +34,8 @@ GET_ROUTES_WITH_ID = [
     "/api/session/export",
     "/api/session/status",
     "/api/session/usage",
+    "/api/approval/pending",
+    "/api/background/status",
 ]
 POST_ROUTES_WITH_ID = {
     "/api/session/rename": {"title": "t"},
@@ -45,6 +47,10 @@ POST_ROUTES_WITH_ID = {
     "/api/session/truncate": {"keep_count": 0},
     "/api/session/retry": {},
     "/api/session/undo": {},
+    "/api/chat/start": {"message": "hello"},
+    "/api/approval/respond": {"choice": "deny"},
+    "/api/btw": {"question": "why?"},
+    "/api/background": {"prompt": "later"},
 }
 OTHER_POST_ROUTES = [
     "/api/session/new",
@@ -52,7 +58,11 @@ OTHER_POST_ROUTES = [
     "/api/projects/create",
     "/api/projects/rename",
     "/api/projects/delete",
+    "/api/chat/cancel",
+    "/api/settings",
 ]
+# Routes that take no body at all (a body sent anyway is ignored).
+BODYLESS_POST_ROUTES = ["/api/settings/test"]
 POST_ROUTES = sorted([*POST_ROUTES_WITH_ID, *OTHER_POST_ROUTES])
 GET_ROUTES = sorted(
     [
@@ -61,6 +71,11 @@ GET_ROUTES = sorted(
         "/api/sessions",
         "/api/sessions/search",
         "/api/projects",
+        "/api/chat/stream",
+        "/api/chat/stream/status",
+        "/api/chat/cancel",
+        "/api/settings",
+        "/api/models",
     ]
 )
 
@@ -161,8 +176,11 @@ def test_cross_origin_post_is_403_and_changes_nothing(cleanup_test_sessions):
         "/api/projects/create": {"name": "Evil"},
         "/api/projects/rename": {"project_id": "p", "name": "Evil"},
         "/api/projects/delete": {"project_id": "p"},
+        "/api/chat/cancel": {"stream_id": "s"},
+        "/api/settings": {"model": "evil"},
+        "/api/settings/test": {},
     }
-    assert sorted(bodies) == POST_ROUTES
+    assert sorted(bodies) == sorted([*POST_ROUTES, *BODYLESS_POST_ROUTES])
     for path, body in bodies.items():
         reply = post(path, body, headers={"Origin": EVIL})
         assert_json_error(reply, 403, "Cross-origin request rejected")
@@ -232,12 +250,15 @@ def test_unknown_route_is_404_json(method, path):
     assert_json_error(reply, 404, "not found")
 
 
-@pytest.mark.parametrize("path", POST_ROUTES)
+BOTH_METHODS = {"/api/chat/cancel", "/api/settings"}
+
+
+@pytest.mark.parametrize("path", sorted(set(POST_ROUTES) - BOTH_METHODS))
 def test_get_on_a_post_route_is_405_json(path):
     assert_json_error(get(path), 405, "method not allowed")
 
 
-@pytest.mark.parametrize("path", GET_ROUTES)
+@pytest.mark.parametrize("path", sorted(set(GET_ROUTES) - BOTH_METHODS))
 def test_post_on_a_get_route_is_405_json(path):
     assert_json_error(post(path, {}), 405, "method not allowed")
 
@@ -401,12 +422,14 @@ def test_openapi_lists_every_route_the_app_serves():
     served -= {("GET", app.openapi_url), ("GET", app.docs_url)}
     assert ("GET", "/health") in served
     assert ("POST", "/api/session/import") in served
-    assert len(served) == len(GET_ROUTES) + len(POST_ROUTES)
+    assert len(served) == len(GET_ROUTES) + len(POST_ROUTES) + len(BODYLESS_POST_ROUTES)
     assert _documented() == served
 
 
 def test_openapi_matches_the_routes_these_tests_cover():
-    expected = {("GET", p) for p in GET_ROUTES} | {("POST", p) for p in POST_ROUTES}
+    expected = {("GET", p) for p in GET_ROUTES} | {
+        ("POST", p) for p in [*POST_ROUTES, *BODYLESS_POST_ROUTES]
+    }
     assert _documented() == expected
 
 

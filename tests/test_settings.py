@@ -132,6 +132,7 @@ def test_every_hermes_environment_variable_is_parsed(home):
         "HERMES_APPROVAL_MODE": "allowlist",
         "HERMES_TERMINAL_ALLOWLIST": "ls,git status, ,pwd",
         "HERMES_TERMINAL_TIMEOUT": "9",
+        "HERMES_LLM_TITLES": "false",
     }
     assert set(env) == set(ENV_KEYS), "a new environment variable needs a case here"
     settings = load_settings(env_for(home, **env))
@@ -150,6 +151,7 @@ def test_every_hermes_environment_variable_is_parsed(home):
         "approval_mode": "allowlist",
         "terminal_allowlist": ("ls", "git status", "pwd"),
         "terminal_timeout": 9.0,
+        "llm_titles": False,
     }
 
 

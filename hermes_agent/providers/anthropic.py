@@ -69,6 +69,16 @@ class AnthropicProvider:
             api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries
         )
 
+    def list_models(self) -> list[str]:
+        import anthropic
+
+        try:
+            return sorted(model.id for model in self._client.models.list())
+        except anthropic.APIStatusError as exc:
+            raise _status_error(exc) from None
+        except anthropic.APIError as exc:
+            raise ProviderError(f"Cannot reach Anthropic: {exc}", "connection") from None
+
     def stream(self, request: ChatRequest, cancel: threading.Event) -> Iterator[Event]:
         import anthropic
 

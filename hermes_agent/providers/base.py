@@ -78,6 +78,10 @@ class Provider(Protocol):
         """
         ...
 
+    def list_models(self) -> list[str]:
+        """The model names this provider can serve, for pickers. Raises `ProviderError`."""
+        ...
+
 
 def complete(provider: Provider, request: ChatRequest, cancel: threading.Event) -> StreamResult:
     """Drain a stream into one result (for summaries and titles, which need no streaming)."""

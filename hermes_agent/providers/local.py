@@ -8,6 +8,7 @@ offers none.
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import threading
 from collections.abc import Iterator
@@ -24,6 +25,15 @@ REPEAT_PENALTY = 1.3  # small models loop on one sentence without a firm penalty
 
 _MODELS: dict[tuple[str, int], Any] = {}
 _LOAD_LOCK = threading.Lock()
+
+
+@atexit.register
+def _close_models() -> None:
+    """Free the weights while the interpreter still works; llama.cpp fails at a later exit."""
+    with _LOAD_LOCK:
+        for model in _MODELS.values():
+            model.close()
+        _MODELS.clear()
 
 
 def bundled_model_path() -> Path | None:
@@ -52,6 +62,9 @@ class LocalProvider:
             raise ProviderError(f"Local model file not found: {path}", "unavailable")
         self.model_path = path
         self.context_length = context_length
+
+    def list_models(self) -> list[str]:
+        return [self.model_path.stem]
 
     def _model(self) -> Any:
         """Load once per process: a GGUF load takes a while and the weights are shared."""

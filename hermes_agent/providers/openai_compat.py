@@ -52,6 +52,17 @@ class OpenAICompatProvider:
             max_retries=max_retries,
         )
 
+    def list_models(self) -> list[str]:
+        """The models the endpoint serves (OpenAI, OpenRouter, Ollama and others list them)."""
+        import openai
+
+        try:
+            return sorted(model.id for model in self._client.models.list())
+        except openai.APIStatusError as exc:
+            raise _status_error(exc) from None
+        except openai.APIError as exc:
+            raise ProviderError(f"Cannot reach the model provider: {exc}", "connection") from None
+
     def stream(self, request: ChatRequest, cancel: threading.Event) -> Iterator[Event]:
         import openai
 

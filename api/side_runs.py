@@ -1,0 +1,166 @@
+"""Runs beside a conversation: a quick side question (btw) and a background task.
+
+A side question sees a copy of the parent's history and never changes the parent: its
+answer streams to the asker and is not stored. A background task is a real session of its
+own (so nothing it produces is lost); when it finishes, its answer is delivered to the
+parent's background status, where the UI picks it up.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from api import agent_runtime, models, run_errors, streaming, turn_merge
+from api.config import STREAMS, STREAMS_LOCK
+from api.models import get_session, message_text
+from api.run_events import FINISHED_RUNS, RunLog
+from hermes_agent.errors import Conflict, HermesError
+
+log = logging.getLogger(__name__)
+
+TITLE_PREFIX_CHARS = 60
+
+
+def ask_aside(parent_id: str, question: str) -> dict[str, str]:
+    """Start a side question on a copy of the parent's history; returns the stream ids."""
+    parent = get_session(parent_id)
+    with STREAMS_LOCK:
+        if parent.active_stream_id and parent.active_stream_id in STREAMS:
+            raise Conflict(
+                "session already has an active stream", active_stream_id=parent.active_stream_id
+            )
+        stream_id = uuid.uuid4().hex
+        aside_id = uuid.uuid4().hex[:12]
+        STREAMS[stream_id] = RunLog(stream_id, aside_id)
+    history = turn_merge.api_history(parent.context_messages or parent.messages)
+    threading.Thread(
+        target=_run_aside,
+        args=(stream_id,),
+        kwargs={
+            "model": parent.model,
+            "workspace": parent.workspace,
+            "history": history,
+            "question": question,
+            "parent_id": parent_id,
+        },
+        name=f"btw-{stream_id[:8]}",
+        daemon=True,
+    ).start()
+    return {"stream_id": stream_id, "session_id": aside_id, "parent_session_id": parent_id}
+
+
+def _run_aside(
+    stream_id: str, *, model: str, workspace: str, history: list, question: str, parent_id: str
+) -> None:
+    with STREAMS_LOCK:
+        run_log = STREAMS[stream_id]
+    from hermes_agent import AIAgent
+
+    try:
+        settings = agent_runtime.current_settings()
+        agent = AIAgent.from_settings(
+            settings, model=model or settings.effective_model, workspace=workspace, platform="web"
+        )
+        agent.stream_delta_callback = lambda text: run_log.put("token", {"text": text})
+        result = agent.run_conversation(question, conversation_history=history)
+        if result["failed"]:
+            failure = run_errors.classify_text(result["error"] or "The side question failed.")
+            run_log.put("apperror", failure.event())
+            return
+        run_log.put(
+            "done",
+            {
+                "answer": result["final_response"] or "",
+                "ephemeral": True,
+                "parent_session_id": parent_id,
+                "usage": {
+                    "input_tokens": result["input_tokens"],
+                    "output_tokens": result["output_tokens"],
+                },
+            },
+        )
+        run_log.put("stream_end", {"session_id": run_log.session_id})
+    except (HermesError, OSError) as exc:
+        run_log.put("apperror", run_errors.classify(exc).event())
+    finally:
+        with STREAMS_LOCK:
+            STREAMS.pop(stream_id, None)
+        FINISHED_RUNS.keep(run_log)
+
+
+@dataclass
+class BackgroundResult:
+    task_id: str
+    prompt: str
+    session_id: str
+    stream_id: str
+    answer: str | None = None
+    completed_at: float | None = None
+    started_at: float = field(default_factory=time.time)
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "task_id": self.task_id,
+            "prompt": self.prompt,
+            "session_id": self.session_id,
+            "answer": self.answer,
+            "completed_at": self.completed_at,
+        }
+
+
+_BACKGROUND: dict[str, list[BackgroundResult]] = {}
+_BACKGROUND_LOCK = threading.Lock()
+
+
+def start_background(parent_id: str, prompt: str) -> BackgroundResult:
+    """Run `prompt` as its own session; its answer is later delivered to the parent."""
+    parent = get_session(parent_id)
+    task = models.new_session(parent.workspace, parent.model, parent.profile)
+    task.title = "bg: " + " ".join(prompt.split())[:TITLE_PREFIX_CHARS]
+    task.project_id = parent.project_id
+    stream_id = streaming.start_run(task.session_id, prompt, parent.model, parent.workspace, [])
+    result = BackgroundResult(uuid.uuid4().hex[:8], prompt, task.session_id, stream_id)
+    with _BACKGROUND_LOCK:
+        _BACKGROUND.setdefault(parent_id, []).append(result)
+    threading.Thread(
+        target=_deliver, args=(result,), daemon=True, name=f"bg-{result.task_id}"
+    ).start()
+    return result
+
+
+def _deliver(result: BackgroundResult) -> None:
+    with STREAMS_LOCK:
+        run_log = STREAMS.get(result.stream_id)
+    run_log = run_log or FINISHED_RUNS.get(result.stream_id)
+    if run_log is not None:
+        run_log.ended.wait()
+    try:
+        session = get_session(result.session_id)
+        answer = next(
+            (
+                message_text(m.get("content"))
+                for m in reversed(session.messages)
+                if m.get("role") == "assistant"
+                and not m.get("_error")
+                and message_text(m.get("content")).strip()
+            ),
+            None,
+        )
+    except HermesError:
+        answer = None
+    result.answer = answer or "(the background task produced no answer)"
+    result.completed_at = time.time()
+
+
+def background_results(parent_id: str) -> list[dict[str, Any]]:
+    """Finished tasks of this parent, each returned once; running ones stay tracked."""
+    with _BACKGROUND_LOCK:
+        tasks = _BACKGROUND.get(parent_id, [])
+        done = [t for t in tasks if t.completed_at is not None]
+        _BACKGROUND[parent_id] = [t for t in tasks if t.completed_at is None]
+    return [t.public() for t in done]
