@@ -157,3 +157,28 @@ class ServerProcess:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(5)
+
+
+def fake_provider_env(fake, **extra: str) -> dict[str, str]:
+    """Settings that point a server at a scripted OpenAI-compatible provider."""
+    env = {
+        "HERMES_PROVIDER": "openai",
+        "HERMES_BASE_URL": fake.base_url,
+        "HERMES_API_KEY": "test-key",
+        "HERMES_MODEL": "fake-model",
+        "HERMES_MAX_RETRIES": "0",
+        "HERMES_LLM_TITLES": "0",
+    }
+    env.update(extra)
+    return env
+
+
+def read_events(base: str, stream_id: str, timeout: float = 10) -> list[tuple[str, dict]]:
+    """A whole run's SSE events as (name, data), read until the server ends the stream."""
+    reply = request(base, "GET", f"/api/chat/stream?stream_id={stream_id}", timeout=timeout)
+    events = []
+    for block in reply.body.decode().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        if "event" in fields:
+            events.append((fields["event"], json.loads(fields["data"])))
+    return events

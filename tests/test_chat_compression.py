@@ -3,13 +3,11 @@ and web turns are recorded in state.db with source "web"."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from hermes_state import SessionDB
 from tests.fakes.openai_server import FakeOpenAI, Reply
-from tests.support import ServerProcess, request
+from tests.support import ServerProcess, fake_provider_env, read_events, request
 
 
 @pytest.fixture(scope="module")
@@ -22,30 +20,13 @@ def fake():
 def server(fake, tmp_path_factory):
     process = ServerProcess(
         tmp_path_factory.mktemp("compression"),
-        extra_env={
-            "HERMES_PROVIDER": "openai",
-            "HERMES_BASE_URL": fake.base_url,
-            "HERMES_API_KEY": "k",
-            "HERMES_MODEL": "fake-model",
-            "HERMES_MAX_RETRIES": "0",
-            "HERMES_LLM_TITLES": "0",
-            "HERMES_CONTEXT_LENGTH": "4096",
-            "HERMES_COMPRESSION_THRESHOLD": "0.5",
-        },
+        extra_env=fake_provider_env(
+            fake, HERMES_CONTEXT_LENGTH="4096", HERMES_COMPRESSION_THRESHOLD="0.5"
+        ),
     )
     process.start()
     yield process
     process.stop()
-
-
-def _events(server, stream_id):
-    body = request(server.base, "GET", f"/api/chat/stream?stream_id={stream_id}").body.decode()
-    out = []
-    for block in body.split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
-        if "event" in fields:
-            out.append((fields["event"], json.loads(fields["data"])))
-    return out
 
 
 def _turn(server, sid, message):
@@ -53,7 +34,7 @@ def _turn(server, sid, message):
         server.base, "POST", "/api/chat/start", {"session_id": sid, "message": message}
     )
     assert started.status == 200, started.json
-    return _events(server, started.json["stream_id"])
+    return read_events(server.base, started.json["stream_id"])
 
 
 def test_compression_moves_the_web_session_to_the_continued_one(server, fake):

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from tests.fakes.openai_server import FakeOpenAI, Reply
-from tests.support import ServerProcess, request
+from tests.support import ServerProcess, read_events, request
 
 
 @pytest.fixture(scope="module")
@@ -50,22 +50,12 @@ def _session(server) -> str:
     return request(server.base, "POST", "/api/session/new", {}).json["session"]["session_id"]
 
 
-def _events(server, stream_id: str, timeout: float = 10) -> list[tuple[str, dict]]:
-    reply = request(server.base, "GET", f"/api/chat/stream?stream_id={stream_id}", timeout=timeout)
-    events = []
-    for block in reply.body.decode().split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
-        if "event" in fields:
-            events.append((fields["event"], json.loads(fields["data"])))
-    return events
-
-
 def _chat(server, sid: str, message: str) -> list[tuple[str, dict]]:
     started = request(
         server.base, "POST", "/api/chat/start", {"session_id": sid, "message": message}
     )
     assert started.status == 200, started.json
-    return _events(server, started.json["stream_id"])
+    return read_events(server.base, started.json["stream_id"])
 
 
 def test_settings_never_return_the_api_key(server):
@@ -139,7 +129,7 @@ def test_a_side_question_answers_without_touching_the_parent(server, fake):
         server.base, "POST", "/api/btw", {"session_id": sid, "question": "Population?"}
     )
     assert started.status == 200 and started.json["parent_session_id"] == sid
-    events = _events(server, started.json["stream_id"])
+    events = read_events(server.base, started.json["stream_id"])
     done = dict(events)["done"]
     assert done["answer"] == "It has about 2 million people." and done["ephemeral"] is True
     sent = [m["content"] for m in fake.requests[-1]["messages"] if m["role"] == "user"]
