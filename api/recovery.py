@@ -75,7 +75,10 @@ def _fold_pending_turn(s: Session) -> None:
     recorded = _recorded_after_user(s.session_id, started)
     messages.extend(recorded)
     partial = (s.pending_partial_text or "").strip()
-    already = any(m.get("role") == "assistant" and m.get("content") == partial for m in recorded)
+    already = any(
+        m.get("role") == "assistant" and str(m.get("content") or "").strip().startswith(partial)
+        for m in recorded
+    )
     if partial and not already:
         messages.append(
             {
