@@ -32,6 +32,7 @@ from api.config import (
 from api.models import Session, get_session, title_from
 from api.redact import redact
 from api.run_events import FINISHED_RUNS, RunLog
+from api.turn_fold import CANCELLED_MARKER, clear_pending, fold_unfinished_turn
 from hermes_agent.errors import Conflict, HermesError
 
 log = logging.getLogger(__name__)
@@ -39,11 +40,6 @@ log = logging.getLogger(__name__)
 CHECKPOINT_POLL_SECONDS = 0.25
 CHECKPOINT_TEXT_SECONDS = 2.0
 METERING_SECONDS = 1.0
-CANCELLED_MARKER = "*Task cancelled.*"
-
-# Guarded by STREAMS_LOCK, keyed by stream id.
-CANCEL_FLAGS: dict[str, threading.Event] = {}
-AGENT_INSTANCES: dict[str, Any] = {}
 
 
 @dataclass
@@ -58,6 +54,12 @@ class _RunState:
     tool_activity: int = 0
     started: float = field(default_factory=time.monotonic)
     last_metering: float = 0.0
+
+
+# Guarded by STREAMS_LOCK, keyed by stream id.
+CANCEL_FLAGS: dict[str, threading.Event] = {}
+AGENT_INSTANCES: dict[str, Any] = {}
+RUN_STATES: dict[str, _RunState] = {}
 
 
 def start_run(session_id: str, message: str, model: str, workspace: str, attachments: list) -> str:
@@ -123,6 +125,7 @@ def _run_agent_streaming(  # noqa: PLR0912, PLR0915, PLR0917 - shape fixed by th
         _bind_callbacks(agent, run, put, cancel, session_id)
         with STREAMS_LOCK:
             AGENT_INSTANCES[stream_id] = agent
+            RUN_STATES[stream_id] = run
         if cancel.is_set():
             agent.interrupt()
             return
@@ -179,7 +182,7 @@ def _run_agent_streaming(  # noqa: PLR0912, PLR0915, PLR0917 - shape fixed by th
                 if not _assistant_added and not _token_sent:
                     _failure = _failure or run_errors.no_response(result.get("error"))
                 if _failure is not None:
-                    _finish_failed(s, msg_text, _previous_messages + _new_messages, _failure)
+                    _finish_failed(s, _failure, run.partial_text, _new_messages)
                     put("apperror", _failure.event())
                     return
                 # ── Handle context compression side effects ──
@@ -191,7 +194,7 @@ def _run_agent_streaming(  # noqa: PLR0912, PLR0915, PLR0917 - shape fixed by th
                 if s.title in ("", models.UNTITLED):
                     s.title = title_from(s.messages)
                 s.tool_calls = turn_merge.tool_call_summaries(s.messages)
-                _clear_pending(s)
+                clear_pending(s)
                 s.save()
                 done = _done_event(s, result)
             if _compressed:
@@ -213,7 +216,7 @@ def _run_agent_streaming(  # noqa: PLR0912, PLR0915, PLR0917 - shape fixed by th
             _lock_ctx = _agent_lock if _agent_lock is not None else contextlib.nullcontext()
             with _lock_ctx:
                 if not cancel.is_set() and s.active_stream_id == stream_id:
-                    _finish_failed(s, msg_text, list(s.messages), failure)
+                    _finish_failed(s, failure, run.partial_text)
         put("apperror", failure.event())
     finally:
         _unregister(stream_id)
@@ -236,6 +239,7 @@ def _unregister(stream_id: str) -> None:
         STREAMS.pop(stream_id, None)
         CANCEL_FLAGS.pop(stream_id, None)
         AGENT_INSTANCES.pop(stream_id, None)
+        RUN_STATES.pop(stream_id, None)
 
 
 def _bind_callbacks(agent: Any, run: _RunState, put, cancel: threading.Event, sid: str) -> None:
@@ -265,6 +269,7 @@ def _bind_callbacks(agent: Any, run: _RunState, put, cancel: threading.Event, si
 
     def on_tool(event: str, name: str, preview: Any = None, args: Any = None, **kw: Any) -> None:
         if event == "tool.started":
+            run.partial_text = ""  # the text before this call is recorded with the call
             put("tool", {"event_type": event, "name": name, "preview": preview, "args": args})
         elif event == "tool.completed":
             run.tool_activity += 1
@@ -315,45 +320,14 @@ def _failure_of(result: dict[str, Any]) -> run_errors.RunFailure | None:
     return run_errors.classify_text(result.get("error") or "The run failed.", kind)
 
 
-def _clear_pending(s: Session) -> None:
-    s.active_stream_id = None
-    s.pending_user_message = None
-    s.pending_attachments = []
-    s.pending_started_at = None
-    s.pending_partial_text = None
-
-
 def _finish_failed(
-    s: Session, msg_text: str, messages: list[dict], failure: run_errors.RunFailure
+    s: Session,
+    failure: run_errors.RunFailure,
+    partial: str,
+    completed: list[dict] | None = None,
 ) -> None:
     """Keep the user's turn, add the error marker after it, save (lock held by the caller)."""
-    if not any(m.get("role") == "user" and m.get("content") == msg_text for m in messages[-50:]):
-        messages.append(
-            {
-                "role": "user",
-                "content": msg_text,
-                "timestamp": int(s.pending_started_at or time.time()),
-            }
-        )
-    if s.pending_partial_text:
-        messages.append(
-            {
-                "role": "assistant",
-                "content": s.pending_partial_text,
-                "_partial": True,
-                "timestamp": int(time.time()),
-            }
-        )
-    messages.append(
-        {
-            "role": "assistant",
-            "content": failure.marker(),
-            "_error": True,
-            "timestamp": int(time.time()),
-        }
-    )
-    s.messages = messages
-    _clear_pending(s)
+    fold_unfinished_turn(s, failure.marker(), partial=partial, completed=completed)
     try:
         s.save()
     except (HermesError, OSError) as exc:
@@ -465,6 +439,7 @@ def cancel_stream(stream_id: str) -> bool:
             return False
         flag.set()
         agent = AGENT_INSTANCES.get(stream_id)
+        run = RUN_STATES.get(stream_id)
     if agent is not None:
         agent.interrupt("Cancelled by user")
     if run_log.put("cancel", {"message": "Cancelled by user"}) is None:
@@ -479,32 +454,12 @@ def cancel_stream(stream_id: str) -> bool:
             with LOCK:
                 s = SESSIONS.get(session_id, s)
             if s.active_stream_id == stream_id:
-                _save_cancelled_turn(s, run_log)
+                _save_cancelled_turn(s, run.partial_text if run else "")
     except (HermesError, OSError) as exc:
         log.warning("could not save the cancelled turn of %s: %s", session_id, exc)
     return True
 
 
-def _save_cancelled_turn(s: Session, run_log: RunLog) -> None:
-    now = int(time.time())
-    partial = "".join(e.data.get("text", "") for e in run_log.after(0) if e.name == "token")
-    messages = list(s.messages)
-    if s.pending_user_message:
-        messages.append(
-            {
-                "role": "user",
-                "content": s.pending_user_message,
-                "timestamp": int(s.pending_started_at or now),
-            }
-        )
-    if partial.strip():
-        messages.append(
-            {"role": "assistant", "content": partial, "_partial": True, "timestamp": now}
-        )
-    messages.append(
-        {"role": "assistant", "content": CANCELLED_MARKER, "_error": True, "timestamp": now}
-    )
-    s.messages = messages
-    s.context_messages = []
-    _clear_pending(s)
+def _save_cancelled_turn(s: Session, partial: str) -> None:
+    fold_unfinished_turn(s, CANCELLED_MARKER, partial=partial)
     s.save()

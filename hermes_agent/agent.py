@@ -434,6 +434,8 @@ def _pump(
             if cancel.is_set():
                 return
             events.put(event)
+            if events.qsize() == 1:
+                time.sleep(0)  # the loop is waiting: hand it the GIL now, not at the next switch
     except BaseException as exc:  # handed to the loop, which raises it in its own thread
         events.put(exc)
         return

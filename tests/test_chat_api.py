@@ -385,6 +385,36 @@ def test_cancel_mid_stream_keeps_user_message_and_partial_text_and_is_not_overwr
     assert after["pending_user_message"] is None
 
 
+def test_cancel_after_a_tool_call_keeps_the_call_and_only_the_new_partial_text(server, fake):
+    fake.script(
+        Reply.tool_calls([("list_dir", {"path": "."})], content="Let me look first."),
+        Reply.text(SLOW_ANSWER, delay=0.15),
+    )
+    sid = new_session(server)
+    stream_id = start(server, sid, "What is in the folder?")
+    with EventStream(server.base, stream_id) as sse:
+        sse.read_until(lambda e: sum(x.name == "token" for x in sse.events) >= 6)
+        assert request(server.base, "POST", "/api/chat/cancel", {"stream_id": stream_id}).json[
+            "cancelled"
+        ]
+        sse.read_to_end()
+    wait_run_over(server, stream_id)
+    transcript = session(server, sid)["messages"]
+    assert [m["role"] for m in transcript] == [
+        "user",
+        "assistant",
+        "tool",
+        "assistant",
+        "assistant",
+    ]
+    call, result, partial, marker = transcript[1:]
+    assert call["content"] == "Let me look first." and call["tool_calls"]
+    assert result["tool_call_id"] == call["tool_calls"][0]["id"]
+    assert partial.get("_partial") is True
+    assert SLOW_ANSWER.startswith(partial["content"]), "no text of the first call is repeated"
+    assert marker.get("_error") is True
+
+
 def test_cancel_of_unknown_or_finished_stream_reports_not_cancelled(server, fake):
     for reply in (
         request(server.base, "GET", "/api/chat/cancel?stream_id=nosuchstream"),

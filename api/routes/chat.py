@@ -86,15 +86,20 @@ async def _sse(run_log: RunLog, seq: int) -> AsyncIterator[bytes]:
                 return
             yield b": heartbeat\n\n"
             continue
+        chunk, ended = b"", False
         for event in batch:
             seq = event.seq
-            yield (
+            chunk += (
                 f"id: {run_log.stream_id}:{event.seq}\nevent: {event.name}\ndata: ".encode()
                 + dumps(event.data)
                 + b"\n\n"
             )
             if event.name in TERMINAL_EVENTS:
-                return
+                ended = True
+                break
+        yield chunk  # one write per batch: a fast stream is not one syscall per token
+        if ended:
+            return
 
 
 @router.get("/api/chat/stream/status", summary="Whether a run is live")
