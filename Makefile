@@ -32,6 +32,7 @@ lint: $(VENV)/.test-deps
 bench: $(VENV)/.test-deps
 	$(PY) bench/sessions.py
 	$(PY) bench/agent.py
+	$(PY) bench/streaming.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
