@@ -16,21 +16,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("HERMES_HOME", tempfile.mkdtemp(prefix="hermes-bench-home-"))
+# First: puts the repository on sys.path and sets HERMES_HOME for the imports below.
+from common import median_ms, ms
 
-from hermes_state import SessionDB  # noqa: E402
+# isort: split
+from hermes_state import SessionDB
 
 TARGETS_MS = {
     "append_message": 1.0,
@@ -39,19 +37,6 @@ TARGETS_MS = {
     "agent_overhead": 5.0,
 }
 CJK_SENTENCE = "我们讨论了数据库索引和全文搜索的性能问题"
-
-
-def ms(seconds: float) -> float:
-    return round(seconds * 1000, 3)
-
-
-def median_ms(fn: Callable[[], object], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return ms(statistics.median(times))
 
 
 @contextmanager

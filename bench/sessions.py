@@ -11,36 +11,21 @@ and from 8 concurrent client processes, undo on a 200-message session, and idle 
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import multiprocessing
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("HERMES_HOME", tempfile.mkdtemp(prefix="hermes-bench-home-"))
+# First: puts the repository on sys.path and sets HERMES_HOME for the imports below.
+from common import Client, median_ms, ms
 
-from api import models, session_index  # noqa: E402
-from api.storage import dumps_file  # noqa: E402
-from tests.support import ServerProcess  # noqa: E402
-
-
-def ms(seconds: float) -> float:
-    return round(seconds * 1000, 3)
-
-
-def median_ms(fn, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return ms(statistics.median(times))
+# isort: split
+from api import models, session_index
+from api.storage import dumps_file
+from tests.support import ServerProcess
 
 
 def sample_messages(count: int, chars: int) -> list[dict]:
@@ -114,23 +99,6 @@ def bench_big_session(workdir: Path, runs: int) -> dict:
     }
 
 
-class Client:
-    """A keep-alive HTTP/1.1 client: the figures measure the server, not connection setup."""
-
-    def __init__(self, port: int) -> None:
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-
-    def call(self, method: str, path: str, body: dict | None = None) -> bytes:
-        data = json.dumps(body).encode() if body is not None else None
-        headers = {"Content-Type": "application/json"} if data else {}
-        self.conn.request(method, path, body=data, headers=headers)
-        reply = self.conn.getresponse()
-        payload = reply.read()
-        if reply.status != 200:
-            raise RuntimeError(f"{method} {path}: {reply.status} {payload[:200]!r}")
-        return payload
-
-
 IMPORT_BODY = {"title": "imported", "messages": sample_messages(4, 200), "model": "bench"}
 
 
@@ -156,7 +124,7 @@ def bench_http(workdir: Path, runs: int) -> dict:
         time.sleep(1.0)
         idle_rss = rss_kb(server.proc.pid)
         client = Client(server.port)
-        listed = json.loads(client.call("GET", "/api/sessions"))
+        listed = client.call_json("GET", "/api/sessions")
         list_ms = median_ms(lambda: client.call("GET", "/api/sessions"), runs)
 
         count = runs * 4
@@ -172,9 +140,7 @@ def bench_http(workdir: Path, runs: int) -> dict:
             concurrent = per_client * 8 / (time.perf_counter() - start)
 
         undo_body = {"title": "undo", "messages": sample_messages(200, 200)}
-        sid = json.loads(client.call("POST", "/api/session/import", undo_body))["session"][
-            "session_id"
-        ]
+        sid = client.call_json("POST", "/api/session/import", undo_body)["session"]["session_id"]
         undo = {"session_id": sid}
         undo_ms = median_ms(lambda: client.call("POST", "/api/session/undo", undo), 90)
         return {

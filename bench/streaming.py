@@ -38,16 +38,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("HERMES_HOME", tempfile.mkdtemp(prefix="hermes-bench-home-"))
+# First: puts the repository on sys.path and sets HERMES_HOME for the imports below.
+from common import ROOT, Client, median_ms, ms
+
 os.environ.setdefault("HERMES_WEBUI_STATE_DIR", tempfile.mkdtemp(prefix="hermes-bench-state-"))
 
-import openai  # noqa: E402
+import openai
 
-from api import models, session_index  # noqa: E402
-from tests.fakes.openai_server import FAKE_MODEL, split_tokens  # noqa: E402
-from tests.support import ServerProcess  # noqa: E402
+from api import models, session_index
+from tests.fakes.openai_server import FAKE_MODEL, split_tokens
+from tests.support import ServerProcess
 
 TARGETS = {
     "throughput_ratio": 0.9,
@@ -73,19 +73,6 @@ with FakeOpenAI() as fake:
         fake.default = Reply.text(command["content"], delay=command["delay"])
         print("ok", flush=True)
 """
-
-
-def ms(seconds: float) -> float:
-    return round(seconds * 1000, 3)
-
-
-def median_ms(fn: Callable[[], object], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return ms(statistics.median(times))
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -134,32 +121,6 @@ class FakeProcess:
         self.proc.wait(30)
 
 
-class Client:
-    """A keep-alive HTTP/1.1 client: the figures measure the server, not connection setup."""
-
-    def __init__(self, port: int) -> None:
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-
-    def call(self, method: str, path: str, body: dict | None = None) -> dict:
-        data = json.dumps(body).encode() if body is not None else None
-        headers = {"Content-Type": "application/json"} if data else {}
-        try:
-            self.conn.request(method, path, body=data, headers=headers)
-            reply = self.conn.getresponse()
-        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
-            # The server closed the idle keep-alive connection while a stream was read.
-            self.conn.close()
-            self.conn.request(method, path, body=data, headers=headers)
-            reply = self.conn.getresponse()
-        payload = reply.read()
-        if reply.status != 200:
-            raise RuntimeError(f"{method} {path}: {reply.status} {payload[:200]!r}")
-        return json.loads(payload)
-
-    def new_session(self) -> str:
-        return self.call("POST", "/api/session/new", {})["session"]["session_id"]
-
-
 def read_tokens(port: int, stream_id: str) -> tuple[list[float], str]:
     """Arrival times of the run's `token` events, and the event that ended the stream."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -183,9 +144,8 @@ def read_tokens(port: int, stream_id: str) -> tuple[list[float], str]:
 def server_turn(client: Client, sid: str, message: str = "Go on.") -> tuple[float, list[float]]:
     """(start time, token times) of one turn through the server."""
     start = time.perf_counter()
-    stream_id = client.call("POST", "/api/chat/start", {"session_id": sid, "message": message})[
-        "stream_id"
-    ]
+    body = {"session_id": sid, "message": message}
+    stream_id = client.call_json("POST", "/api/chat/start", body)["stream_id"]
     times, end = read_tokens(client.conn.port, stream_id)
     if end != "stream_end":
         raise RuntimeError(f"the run ended with {end}")
@@ -349,7 +309,7 @@ def _concurrent_round(
     def through_server(i: int) -> tuple[float, list[float], str]:
         reader = Client(server.port)
         start = time.perf_counter()
-        stream_id = reader.call(
+        stream_id = reader.call_json(
             "POST", "/api/chat/start", {"session_id": sessions[i], "message": "Go on."}
         )["stream_id"]
         return (start, *read_tokens(server.port, stream_id))
