@@ -15,7 +15,7 @@ from starlette.requests import Request
 from api import __version__, config, models, recovery, session_index
 from api.middleware import RequestGuard
 from api.responses import JSONResponse, error_response
-from api.routes import chat, health, projects, sessions, settings
+from api.routes import auth, chat, health, projects, sessions, settings
 from hermes_agent.errors import HermesError
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def create_app() -> FastAPI:
         swagger_ui_oauth2_redirect_url=None,
         redoc_url=None,
     )
-    for module in (health, sessions, projects, chat, settings):
+    for module in (health, auth, sessions, projects, chat, settings):
         app.include_router(module.router)
     app.add_exception_handler(HermesError, _hermes_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -7,11 +7,12 @@ refuse a body before the application reads a byte of it.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
+from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import urlsplit
 
-from api import config
-from api.responses import error_response
+from api import auth, config
+from api.responses import JSONResponse, error_response
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -48,6 +49,10 @@ class RequestGuard:
         if scope["method"] not in SAFE_METHODS and not _same_origin(scope, headers):
             await error_response(403, "Cross-origin request rejected")(scope, receive, send)
             return
+        refusal = _auth_refusal(scope, headers)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
         length = headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
             status, message = (
@@ -64,6 +69,22 @@ class RequestGuard:
                 return
             receive = _replay(body, receive)
         await self.app(scope, receive, send)
+
+
+def _auth_refusal(scope: Scope, headers: dict[str, str]) -> JSONResponse | None:
+    """With a password set: no session cookie, no API; no CSRF token, no state change."""
+    guard = auth.authenticator()
+    if guard is None or scope["path"] in auth.PUBLIC_PATHS:
+        return None
+    cookie = SimpleCookie(headers.get("cookie", "")).get(auth.COOKIE_NAME)
+    value = cookie.value if cookie else None
+    if not guard.valid_cookie(value):
+        return error_response(401, "Authentication required")
+    if scope["method"] not in SAFE_METHODS and not guard.valid_csrf(
+        value, headers.get(auth.CSRF_HEADER)
+    ):
+        return error_response(403, "Missing or invalid CSRF token")
+    return None
 
 
 def _too_large(limit: int) -> str:

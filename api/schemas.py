@@ -113,3 +113,7 @@ class SideQuestion(SessionRef):
 
 class BackgroundTask(SessionRef):
     prompt: str = Field(max_length=200_000)
+
+
+class Login(Body):
+    password: str = Field(max_length=1000)

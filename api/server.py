@@ -6,6 +6,8 @@ import ipaddress
 import logging
 import socket
 
+from api.auth import configured_password
+
 log = logging.getLogger(__name__)
 
 
@@ -26,11 +28,14 @@ def check_bind(host: str, insecure: bool) -> None:
     """
     if is_loopback(host):
         return
+    if configured_password():
+        log.warning("Listening on %s; a password is required to use it.", host)
+        return
     if not insecure:
         raise SystemExit(
             f"Refusing to listen on {host}: that exposes your sessions and workspaces to the "
-            "network. Listen on 127.0.0.1 and use an SSH tunnel or an authenticating reverse "
-            "proxy, or pass --insecure if you really mean it."
+            "network. Set HERMES_WEBUI_PASSWORD, or listen on 127.0.0.1 and use an SSH tunnel "
+            "or an authenticating reverse proxy, or pass --insecure if you really mean it."
         )
     log.warning("!" * 72)
     log.warning("LISTENING ON %s WITHOUT AUTHENTICATION (--insecure).", host)

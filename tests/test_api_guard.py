@@ -60,9 +60,10 @@ OTHER_POST_ROUTES = [
     "/api/projects/delete",
     "/api/chat/cancel",
     "/api/settings",
+    "/api/auth/login",
 ]
 # Routes that take no body at all (a body sent anyway is ignored).
-BODYLESS_POST_ROUTES = ["/api/settings/test"]
+BODYLESS_POST_ROUTES = ["/api/settings/test", "/api/auth/logout"]
 POST_ROUTES = sorted([*POST_ROUTES_WITH_ID, *OTHER_POST_ROUTES])
 GET_ROUTES = sorted(
     [
@@ -76,6 +77,7 @@ GET_ROUTES = sorted(
         "/api/chat/cancel",
         "/api/settings",
         "/api/models",
+        "/api/auth/status",
     ]
 )
 
@@ -179,6 +181,8 @@ def test_cross_origin_post_is_403_and_changes_nothing(cleanup_test_sessions):
         "/api/chat/cancel": {"stream_id": "s"},
         "/api/settings": {"model": "evil"},
         "/api/settings/test": {},
+        "/api/auth/login": {"password": "x"},
+        "/api/auth/logout": {},
     }
     assert sorted(bodies) == sorted([*POST_ROUTES, *BODYLESS_POST_ROUTES])
     for path, body in bodies.items():
