@@ -3,6 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
+# Browser tests drive Debian's Chromium; a test tool's own browser download is never used.
+CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: run test lint bench clean
 
@@ -20,7 +22,18 @@ $(VENV)/.test-deps: pyproject.toml | $(PY)
 run: $(VENV)/.run-deps
 	$(VENV)/bin/hermes web
 
-test: $(VENV)/.test-deps
+$(CHROMIUM):
+	@if [ "$$(id -u)" -eq 0 ]; then \
+		DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	else \
+		echo "error: $(CHROMIUM) is missing; the browser tests need Debian's chromium:" >&2; \
+		echo "       sudo apt-get update && sudo apt-get install -y chromium" >&2; \
+		exit 1; \
+	fi
+	@test -x $(CHROMIUM) || { echo "error: $(CHROMIUM) still missing after install" >&2; exit 1; }
+
+test: $(VENV)/.test-deps $(CHROMIUM)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest -q

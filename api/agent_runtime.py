@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 SESSION_AGENT_CACHE_MAX = 50
 
 _settings: Settings | None = None
+_provider: Any = None  # shared by every session's agent: providers keep no per-chat state
 _settings_lock = threading.Lock()
 _state_db: Any = None
 _state_db_lock = threading.Lock()
@@ -37,13 +38,25 @@ def current_settings() -> Settings:
 
 def reload_settings() -> Settings:
     """Read the settings again and drop every cached agent built from the old ones."""
-    global _settings
+    global _settings, _provider
     fresh = load_settings()
     with _settings_lock:
-        _settings = fresh
+        _settings, _provider = fresh, None
     with SESSION_AGENT_CACHE_LOCK:
         SESSION_AGENT_CACHE.clear()
     return fresh
+
+
+def shared_provider() -> Any:
+    """One provider (and so one HTTP client and connection pool) for all sessions."""
+    global _provider
+    from hermes_agent.providers import create_provider
+
+    settings = current_settings()
+    with _settings_lock:
+        if _provider is None:
+            _provider = create_provider(settings)
+        return _provider
 
 
 def state_db() -> Any:
@@ -75,6 +88,7 @@ def agent_for(session_id: str, model: str, workspace: str) -> Any:
             return cached[0]
     agent = AIAgent.from_settings(
         settings,
+        provider=shared_provider(),
         model=effective,
         session_id=session_id,
         session_db=state_db(),

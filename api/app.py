@@ -15,7 +15,7 @@ from starlette.requests import Request
 from api import __version__, config, models, recovery, session_index
 from api.middleware import RequestGuard
 from api.responses import JSONResponse, error_response
-from api.routes import auth, chat, health, projects, sessions, settings
+from api.routes import auth, chat, health, projects, sessions, settings, ui
 from hermes_agent.errors import HermesError
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,7 @@ def create_app() -> FastAPI:
     )
     for module in (health, auth, sessions, projects, chat, settings):
         app.include_router(module.router)
+    ui.install(app)
     app.add_exception_handler(HermesError, _hermes_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)

@@ -27,7 +27,14 @@ CSRF_HEADER = "x-hermes-csrf"
 SESSION_SECONDS = 7 * 24 * 3600
 FAILURES_ALLOWED = 5
 FAILURE_WINDOW_SECONDS = 60
-PUBLIC_PATHS = frozenset({"/health", "/api/auth/login", "/api/auth/status", "/login"})
+# The pages and their assets hold no data (the UI asks for a login itself), so they load
+# before it; everything with data is behind the cookie.
+PUBLIC_PATHS = frozenset({"/", "/login", "/health", "/api/auth/login", "/api/auth/status"})
+PUBLIC_PREFIXES = ("/static/",)
+
+
+def is_public(path: str) -> bool:
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
 
 
 def configured_password() -> str | None:

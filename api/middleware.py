@@ -74,7 +74,7 @@ class RequestGuard:
 def _auth_refusal(scope: Scope, headers: dict[str, str]) -> JSONResponse | None:
     """With a password set: no session cookie, no API; no CSRF token, no state change."""
     guard = auth.authenticator()
-    if guard is None or scope["path"] in auth.PUBLIC_PATHS:
+    if guard is None or auth.is_public(scope["path"]):
         return None
     cookie = SimpleCookie(headers.get("cookie", "")).get(auth.COOKIE_NAME)
     value = cookie.value if cookie else None

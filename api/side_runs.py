@@ -64,7 +64,11 @@ def _run_aside(
     try:
         settings = agent_runtime.current_settings()
         agent = AIAgent.from_settings(
-            settings, model=model or settings.effective_model, workspace=workspace, platform="web"
+            settings,
+            provider=agent_runtime.shared_provider(),
+            model=model or settings.effective_model,
+            workspace=workspace,
+            platform="web",
         )
         agent.stream_delta_callback = lambda text: run_log.put("token", {"text": text})
         result = agent.run_conversation(question, conversation_history=history)

@@ -151,3 +151,9 @@ def test_a_password_allows_listening_beyond_loopback(tmp_path):
     output = result.stdout + result.stderr
     assert "Refusing to listen" not in output
     assert "Cannot listen on 203.0.113.1" in output, "it got past the safety check to the bind"
+
+
+def test_the_pages_and_their_assets_load_before_login(server):
+    for path in ("/", "/login", "/static/js/app.js", "/static/js/login.js", "/static/css/app.css"):
+        assert request(server.base, "GET", path).status == 200, path
+    assert request(server.base, "GET", "/api/session?session_id=abc").status == 401

@@ -16,7 +16,6 @@ from api import agent_runtime
 from api.responses import NO_STORE, JSONResponse
 from api.schemas import SettingsUpdate
 from hermes_agent.errors import ProviderError
-from hermes_agent.providers import create_provider
 from hermes_agent.providers.base import ChatRequest, complete
 from hermes_agent.settings import Settings, set_config_value
 
@@ -57,7 +56,7 @@ def update_settings(body: SettingsUpdate) -> JSONResponse:
 @router.get("/api/models", summary="The models the configured provider offers")
 def list_models() -> JSONResponse:
     settings = agent_runtime.current_settings()
-    models = create_provider(settings).list_models()
+    models = agent_runtime.shared_provider().list_models()
     return JSONResponse(
         {"provider": settings.provider, "current": settings.effective_model, "models": models}
     )
@@ -73,7 +72,7 @@ def test_provider() -> JSONResponse:
         max_tokens=5,
     )
     try:
-        reply = complete(create_provider(settings), request, threading.Event()).text
+        reply = complete(agent_runtime.shared_provider(), request, threading.Event()).text
     except ProviderError as exc:
         return JSONResponse({"ok": False, "error": str(exc), "kind": exc.kind}, status_code=502)
     return JSONResponse(

@@ -1,0 +1,47 @@
+"""The browser UI: two HTML pages and the static assets they load.
+
+The pages are not part of the JSON API, so they stay out of the OpenAPI schema. Each page is an
+ASGI endpoint that answers GET and HEAD itself (anything else is a 405 in the API's error
+shape); the assets are a `StaticFiles` mount under `/static/`.
+
+The pages and assets are public even with a password set: they hold no data, and the UI
+sends a person to `/login` when the API answers 401.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from starlette.responses import FileResponse
+from starlette.routing import Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
+
+from api.responses import error_response
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+PAGE_HEADERS = {"Cache-Control": "no-cache"}
+
+
+class Page:
+    """One HTML page, for GET and HEAD."""
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] not in ("GET", "HEAD"):
+            await error_response(405, "method not allowed")(scope, receive, send)
+            return
+        response = FileResponse(
+            STATIC_DIR / self.filename, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS
+        )
+        await response(scope, receive, send)
+
+
+def install(app: FastAPI) -> None:
+    """Serve `/`, `/login` and `/static/…` from the packaged `api/static` directory."""
+    app.router.routes.append(Route("/", Page("index.html"), include_in_schema=False))
+    app.router.routes.append(Route("/login", Page("login.html"), include_in_schema=False))
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

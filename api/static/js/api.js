@@ -1,0 +1,66 @@
+// The one way the UI talks to the server: JSON in and out, errors surfaced, auth handled.
+import { notify } from "./dom.js";
+
+let csrfToken = null;
+
+export class ApiError extends Error {
+  constructor(status, message, body) {
+    super(message);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+/** Ask the server whether a password is required; remember the CSRF token if so. */
+export async function initAuth() {
+  const status = await request("GET", "/api/auth/status", undefined, { quiet: true });
+  csrfToken = status.csrf_token || null;
+  if (status.auth_required && !status.authenticated) goToLogin();
+  return status;
+}
+
+export function goToLogin() {
+  window.location.assign("/login");
+}
+
+export async function request(method, path, body, { quiet = false } = {}) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (method !== "GET" && csrfToken) headers["X-Hermes-CSRF"] = csrfToken;
+  let reply;
+  try {
+    reply = await fetch(path, {
+      method,
+      headers,
+      credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (err) {
+    if (!quiet) notify("Cannot reach the server", "error");
+    throw new ApiError(0, "Cannot reach the server", null);
+  }
+  const data = await reply.json().catch(() => ({}));
+  if (reply.status === 401 && path !== "/api/auth/login") {
+    goToLogin();
+    throw new ApiError(401, "Authentication required", data);
+  }
+  if (!reply.ok) {
+    const message = data.error || `${reply.status} ${reply.statusText}`;
+    if (!quiet) notify(message, "error");
+    throw new ApiError(reply.status, message, data);
+  }
+  return data;
+}
+
+export const get = (path, params, options) => request("GET", withQuery(path, params), undefined, options);
+export const post = (path, body = {}, options) => request("POST", path, body, options);
+
+export function withQuery(path, params) {
+  if (!params) return path;
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null) query.set(key, String(value));
+  }
+  const text = query.toString();
+  return text ? `${path}?${text}` : path;
+}

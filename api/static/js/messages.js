@@ -1,0 +1,99 @@
+// Renders a session's transcript: bubbles, error and partial markers, tool cards, reasoning.
+import { el } from "./dom.js";
+import { renderMarkdown } from "./markdown.js";
+
+const SNIPPET = 600;
+
+export function textOf(content) {
+  if (content === null || content === undefined) return "";
+  if (typeof content === "string") return content;
+  if (Array.isArray(content)) {
+    return content.map((part) => (typeof part === "string" ? part : part?.text ?? "")).join("");
+  }
+  return JSON.stringify(content);
+}
+
+export function snippet(text, limit = SNIPPET) {
+  const value = typeof text === "string" ? text : JSON.stringify(text ?? "", null, 2);
+  return value.length > limit ? `${value.slice(0, limit)}…` : value;
+}
+
+/** A collapsible card for one tool call; `result` and `status` may come later. */
+export function toolCard({ name, args, result, status }) {
+  const state = el("span", { class: "tool-state", text: status || "" });
+  const summary = el("summary", {}, el("span", { class: "tool-name", text: `Tool: ${name || "tool"}` }), state);
+  const card = el("details", { class: "tool-card" }, summary);
+  if (args !== undefined && args !== "") {
+    card.append(el("div", { class: "tool-label", text: "Arguments" }), el("pre", { text: snippet(prettyArgs(args)) }));
+  }
+  const resultBox = el("pre", { class: "tool-result", text: result ? snippet(result) : "" });
+  resultBox.hidden = !result;
+  card.append(resultBox);
+  card.setStatus = (text, isError = false) => {
+    state.textContent = text;
+    card.classList.toggle("is-error", isError);
+  };
+  card.setResult = (text) => {
+    resultBox.textContent = snippet(text);
+    resultBox.hidden = !text;
+  };
+  return card;
+}
+
+function prettyArgs(args) {
+  if (typeof args !== "string") return JSON.stringify(args, null, 2);
+  try {
+    return JSON.stringify(JSON.parse(args), null, 2);
+  } catch {
+    return args;
+  }
+}
+
+export function reasoningBlock(text) {
+  const body = el("div", { class: "reasoning-text", text });
+  const block = el("details", { class: "reasoning" }, el("summary", { text: "Reasoning" }), body);
+  block.appendText = (more) => { body.textContent += more; };
+  return block;
+}
+
+export function bubble(role, extraClass = "") {
+  const label = role === "user" ? "You" : "Assistant";
+  const body = el("div", { class: "bubble-body" });
+  const node = el("article", { class: `msg msg-${role} ${extraClass}`.trim(), "aria-label": label }, body);
+  node.body = body;
+  return node;
+}
+
+/** DOM for the visible messages of a transcript (tool results are folded into their calls). */
+export function renderTranscript(messages) {
+  const results = new Map();
+  for (const m of messages) {
+    if (m?.role === "tool" && m.tool_call_id) results.set(m.tool_call_id, textOf(m.content));
+  }
+  const out = document.createDocumentFragment();
+  for (const m of messages) {
+    if (!m || m.role === "system" || m.role === "tool") continue;
+    out.append(renderMessage(m, results));
+  }
+  return out;
+}
+
+function renderMessage(m, results) {
+  const classes = [m._error ? "is-error" : "", m._partial ? "is-partial" : ""].join(" ");
+  const node = bubble(m.role === "user" ? "user" : "assistant", classes);
+  if (m.reasoning) node.body.append(reasoningBlock(String(m.reasoning)));
+  const text = textOf(m.content);
+  if (m._error) {
+    node.body.append(el("p", { class: "error-marker", role: "note" }, el("strong", { text: "Error: " }), text));
+  } else if (m.role === "user") {
+    node.body.append(el("div", { class: "plain", text }));
+  } else if (text) {
+    node.body.append(renderMarkdown(text));
+  }
+  for (const call of m.tool_calls || []) {
+    const fn = call.function || call;
+    node.body.append(toolCard({ name: fn.name, args: fn.arguments, result: results.get(call.id), status: "done" }));
+  }
+  if (m._partial) node.body.append(el("p", { class: "partial-marker", text: "Partial answer (the run stopped early)" }));
+  return node;
+}

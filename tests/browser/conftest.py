@@ -1,0 +1,94 @@
+"""Browser fixtures: Debian's headless Chromium driven by Playwright's sync API.
+
+The browser is the system package at /usr/bin/chromium (installed by `make test`); Playwright's
+own browser download is never used. The flags keep Chromium off the network except for the
+pages the tests load from the local test server.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import tempfile
+from dataclasses import dataclass, field
+
+import pytest
+
+CHROMIUM = os.environ.get("HERMES_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not pathlib.Path(CHROMIUM).exists():
+        pytest.fail(
+            f"{CHROMIUM} is missing: install Debian's chromium (`apt-get install -y chromium`) "
+            "or run `make test`, which installs it when run as root"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            timeout=60_000,
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@dataclass
+class PageErrors:
+    """What went wrong inside a page: console errors and uncaught exceptions."""
+
+    console: list[str] = field(default_factory=list)
+    uncaught: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A fresh page in its own context, against the live test server."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page_errors(page) -> PageErrors:
+    """Console errors and uncaught exceptions of `page`, collected from before its first load."""
+    errors = PageErrors()
+
+    def on_console(msg) -> None:
+        # The browser asks for /favicon.ico by itself; a page that declares none is not broken.
+        if msg.type == "error" and not msg.location.get("url", "").endswith("/favicon.ico"):
+            errors.console.append(f"{msg.text} ({msg.location.get('url', '')})")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda exc: errors.uncaught.append(str(exc)))
+    return errors
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir() -> pathlib.Path:
+    """Where screenshots go: docs/screenshots with HERMES_UPDATE_SCREENSHOTS=1 (to refresh the
+    README's pictures), else a temp dir, so a test run never changes the work tree."""
+    if os.environ.get("HERMES_UPDATE_SCREENSHOTS") == "1":
+        target = pathlib.Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+        target.mkdir(parents=True, exist_ok=True)
+        return target
+    return pathlib.Path(tempfile.mkdtemp(prefix="hermes-screens-"))
