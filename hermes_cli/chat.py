@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hermes_agent.errors import BadRequest, NotFound
+from hermes_agent.errors import BadRequest
+from hermes_cli.sessions import resolve_session
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -74,9 +75,7 @@ def run(args: argparse.Namespace) -> int:
 def _continuation(db: Any, wanted: str | None) -> tuple[str | None, list[dict]]:
     if not wanted:
         return None, []
-    session_id = db.resolve_session_id(wanted) or db.resolve_session_by_title(wanted)
-    if not session_id:
-        raise NotFound(f"no session matches {wanted!r}")
+    session_id = resolve_session(db, wanted)
     db.reopen_session(session_id)
     return session_id, db.get_messages_as_conversation(session_id, include_ancestors=True)
 

@@ -22,11 +22,12 @@ from hermes_agent.providers.base import (
     TextDelta,
     ToolCall,
     Usage,
+    error_details,
+    kind_for_status,
 )
 
 DEFAULT_MAX_TOKENS = 4096
 STOP_REASONS = {"end_turn": "stop", "tool_use": "tool_calls", "max_tokens": "length"}
-STATUS_KINDS = {401: "auth", 403: "auth", 404: "not_found", 429: "rate_limit"}
 # `error.type` says what went wrong when the status cannot: an error event mid-stream
 # arrives on a response that already began with 200.
 ERROR_TYPE_KINDS = {
@@ -160,24 +161,13 @@ def _transport_errors() -> tuple[tuple[type[Exception], ...], tuple[type[Excepti
 def _status_error(exc: Any) -> ProviderError:
     """An SDK status error as a ProviderError whose message is the API's own explanation."""
     status = exc.status_code
-    error_type, message = _error_of(exc)
+    error_type, message = error_details(exc)
     if status in (400, 413) and "prompt is too long" in message.lower():
         return ContextLengthExceeded(message, status)
     if status < 400:  # an error event in a stream that began with 200
         kind = ERROR_TYPE_KINDS.get(error_type or "", "server")
         return ProviderError(f"{error_type or 'error'} during the answer: {message}", kind)
-    kind = STATUS_KINDS.get(status, "server" if status >= 500 else "bad_request")
-    return ProviderError(f"{status} {message}", kind, status)
-
-
-def _error_of(exc: Any) -> tuple[str | None, str]:
-    """`error.type` and `error.message` from the body, falling back to the SDK's message."""
-    body = getattr(exc, "body", None)
-    error = body.get("error") if isinstance(body, dict) else None
-    if isinstance(error, dict) and isinstance(error.get("message"), str):
-        error_type = error.get("type")
-        return (error_type if isinstance(error_type, str) else None), error["message"]
-    return None, str(getattr(exc, "message", None) or exc)
+    return ProviderError(f"{status} {message}", kind_for_status(status), status)
 
 
 def _tool_schema(tool: dict[str, Any]) -> dict[str, Any]:

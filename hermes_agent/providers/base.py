@@ -102,3 +102,24 @@ def accumulate(result: StreamResult, event: Event) -> None:
         result.usage = event
     elif isinstance(event, Done):
         result.finish_reason = event.finish_reason
+
+
+STATUS_KINDS = {401: "auth", 403: "auth", 404: "not_found", 429: "rate_limit"}
+
+
+def kind_for_status(status: int) -> str:
+    """The `ProviderError.kind` an HTTP error status means, for every HTTP provider."""
+    return STATUS_KINDS.get(status, "server" if status >= 500 else "bad_request")
+
+
+def error_details(exc: Any) -> tuple[str | None, str]:
+    """(`error.type`, `error.message`) from an SDK error's body, else the SDK's message.
+
+    SDKs give either the whole body (`{"error": {...}}`) or just the error object.
+    """
+    body = getattr(exc, "body", None)
+    error = body.get("error", body) if isinstance(body, dict) else None
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        error_type = error.get("type")
+        return (error_type if isinstance(error_type, str) else None), error["message"]
+    return None, str(getattr(exc, "message", None) or exc)

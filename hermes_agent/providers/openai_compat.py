@@ -16,6 +16,8 @@ from hermes_agent.providers.base import (
     TextDelta,
     ToolCall,
     Usage,
+    error_details,
+    kind_for_status,
 )
 
 CONTEXT_MARKERS = (
@@ -146,20 +148,8 @@ def _usage(raw: Any) -> Usage:
 
 
 def _status_error(exc: Any) -> ProviderError:
-    message = _message_of(exc)
+    _, message = error_details(exc)
     status = exc.status_code
     if status in (400, 413) and any(marker in message.lower() for marker in CONTEXT_MARKERS):
         return ContextLengthExceeded(message, status)
-    kind = {401: "auth", 403: "auth", 404: "not_found", 429: "rate_limit"}.get(status)
-    if kind is None:
-        kind = "server" if status >= 500 else "bad_request"
-    return ProviderError(f"{status} {message}", kind, status)
-
-
-def _message_of(exc: Any) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        error = body.get("error", body)
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return error["message"]
-    return getattr(exc, "message", None) or str(exc)
+    return ProviderError(f"{status} {message}", kind_for_status(status), status)
