@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from tests.fakes.openai_server import FakeOpenAI
+from tests.support import ServerProcess, fake_provider_env
+
 CHROMIUM = os.environ.get("HERMES_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -92,3 +95,38 @@ def screenshot_dir() -> pathlib.Path:
         target.mkdir(parents=True, exist_ok=True)
         return target
     return pathlib.Path(tempfile.mkdtemp(prefix="hermes-screens-"))
+
+
+@pytest.fixture(scope="module")
+def fake_llm():
+    """The scripted provider behind `chat_server`; each test scripts the turns it expects."""
+    with FakeOpenAI() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def chat_server(fake_llm, tmp_path_factory) -> ServerProcess:
+    """A `hermes web` process of its own whose model is the scripted fake provider."""
+    server = ServerProcess(
+        tmp_path_factory.mktemp("ui-chat"), extra_env=fake_provider_env(fake_llm)
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def chat_page(browser, chat_server, fake_llm):
+    """A fresh page on `chat_server`; relative URLs go there. The script starts empty."""
+    fake_llm.clear_script()
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 800}, base_url=chat_server.base
+    )
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        yield page
+    finally:
+        context.close()

@@ -487,6 +487,11 @@ class ScriptedServer(Generic[R]):
         with self._lock:
             self._script.extend(replies)
 
+    def clear_script(self) -> None:
+        """Drop replies not yet consumed, so one test's leftovers never answer the next."""
+        with self._lock:
+            self._script.clear()
+
     @property
     def pending(self) -> int:
         """Scripted replies not yet consumed, so a test can assert it used them all."""
