@@ -46,6 +46,7 @@ bench: $(VENV)/.test-deps
 	$(PY) bench/sessions.py
 	$(PY) bench/agent.py
 	$(PY) bench/streaming.py
+	$(PY) bench/ui.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
