@@ -129,7 +129,7 @@ class AIAgent:
         from hermes_agent.providers import create_provider
         from hermes_agent.settings import hermes_home
 
-        kwargs.setdefault("provider", create_provider(settings))
+        provider = kwargs.pop("provider", None) or create_provider(settings)
         kwargs.setdefault("model", settings.effective_model)
         kwargs.setdefault("tools", tools_named(settings.enabled_tools))
         kwargs.setdefault(
@@ -140,7 +140,6 @@ class AIAgent:
         kwargs.setdefault("context_length", settings.context_length)
         kwargs.setdefault("compression_threshold", settings.compression_threshold)
         kwargs.setdefault("terminal_timeout", settings.terminal_timeout)
-        provider = kwargs.pop("provider")
         return cls(provider, **kwargs)
 
     def interrupt(self, message: str | None = None) -> None:

@@ -283,3 +283,21 @@ def test_an_agent_built_without_tools_offers_none(fake, tmp_path):
     result = AIAgent(provider, model="fake-model", workspace=tmp_path).run_conversation("hi")
     assert result["final_response"] == "plain"
     assert "tools" not in fake.requests[0]
+
+
+def test_from_settings_uses_the_given_provider_without_building_another(
+    fake, tmp_path, monkeypatch
+):
+    import hermes_agent.providers as providers
+    from hermes_agent.settings import Settings
+
+    def refuse(settings):
+        raise AssertionError("a provider was built although one was given")
+
+    monkeypatch.setattr(providers, "create_provider", refuse)
+    provider = OpenAICompatProvider(base_url=fake.base_url, api_key="k", max_retries=0)
+    fake.script(Reply.text("hi"))
+
+    agent = AIAgent.from_settings(Settings(), provider=provider, workspace=tmp_path)
+
+    assert agent.run_conversation("hello")["final_response"] == "hi"
