@@ -1,3 +1,5 @@
 """The Hermes Station web server."""
 
-__version__ = "0.1.0"
+from hermes_agent import __version__
+
+__all__ = ["__version__"]

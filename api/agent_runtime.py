@@ -1,77 +1,42 @@
-"""The agent side of the web server: settings, the shared state.db, and one agent per session.
+"""The agent side of the web server: one agent per session, on the process's shared runtime.
 
-Settings are read once and replaced only through `reload_settings` (the settings endpoint);
-agents are cached per session so a conversation keeps its tool state (approvals for the
-session, the task list) from turn to turn, and dropped whenever the settings change.
+Settings, the provider and state.db come from `hermes_agent.runtime`. Agents are cached per
+session so a conversation keeps its tool state (approvals for the session, the task list)
+from turn to turn, and are dropped whenever the settings change.
 """
 
 from __future__ import annotations
 
 import collections
-import logging
 import threading
 from typing import Any
 
-from hermes_agent.errors import HermesError
-from hermes_agent.settings import Settings, load_settings
+from hermes_agent import runtime
+from hermes_agent.runtime import current_settings, shared_provider, state_db
+from hermes_agent.settings import Settings
 
-log = logging.getLogger(__name__)
+__all__ = [
+    "agent_for",
+    "current_settings",
+    "evict_agent",
+    "rekey_agent",
+    "reload_settings",
+    "shared_provider",
+    "state_db",
+]
 
 SESSION_AGENT_CACHE_MAX = 50
 
-_settings: Settings | None = None
-_provider: Any = None  # shared by every session's agent: providers keep no per-chat state
-_settings_lock = threading.Lock()
-_state_db: Any = None
-_state_db_lock = threading.Lock()
 SESSION_AGENT_CACHE: collections.OrderedDict[str, Any] = collections.OrderedDict()
 SESSION_AGENT_CACHE_LOCK = threading.Lock()
 
 
-def current_settings() -> Settings:
-    global _settings
-    with _settings_lock:
-        if _settings is None:
-            _settings = load_settings()
-        return _settings
-
-
 def reload_settings() -> Settings:
     """Read the settings again and drop every cached agent built from the old ones."""
-    global _settings, _provider
-    fresh = load_settings()
-    with _settings_lock:
-        _settings, _provider = fresh, None
+    fresh = runtime.reload_settings()
     with SESSION_AGENT_CACHE_LOCK:
         SESSION_AGENT_CACHE.clear()
     return fresh
-
-
-def shared_provider() -> Any:
-    """One provider (and so one HTTP client and connection pool) for all sessions."""
-    global _provider
-    from hermes_agent.providers import create_provider
-
-    settings = current_settings()
-    with _settings_lock:
-        if _provider is None:
-            _provider = create_provider(settings)
-        return _provider
-
-
-def state_db() -> Any:
-    """The shared SessionDB, or None when it cannot be opened (runs still work, unrecorded)."""
-    global _state_db
-    with _state_db_lock:
-        if _state_db is None:
-            from hermes_state import SessionDB
-
-            try:
-                _state_db = SessionDB()
-            except (HermesError, OSError) as exc:
-                log.warning("state.db unavailable, web turns will not be recorded there: %s", exc)
-                return None
-        return _state_db
 
 
 def agent_for(session_id: str, model: str, workspace: str) -> Any:

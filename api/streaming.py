@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from api import agent_runtime, models, run_errors, turn_merge
-from api.approvals import APPROVALS
 from api.config import (
     LOCK,
     SESSION_AGENT_LOCKS,
@@ -33,6 +32,7 @@ from api.models import Session, get_session, title_from
 from api.redact import redact
 from api.run_events import FINISHED_RUNS, RunLog
 from api.turn_fold import CANCELLED_MARKER, clear_pending, fold_unfinished_turn
+from hermes_agent.approval_queue import APPROVALS
 from hermes_agent.errors import Conflict, HermesError
 
 log = logging.getLogger(__name__)

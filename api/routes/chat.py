@@ -10,7 +10,6 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
 from api import side_runs, streaming
-from api.approvals import APPROVALS, CHOICES
 from api.config import STREAMS, STREAMS_LOCK
 from api.models import get_session
 from api.responses import NO_STORE, JSONResponse
@@ -19,6 +18,7 @@ from api.schemas import ApprovalAnswer, BackgroundTask, ChatStart, SideQuestion,
 from api.storage import dumps
 from api.validation import require_session_id
 from api.workspaces import resolve_trusted_workspace
+from hermes_agent.approval_queue import APPROVALS, CHOICES
 from hermes_agent.errors import BadRequest, NotFound
 
 router = APIRouter(tags=["chat"])

@@ -1,7 +1,8 @@
 """Terminal commands waiting for the user's decision, per session.
 
-The agent's worker thread blocks in `request` until the user answers through the HTTP API,
-the run is cancelled, or the wait times out (which counts as a denial).
+Shared by every surface: the agent's worker thread blocks in `wait` until the user answers
+(in the browser, the terminal or a chat app), the run is cancelled, or the wait times out
+(which counts as a denial).
 """
 
 from __future__ import annotations

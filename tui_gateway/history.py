@@ -1,0 +1,54 @@
+"""Changes to a session's history outside a turn: undo and manual compression.
+
+A session's history is what its current store session holds (the agent records every message
+as it completes, and a compression's continuation starts with the compressed history), so an
+undo rewrites the stored transcript too: the undone turn does not come back on resume, nor
+show up in search.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from typing import Any
+
+from hermes_agent.errors import HermesError
+
+log = logging.getLogger("tui_gateway")
+
+
+def last_user_index(history: list[dict[str, Any]]) -> int | None:
+    return next(
+        (i for i in range(len(history) - 1, -1, -1) if history[i].get("role") == "user"), None
+    )
+
+
+def rewrite_transcript(db: Any, session_id: str, history: list[dict[str, Any]]) -> None:
+    """Make the stored transcript of `session_id` equal `history` (when the row exists)."""
+    if db is None or db.get_session(session_id) is None:
+        return
+    rows = [{**m, "tool_name": m.get("tool_name") or m.get("name")} for m in history]
+    try:
+        db.replace_messages(session_id, rows)
+    except (sqlite3.Error, HermesError) as exc:
+        log.warning("could not rewrite the transcript of %s: %s", session_id, exc)
+
+
+def compress(agent: Any, history: list[dict[str, Any]], cancel: threading.Event) -> list | None:
+    """The history with its middle summarised, or None when it is too short to compress or
+    `cancel` was set meanwhile (then nothing changed).
+
+    With a store, the agent continues in a child session, as after an automatic compression.
+    """
+    compressor = agent.context_compressor
+    if not compressor.can_compress(history):
+        return None
+    compressed = compressor.compress(history, cancel)
+    if cancel.is_set():
+        return None
+    if agent.session_db is not None:
+        # AIAgent has no public entry point for a compression outside a turn; this is the
+        # same rotation its own compressions go through.
+        agent._rotate_session(compressed)
+    return compressed
