@@ -1,11 +1,16 @@
 """Password login for a server reachable by others.
 
-With `HERMES_WEBUI_PASSWORD` set, every API call needs a session cookie obtained by logging
-in: signed with a secret kept in the state dir, HttpOnly (scripts cannot read it) and
-SameSite=Strict (other sites cannot send it). State-changing requests must also carry the
-CSRF token that login returned, in the `X-Hermes-CSRF` header; the token is derived from the
-cookie, so a page on another origin can neither read nor forge it. Without a password the
+The password comes from `HERMES_WEBUI_PASSWORD` or, when that is unset, from Settings (only
+its scrypt hash is kept, see `api.passwords`); the environment wins. With a password, every
+API call needs a session cookie obtained by logging in: signed, HttpOnly (scripts cannot read
+it) and SameSite=Strict (other sites cannot send it). State-changing requests must also carry
+the CSRF token that login returned, in the `X-Hermes-CSRF` header; the token is derived from
+the cookie, so a page on another origin can neither read nor forge it. Without a password the
 server trusts its loopback clients and none of this applies.
+
+Cookies are signed with a key derived from a random secret kept in the state dir and from the
+current password's verifier, so changing or removing the password invalidates every cookie
+issued before, while restarts keep people logged in.
 """
 
 from __future__ import annotations
@@ -18,12 +23,15 @@ import threading
 import time
 from collections import deque
 from pathlib import Path
+from typing import Literal
 
-from api import config
+from api import config, passwords
 from hermes_agent.durable import atomic_write
+from hermes_agent.errors import BadRequest, Conflict, HermesError
 
 COOKIE_NAME = "hermes_session"
 CSRF_HEADER = "x-hermes-csrf"
+PASSWORD_ENV = "HERMES_WEBUI_PASSWORD"
 SESSION_SECONDS = 7 * 24 * 3600
 FAILURES_ALLOWED = 5
 FAILURE_WINDOW_SECONDS = 60
@@ -32,42 +40,63 @@ FAILURE_WINDOW_SECONDS = 60
 PUBLIC_PATHS = frozenset({"/", "/login", "/health", "/api/auth/login", "/api/auth/status"})
 PUBLIC_PREFIXES = ("/static/",)
 
+PasswordSource = Literal["environment", "settings"]
+
+
+class WrongPassword(HermesError):
+    status = 403
+
+
+class TooManyAttempts(HermesError):
+    status = 429
+
 
 def is_public(path: str) -> bool:
     return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
 
 
 def configured_password() -> str | None:
-    return os.environ.get("HERMES_WEBUI_PASSWORD") or None
+    """The password from the environment, which wins over one set in Settings."""
+    return os.environ.get(PASSWORD_ENV) or None
 
 
 class Authenticator:
-    def __init__(self, password: str, secret_file: Path) -> None:
-        self._password = password.encode()
+    """The password (from either source), the login cookies, CSRF tokens and throttling."""
+
+    def __init__(self, secret_file: Path, password_file: Path) -> None:
         self._secret_file = secret_file
+        self._password_file = password_file
         self._secret: bytes | None = None
+        self._stored: passwords.PasswordHash | None = None
+        self._stored_loaded = False
         self._lock = threading.Lock()
         self._failures: dict[str, deque[float]] = {}
 
-    def _key(self) -> bytes:
-        """The signing secret: random, made once, kept 0600 so restarts keep people logged in."""
+    # ── the password ─────────────────────────────────────────────────────────────────────
+    def _stored_hash(self) -> passwords.PasswordHash | None:
         with self._lock:
-            if self._secret is None:
-                try:
-                    self._secret = self._secret_file.read_bytes()
-                except FileNotFoundError:
-                    self._secret_file.parent.mkdir(parents=True, exist_ok=True)
-                    self._secret = secrets.token_bytes(32)
-                    atomic_write(self._secret_file, self._secret)
-            return self._secret
+            if not self._stored_loaded:
+                self._stored = passwords.load(self._password_file)
+                self._stored_loaded = True
+            return self._stored
 
-    def _sign(self, text: str) -> str:
-        return hmac.new(self._key(), text.encode(), hashlib.sha256).hexdigest()
+    def source(self) -> PasswordSource | None:
+        if configured_password() is not None:
+            return "environment"
+        return "settings" if self._stored_hash() is not None else None
+
+    def _matches(self, candidate: str) -> bool:
+        from_env = configured_password()
+        if from_env is not None:
+            return hmac.compare_digest(
+                hashlib.sha256(candidate.encode()).digest(),
+                hashlib.sha256(from_env.encode()).digest(),
+            )
+        stored = self._stored_hash()
+        return stored is not None and stored.matches(candidate)
 
     def check_password(self, candidate: str, client: str) -> bool:
-        ok = hmac.compare_digest(
-            hashlib.sha256(candidate.encode()).digest(), hashlib.sha256(self._password).digest()
-        )
+        ok = self._matches(candidate)
         if not ok:
             with self._lock:
                 self._failures.setdefault(client, deque()).append(time.monotonic())
@@ -82,6 +111,66 @@ class Authenticator:
                 recent.popleft()
             return len(recent) >= FAILURES_ALLOWED
 
+    def change_password(self, current: str | None, new: str | None, client: str) -> None:
+        """Set, change (`new`) or remove (`new` None) the Settings password.
+
+        Raises Conflict when the environment holds the password, BadRequest for a short or
+        missing password, WrongPassword for a wrong `current`, TooManyAttempts when guessing.
+        """
+        source = self.source()
+        if source == "environment":
+            raise Conflict(
+                f"The password is managed by the environment ({PASSWORD_ENV}); "
+                "change or unset it there and restart the server"
+            )
+        if new is not None and len(new) < passwords.MIN_LENGTH:
+            raise BadRequest(f"The password must be at least {passwords.MIN_LENGTH} characters")
+        if source is None and new is None:
+            raise Conflict("No password is set; there is nothing to remove")
+        if source == "settings":
+            self._check_current(current, client)
+        stored = passwords.PasswordHash.of(new) if new is not None else None
+        with self._lock:
+            if stored is None:
+                passwords.remove(self._password_file)
+            else:
+                passwords.save(self._password_file, stored)
+            self._stored, self._stored_loaded = stored, True
+
+    def _check_current(self, current: str | None, client: str) -> None:
+        if self.throttled(client):
+            raise TooManyAttempts("Too many wrong passwords; wait a minute")
+        if not current:
+            raise BadRequest("The current password is required to change or remove it")
+        if not self.check_password(current, client):
+            raise WrongPassword("Wrong current password")
+
+    # ── cookies and CSRF tokens ──────────────────────────────────────────────────────────
+    def _secret_bytes(self) -> bytes:
+        """The random secret: made once, kept 0600 so restarts keep people logged in."""
+        with self._lock:
+            if self._secret is None:
+                try:
+                    self._secret = self._secret_file.read_bytes()
+                except FileNotFoundError:
+                    self._secret_file.parent.mkdir(parents=True, exist_ok=True)
+                    self._secret = secrets.token_bytes(32)
+                    atomic_write(self._secret_file, self._secret)
+            return self._secret
+
+    def _key(self) -> bytes:
+        """The signing key, bound to the current password so a new one voids old cookies."""
+        from_env = configured_password()
+        if from_env is not None:
+            verifier = b"env:" + hashlib.sha256(from_env.encode()).digest()
+        else:
+            stored = self._stored_hash()
+            verifier = b"settings:" + (stored.fingerprint if stored else b"")
+        return hmac.new(self._secret_bytes(), verifier, hashlib.sha256).digest()
+
+    def _sign(self, text: str) -> str:
+        return hmac.new(self._key(), text.encode(), hashlib.sha256).hexdigest()
+
     def new_cookie(self) -> str:
         body = f"{int(time.time()) + SESSION_SECONDS}.{secrets.token_hex(16)}"
         return f"{body}.{self._sign(body)}"
@@ -92,7 +181,7 @@ class Authenticator:
         body, _, signature = value.rpartition(".")
         expiry = body.split(".", 1)[0]
         return (
-            hmac.compare_digest(signature, self._sign(body))
+            hmac.compare_digest(signature.encode(), self._sign(body).encode())
             and expiry.isdigit()
             and int(expiry) > time.time()
         )
@@ -101,18 +190,30 @@ class Authenticator:
         return self._sign("csrf:" + cookie)
 
     def valid_csrf(self, cookie: str, token: str | None) -> bool:
-        return bool(token) and hmac.compare_digest(token, self.csrf_token(cookie))
+        # Compared as bytes: compare_digest refuses non-ASCII text, and headers can hold any.
+        return bool(token) and hmac.compare_digest(token.encode(), self.csrf_token(cookie).encode())
 
 
-_AUTHENTICATOR: Authenticator | None = None
+_SHARED: Authenticator | None = None
+_SHARED_LOCK = threading.Lock()
+
+
+def shared() -> Authenticator:
+    """The one Authenticator of this server, whether or not a password is set."""
+    global _SHARED
+    with _SHARED_LOCK:
+        if _SHARED is None:
+            _SHARED = Authenticator(
+                config.STATE_DIR / "secret_key", config.STATE_DIR / "password.json"
+            )
+        return _SHARED
 
 
 def authenticator() -> Authenticator | None:
-    """The authenticator when a password is configured, else None (open loopback server)."""
-    global _AUTHENTICATOR
-    password = configured_password()
-    if password is None:
-        return None
-    if _AUTHENTICATOR is None:
-        _AUTHENTICATOR = Authenticator(password, config.STATE_DIR / "secret_key")
-    return _AUTHENTICATOR
+    """The authenticator when a password is set, else None (open loopback server)."""
+    guard = shared()
+    return guard if guard.source() is not None else None
+
+
+def password_source() -> PasswordSource | None:
+    return shared().source()

@@ -6,7 +6,7 @@ import ipaddress
 import logging
 import socket
 
-from api.auth import configured_password
+from api.auth import password_source
 
 log = logging.getLogger(__name__)
 
@@ -28,14 +28,16 @@ def check_bind(host: str, insecure: bool) -> None:
     """
     if is_loopback(host):
         return
-    if configured_password():
-        log.warning("Listening on %s; a password is required to use it.", host)
+    source = password_source()
+    if source is not None:
+        log.warning("Listening on %s; a password (from %s) is required to use it.", host, source)
         return
     if not insecure:
         raise SystemExit(
             f"Refusing to listen on {host}: that exposes your sessions and workspaces to the "
-            "network. Set HERMES_WEBUI_PASSWORD, or listen on 127.0.0.1 and use an SSH tunnel "
-            "or an authenticating reverse proxy, or pass --insecure if you really mean it."
+            "network. Set HERMES_WEBUI_PASSWORD (or a password in Settings, on 127.0.0.1 first), "
+            "or listen on 127.0.0.1 and use an SSH tunnel or an authenticating reverse proxy, "
+            "or pass --insecure if you really mean it."
         )
     log.warning("!" * 72)
     log.warning("LISTENING ON %s WITHOUT AUTHENTICATION (--insecure).", host)

@@ -165,6 +165,12 @@ def set_config_value(key: str, raw: str, env: Mapping[str, str] | None = None) -
     return load_settings(env)
 
 
+def environment_overrides(env: Mapping[str, str] | None = None) -> frozenset[str]:
+    """The settings fixed by `HERMES_*` variables: a value saved to config.yaml would not show."""
+    env = os.environ if env is None else env
+    return frozenset(field for name, field in ENV_KEYS.items() if env.get(name, "").strip())
+
+
 def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
     return {
         field: _parse_value(field, env[name])

@@ -20,7 +20,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     web.add_argument(
         "--insecure",
         action="store_true",
-        help="allow listening on a non-loopback address without authentication",
+        help="allow listening on a non-loopback address without a password "
+        "(HERMES_WEBUI_PASSWORD or one set in the settings dialog)",
     )
     web.add_argument(
         "--log-level",

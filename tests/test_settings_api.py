@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from tests.fakes.openai_server import FakeOpenAI, Reply
-from tests.support import ServerProcess, read_events, request
+from tests.support import ServerProcess, fake_provider_env, read_events, request
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +63,21 @@ def test_settings_never_return_the_api_key(server):
     assert data["provider"] == "openai" and data["model"] == "fake-model"
     assert data["api_key"] is None and data["api_key_set"] is True
     assert "0123456789abcdef" not in json.dumps(data)
+
+
+def test_settings_from_config_yaml_are_not_marked_as_fixed_by_the_environment(server):
+    assert request(server.base, "GET", "/api/settings").json["from_environment"] == []
+
+
+def test_settings_fixed_by_the_environment_are_named(tmp_path, fake):
+    process = ServerProcess(tmp_path, extra_env=fake_provider_env(fake))
+    process.start()
+    try:
+        data = request(process.base, "GET", "/api/settings").json
+    finally:
+        process.stop()
+    assert data["from_environment"] == ["api_key", "base_url", "llm_titles", "model", "provider"]
+    assert data["api_key"] is None and data["api_key_set"] is True
 
 
 def test_changing_the_model_is_saved_and_used_by_the_next_turn(server, fake):

@@ -1,8 +1,9 @@
 """Provider settings from the browser: read, change, list models, and test the connection.
 
-The API key is write-only: replies say whether one is set, never what it is. The approval
-policy is not settable here (only in config.yaml or with `hermes config set`), so nothing
-the agent can reach over HTTP loosens it.
+The API key is write-only: replies say whether one is set, never what it is. Settings fixed
+by `HERMES_*` variables are named in `from_environment`, since the environment wins over the
+value saved here. The approval policy is not settable here (only in config.yaml or with
+`hermes config set`), so nothing the agent can reach over HTTP loosens it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from api.responses import NO_STORE, JSONResponse
 from api.schemas import SettingsUpdate
 from hermes_agent.errors import ProviderError
 from hermes_agent.providers.base import ChatRequest, complete
-from hermes_agent.settings import Settings, set_config_value
+from hermes_agent.settings import Settings, environment_overrides, set_config_value
 
 router = APIRouter(tags=["settings"])
 
@@ -37,6 +38,7 @@ def _public(settings: Settings) -> dict:
     data["api_key"] = None
     data["api_key_set"] = bool(settings.api_key)
     data["web_settable"] = list(WEB_SETTABLE)
+    data["from_environment"] = sorted(environment_overrides() & set(WEB_SETTABLE))
     return data
 
 

@@ -1,89 +1,134 @@
 // The settings dialog: provider, base URL, model (with the provider's list), a write-only
-// API key, a connection test, and the colour theme.
+// API key, a connection test, the web UI password, and the colour theme.
 import { get, post } from "./api.js";
 import { clear, el, notify } from "./dom.js";
+import { initPasswordSection, refreshPasswordSection } from "./password.js";
 import { savedTheme, setTheme } from "./theme.js";
+
+// The provider fields the dialog edits; others stay as config.yaml has them.
+const FIELDS = ["provider", "base_url", "model"];
+const FIELD_NAMES = { provider: "provider", base_url: "base URL", model: "model", api_key: "API key" };
 
 let dialog;
 let form;
+let fromEnvironment = new Set();
+let loaded = {};
 
 export function initSettings() {
   dialog = document.getElementById("settings-dialog");
   form = document.getElementById("settings-form");
   document.getElementById("settings-button").addEventListener("click", open);
   document.getElementById("settings-close").addEventListener("click", () => dialog.close());
-  document.getElementById("load-models").addEventListener("click", loadModels);
+  document.getElementById("load-models").addEventListener("click", () => loadModels());
   document.getElementById("test-connection").addEventListener("click", testConnection);
+  document.getElementById("model-choice").addEventListener("change", pickModel);
   form.addEventListener("submit", save);
-  for (const radio of form.querySelectorAll("input[name=theme]")) {
+  for (const radio of document.querySelectorAll("#theme-form input[name=theme]")) {
     radio.addEventListener("change", () => setTheme(radio.value));
   }
+  initPasswordSection();
 }
 
 async function open() {
   result("");
-  form.elements.theme.value = savedTheme();
+  document.getElementById("theme-form").elements.theme.value = savedTheme();
   dialog.showModal();
+  refreshPasswordSection();
   try {
-    const settings = await get("/api/settings");
-    form.elements.provider.value = settings.provider || "local";
-    form.elements.base_url.value = settings.base_url || "";
-    form.elements.model.value = settings.model || "";
-    form.elements.api_key.value = "";
-    form.elements.api_key.placeholder = settings.api_key_set ? "A key is set (leave empty to keep it)" : "No key set";
-  } catch {
-    result("Could not load the settings.", true);
+    show(await get("/api/settings", undefined, { quiet: true }));
+  } catch (err) {
+    result(`Could not load the settings: ${err.message}`, "error");
+    return;
   }
+  loadModels();
+}
+
+/** Put the server's settings in the form; the API key only as "set" or "not set". */
+function show(settings) {
+  for (const name of FIELDS) form.elements[name].value = settings[name] || "";
+  if (!form.elements.provider.value) form.elements.provider.value = "local";
+  loaded = Object.fromEntries(FIELDS.map((name) => [name, form.elements[name].value]));
+  const keySet = Boolean(settings.api_key_set);
+  form.elements.api_key.value = "";
+  form.elements.api_key.placeholder = keySet ? "Set (hidden)" : "Not set";
+  document.getElementById("api-key-state").textContent = keySet
+    ? "A key is saved. It is never shown; leave the field empty to keep it."
+    : "No key is saved.";
+  fromEnvironment = new Set(settings.from_environment || []);
+  for (const name of [...FIELDS, "api_key"]) form.elements[name].disabled = fromEnvironment.has(name);
+  const note = document.getElementById("env-note");
+  const fixed = Object.keys(FIELD_NAMES).filter((name) => fromEnvironment.has(name)).map((name) => FIELD_NAMES[name]);
+  note.hidden = fixed.length === 0;
+  note.textContent = fixed.length
+    ? `Set by the server's environment (HERMES_* variables), which wins over this dialog: ${fixed.join(", ")}.`
+    : "";
 }
 
 async function save(event) {
   event.preventDefault();
-  const body = {
-    provider: form.elements.provider.value,
-    base_url: form.elements.base_url.value.trim() || null,
-    model: form.elements.model.value.trim() || null,
-  };
+  // Only what changed is sent, so an untouched default (such as the provider's default
+  // model shown in the field) is not pinned in config.yaml.
+  const body = {};
+  for (const name of FIELDS) {
+    const value = form.elements[name].value.trim();
+    if (fromEnvironment.has(name) || value === loaded[name]) continue;
+    body[name] = name === "provider" ? value : value || null;
+  }
   const key = form.elements.api_key.value;
-  if (key) body.api_key = key;
+  if (key && !fromEnvironment.has("api_key")) body.api_key = key;
+  result("Saving…");
   try {
-    const settings = await post("/api/settings", body);
-    form.elements.api_key.value = "";
-    form.elements.api_key.placeholder = settings.api_key_set ? "A key is set (leave empty to keep it)" : "No key set";
+    show(await post("/api/settings", body, { quiet: true }));
     notify("Settings saved");
-    result("Saved.");
+    result("Saved.", "ok");
   } catch (err) {
-    result(err.message, true);
+    result(`Not saved: ${err.message}`, "error");
   }
 }
 
 async function loadModels() {
-  const list = document.getElementById("model-options");
-  result("Loading models…");
+  const status = document.getElementById("model-status");
+  const choice = document.getElementById("model-choice");
+  status.textContent = "Loading the provider's models…";
   try {
     const data = await get("/api/models", undefined, { quiet: true });
-    clear(list);
+    clear(choice).append(el("option", { value: "", text: "Pick one to fill in the model…" }));
     for (const model of data.models || []) {
       const name = typeof model === "string" ? model : model.id || model.name;
-      if (name) list.append(el("option", { value: name }));
+      if (name) choice.append(el("option", { value: name, text: name }));
     }
-    result(`${list.children.length} model(s) available from ${data.provider}; pick one in the Model field.`);
+    const count = choice.options.length - 1;
+    status.textContent = `${count} model${count === 1 ? "" : "s"} from the saved provider (${data.provider}).`;
   } catch (err) {
-    result(`Could not list models: ${err.message}`, true);
+    status.textContent = `Could not list models: ${err.message}`;
   }
+}
+
+function pickModel(event) {
+  const name = event.target.value;
+  if (!name || form.elements.model.disabled) return;
+  form.elements.model.value = name;
+  form.elements.model.focus();
 }
 
 async function testConnection() {
-  result("Testing…");
+  const button = document.getElementById("test-connection");
+  button.disabled = true;
+  result("Testing the saved settings…");
   try {
     const reply = await post("/api/settings/test", {}, { quiet: true });
-    result(`Connected to ${reply.model} in ${reply.latency_ms} ms. Reply: “${reply.reply}”`);
+    result(`Connected to ${reply.model} in ${reply.latency_ms} ms. Reply: “${reply.reply}”`, "ok");
   } catch (err) {
-    result(`Connection failed: ${err.message}`, true);
+    result(`Connection failed: ${err.message}`, "error");
+  } finally {
+    button.disabled = false;
   }
 }
 
-function result(text, isError = false) {
+/** The dialog's own status line; `kind` is "ok", "error" or none (in progress). */
+function result(text, kind = "") {
   const box = document.getElementById("settings-result");
   box.textContent = text;
-  box.classList.toggle("is-error", isError);
+  box.classList.toggle("is-error", kind === "error");
+  box.classList.toggle("is-ok", kind === "ok");
 }
