@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 # Browser tests drive Debian's Chromium; a test tool's own browser download is never used.
 CHROMIUM ?= /usr/bin/chromium
+# The terminal client's end-to-end tests run it in a real tmux.
+TMUX_BIN ?= /usr/bin/tmux
 
 .PHONY: run test lint bench clean
 
@@ -16,24 +18,24 @@ $(VENV)/.run-deps: pyproject.toml | $(PY)
 	touch $@
 
 $(VENV)/.test-deps: pyproject.toml | $(PY)
-	$(PIP) install -e '.[dev,local,anthropic]'
+	$(PIP) install -e '.[dev,local,anthropic,telegram]'
 	touch $@
 
 run: $(VENV)/.run-deps
 	$(VENV)/bin/hermes web
 
-$(CHROMIUM):
+$(CHROMIUM) $(TMUX_BIN):
 	@if [ "$$(id -u)" -eq 0 ]; then \
 		DEBIAN_FRONTEND=noninteractive apt-get update -q && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium tmux; \
 	else \
-		echo "error: $(CHROMIUM) is missing; the browser tests need Debian's chromium:" >&2; \
-		echo "       sudo apt-get update && sudo apt-get install -y chromium" >&2; \
+		echo "error: $@ is missing; the browser and terminal tests need Debian's packages:" >&2; \
+		echo "       sudo apt-get update && sudo apt-get install -y chromium tmux" >&2; \
 		exit 1; \
 	fi
-	@test -x $(CHROMIUM) || { echo "error: $(CHROMIUM) still missing after install" >&2; exit 1; }
+	@test -x $@ || { echo "error: $@ still missing after install" >&2; exit 1; }
 
-test: $(VENV)/.test-deps $(CHROMIUM)
+test: $(VENV)/.test-deps $(CHROMIUM) $(TMUX_BIN)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest -q

@@ -12,15 +12,22 @@ from api.transcripts import snippet
 _JSON_ESCAPED = frozenset('"\\') | {chr(c) for c in range(0x20)}
 
 
-def search_sessions(query: str, content: bool = True, depth: int = 0, limit: int = 50) -> list:
+def search_sessions(
+    query: str,
+    content: bool = True,
+    depth: int = 0,
+    limit: int = 50,
+    rows: list[dict[str, Any]] | None = None,
+) -> list:
     """Rows whose title contains `query`, then rows whose messages do (case-insensitive).
 
     `depth` limits the content search to each session's first N messages (0 = all). A
     session file is parsed only if its raw bytes contain the query, which skips most files.
+    `rows` narrows the search to those sidebar rows (already filtered); default: every one.
     """
     needle = query.strip().lower()
     results: list[dict[str, Any]] = []
-    for row in all_sessions():
+    for row in all_sessions() if rows is None else rows:
         if len(results) >= limit:
             break
         if needle in (row.get("title") or "").lower():

@@ -289,7 +289,10 @@ def _bind_callbacks(agent: Any, run: _RunState, put, cancel: threading.Event, si
     def ask_approval(command: str, reason: str) -> str:
         item = APPROVALS.open(sid, command, reason)
         put("approval", item.public())
-        return APPROVALS.wait(item)
+        choice = APPROVALS.wait(item)
+        # In the run's log, so a page that replays it after a reload shows the card answered.
+        put("approval_answered", {"approval_id": item.approval_id, "choice": choice})
+        return choice
 
     agent.stream_delta_callback = on_token
     agent.reasoning_callback = on_reasoning

@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from api import agent_runtime
-from api.models import Session, message_text
+from api.models import UNTITLED, Session, message_text, title_from
 from hermes_agent.errors import HermesError
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,9 @@ def fold_unfinished_turn(
             {"role": "assistant", "content": partial, "_partial": True, "timestamp": now}
         )
     messages.append({"role": "assistant", "content": marker, "_error": True, "timestamp": now})
+    if s.title == UNTITLED:
+        # A first turn that never finished still names the chat after what was asked.
+        s.title = title_from(messages)
     s.messages = messages
     s.context_messages = []
     clear_pending(s)

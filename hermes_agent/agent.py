@@ -297,6 +297,10 @@ class AIAgent:
                 is_error=is_error,
             )
             message = {"role": "tool", "tool_call_id": call["id"], "name": name, "content": output}
+            # Kept for the surfaces that show the call again later; never sent to the model.
+            message["_duration"] = duration
+            if is_error:
+                message["_is_error"] = True
             turn.messages.append(message)
             self._record(message)
 

@@ -288,7 +288,7 @@ def test_an_agent_built_without_tools_offers_none(fake, tmp_path):
 def test_from_settings_uses_the_given_provider_without_building_another(
     fake, tmp_path, monkeypatch
 ):
-    import hermes_agent.providers as providers
+    from hermes_agent import providers
     from hermes_agent.settings import Settings
 
     def refuse(settings):
@@ -301,3 +301,21 @@ def test_from_settings_uses_the_given_provider_without_building_another(
     agent = AIAgent.from_settings(Settings(), provider=provider, workspace=tmp_path)
 
     assert agent.run_conversation("hello")["final_response"] == "hi"
+
+
+def test_tool_results_keep_their_outcome_and_duration_for_the_surfaces(fake, tmp_path):
+    fake.script(
+        Reply.tool_calls([("read_file", {"path": "missing.txt"})]),
+        Reply.tool_calls([("write_file", {"path": "ok.txt", "content": "x"})]),
+        Reply.text("done"),
+    )
+    agent = make_agent(fake, tmp_path)
+
+    result = agent.run_conversation("go")
+
+    failed, succeeded = [m for m in result["messages"] if m["role"] == "tool"]
+    assert failed["_is_error"] is True
+    assert "_is_error" not in succeeded
+    assert all(isinstance(m["_duration"], float) for m in (failed, succeeded))
+    sent = fake.requests[-1]["messages"]
+    assert not any(key.startswith("_") for m in sent for key in m)

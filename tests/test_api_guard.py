@@ -47,6 +47,7 @@ POST_ROUTES_WITH_ID = {
     "/api/session/truncate": {"keep_count": 0},
     "/api/session/retry": {},
     "/api/session/undo": {},
+    "/api/session/import_cli": {},
     "/api/chat/start": {"message": "hello"},
     "/api/approval/respond": {"choice": "deny"},
     "/api/btw": {"question": "why?"},
@@ -61,6 +62,7 @@ OTHER_POST_ROUTES = [
     "/api/chat/cancel",
     "/api/settings",
     "/api/auth/login",
+    "/api/auth/password",
 ]
 # Routes that take no body at all (a body sent anyway is ignored).
 BODYLESS_POST_ROUTES = ["/api/settings/test", "/api/auth/logout"]
@@ -182,6 +184,7 @@ def test_cross_origin_post_is_403_and_changes_nothing(cleanup_test_sessions):
         "/api/settings": {"model": "evil"},
         "/api/settings/test": {},
         "/api/auth/login": {"password": "x"},
+        "/api/auth/password": {"new": "a password from elsewhere"},
         "/api/auth/logout": {},
     }
     assert sorted(bodies) == sorted([*POST_ROUTES, *BODYLESS_POST_ROUTES])

@@ -17,6 +17,7 @@ from tests.support import Reply, request
 SESSIONS_DIR = TEST_STATE_DIR / "sessions"
 SECRET = "sk-" + "A1b2C3d4E5" * 3
 MISSING_SID = "nosuchsession0"
+USAGE_TOTALS = ("input_tokens", "output_tokens", "total_tokens", "estimated_cost", "model")
 
 
 # ── helpers ──────────────────────────────────────────────────────────────────────────────
@@ -912,7 +913,7 @@ def test_usage_reports_token_totals_and_model(cleanup_test_sessions):
     )
     reply = get("/api/session/usage", session_id=sid)
     assert reply.status == 200
-    assert reply.json == {
+    assert {key: reply.json[key] for key in USAGE_TOTALS} == {
         "input_tokens": 1000,
         "output_tokens": 234,
         "total_tokens": 1234,
@@ -924,13 +925,36 @@ def test_usage_reports_token_totals_and_model(cleanup_test_sessions):
 def test_usage_of_an_imported_session_starts_at_zero(cleanup_test_sessions):
     sid = import_session(cleanup_test_sessions, conversation("x"), model="test/m")["session_id"]
     reply = get("/api/session/usage", session_id=sid)
-    assert reply.json == {
+    assert {key: reply.json[key] for key in USAGE_TOTALS} == {
         "input_tokens": 0,
         "output_tokens": 0,
         "total_tokens": 0,
         "estimated_cost": None,
         "model": "test/m",
     }
+
+
+def test_usage_estimates_how_full_the_context_is(cleanup_test_sessions):
+    settings = get("/api/settings").json
+    short = import_session(cleanup_test_sessions, conversation("hi", "hello"))["session_id"]
+    long = import_session(cleanup_test_sessions, conversation("x" * 40_000, "ok"))["session_id"]
+    small = get("/api/session/usage", session_id=short).json
+    large = get("/api/session/usage", session_id=long).json
+
+    assert small["context_length"] == large["context_length"] == settings["context_length"]
+    threshold = int(settings["context_length"] * settings["compression_threshold"])
+    assert small["threshold_tokens"] == large["threshold_tokens"] == threshold
+    assert 0 < small["context_tokens"] < large["context_tokens"]
+    assert large["context_tokens"] - small["context_tokens"] >= 40_000 // 4 - 10
+
+
+def test_usage_context_window_is_the_sessions_own_when_it_has_one(cleanup_test_sessions):
+    sid = write_earlier_session(cleanup_test_sessions, context_length=32_000)
+    reply = get("/api/session/usage", session_id=sid).json
+    assert reply["context_length"] == 32_000
+    assert reply["threshold_tokens"] == int(
+        32_000 * get("/api/settings").json["compression_threshold"]
+    )
 
 
 @pytest.mark.parametrize("path", ["/api/session/status", "/api/session/usage"])

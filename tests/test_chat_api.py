@@ -363,7 +363,9 @@ def test_cancel_mid_stream_keeps_user_message_and_partial_text_and_is_not_overwr
     assert "done" not in names(events)
     seen = tokens_text(events)
 
-    transcript = session(server, sid)["messages"]
+    stored = session(server, sid)
+    assert stored["title"] == "Tell me a long story", "a cancelled first turn names the chat"
+    transcript = stored["messages"]
     assert [m["role"] for m in transcript] == ["user", "assistant", "assistant"]
     assert transcript[0]["content"] == "Tell me a long story"
     partial = transcript[1]

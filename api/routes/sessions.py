@@ -12,7 +12,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from api import models, projects, session_ops
+from api import context_usage, models, other_surfaces, projects, session_ops
 from api.models import Session, get_session, new_session
 from api.redact import redact, redact_text
 from api.responses import NO_STORE, JSONResponse
@@ -27,16 +27,19 @@ from api.schemas import (
     Truncate,
 )
 from api.search import search_sessions
+from api.session_filters import ArchivedMode, session_filter
 from api.session_import import import_session
 from api.storage import dumps_file
 from api.transcripts import to_markdown
 from api.validation import require_session_id
 from api.workspaces import resolve_trusted_workspace
-from hermes_agent.errors import BadRequest
+from hermes_agent.errors import BadRequest, SessionNotFound
 
 router = APIRouter(tags=["sessions"])
 
 SID_QUERY = Query(None, description="Session id.")
+ARCHIVED_QUERY = Query("1", description="0: leave archived sessions out; only: nothing else.")
+PROJECT_QUERY = Query(None, description="Only the sessions of this project.")
 
 
 def _query_session_id(session_id: str | None, missing: str) -> str:
@@ -72,7 +75,10 @@ def read_session(
     ),
 ) -> JSONResponse:
     sid = _query_session_id(session_id, "session_id is required")
-    session = get_session(sid, metadata_only=not messages)
+    try:
+        session = get_session(sid, metadata_only=not messages)
+    except SessionNotFound:
+        return _other_surface_session(sid, msg_limit, msg_before, with_messages=bool(messages))
     payload = session.compact()
     start, page = _page(session.messages, msg_limit, msg_before) if messages else (0, [])
     payload.update(
@@ -90,6 +96,25 @@ def read_session(
     return JSONResponse({"session": redact(payload)}, headers=NO_STORE)
 
 
+def _other_surface_session(
+    sid: str, limit: int | None, before: int | None, *, with_messages: bool
+) -> JSONResponse:
+    """A conversation of the terminal or a chat app, read from state.db (read-only here)."""
+    detail = other_surfaces.session_detail(sid)
+    if detail is None:
+        raise SessionNotFound(sid)
+    start, page = _page(detail.pop("messages"), limit, before) if with_messages else (0, [])
+    detail.update(
+        messages=page,
+        tool_calls=[],
+        pending_user_message=None,
+        read_only=True,
+        _messages_truncated=start > 0,
+        _messages_offset=start,
+    )
+    return JSONResponse({"session": redact(detail)}, headers=NO_STORE)
+
+
 def _page(messages: list, limit: int | None, before: int | None) -> tuple[int, list]:
     end = len(messages) if before is None else min(before, len(messages))
     start = 0 if limit is None else max(0, end - limit)
@@ -100,8 +125,15 @@ def _page(messages: list, limit: int | None, before: int | None) -> tuple[int, l
 def list_sessions(
     limit: int | None = Query(None, ge=1, le=10_000),
     offset: int = Query(0, ge=0, le=1_000_000_000),
+    archived: ArchivedMode = ARCHIVED_QUERY,
+    project_id: str | None = PROJECT_QUERY,
 ) -> JSONResponse:
-    rows = models.all_sessions()
+    every = models.all_sessions()
+    chosen = session_filter(archived, project_id)
+    rows = chosen.apply(every)
+    others = other_surfaces.listed({row["session_id"] for row in every})
+    if chosen.includes_unfiled_active:
+        rows = other_surfaces.merged(rows, others)
     page = rows[offset : offset + limit] if limit else rows[offset:]
     return JSONResponse(
         {
@@ -109,7 +141,7 @@ def list_sessions(
             "total": len(rows),
             "offset": offset,
             "limit": limit,
-            "cli_count": 0,
+            "cli_count": len(others),
             "server_time": time.time(),
             "server_tz": time.strftime("%z"),
         },
@@ -125,17 +157,36 @@ def _redact_title(row: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/api/sessions/search", summary="Find sessions by title or message text")
 def search(
+    *,
     q: str = Query("", max_length=500),
     content: int = Query(1, ge=0, le=1, description="0 to match titles only."),
     depth: int = Query(
         0, ge=0, le=1_000_000_000, description="Search only the first N messages (0: all)."
     ),
     limit: int = Query(50, ge=1, le=500),
+    archived: ArchivedMode = ARCHIVED_QUERY,
+    project_id: str | None = PROJECT_QUERY,
 ) -> JSONResponse:
     query = q.strip().lower()
-    rows = search_sessions(query, bool(content), depth, limit) if query else models.all_sessions()
+    every = models.all_sessions()
+    chosen = session_filter(archived, project_id)
+    rows = chosen.apply(every)
+    if query:
+        rows = search_sessions(query, bool(content), depth, limit, rows)
+        if chosen.includes_unfiled_active and len(rows) < limit:
+            web_ids = {row["session_id"] for row in every}
+            rows += other_surfaces.search(query, web_ids, limit - len(rows))
     rows = [_redact_title(row) for row in rows]
     return JSONResponse({"sessions": redact(rows), "query": query, "count": len(rows)})
+
+
+@router.post("/api/session/import_cli", summary="Continue a terminal or chat-app conversation here")
+def import_cli(body: SessionRef) -> JSONResponse:
+    sid = require_session_id(body.session_id)
+    session, imported = other_surfaces.continue_in_web(sid)
+    reply = {"ok": True, "imported": imported, "session": session.compact()}
+    reply["session"]["messages"] = session.messages
+    return JSONResponse(redact(reply))
 
 
 @router.post("/api/session/import", summary="Store a transcript as a new session")
@@ -219,7 +270,7 @@ def status(session_id: str | None = SID_QUERY) -> JSONResponse:
     return JSONResponse(redact(session_ops.session_status(sid)), headers=NO_STORE)
 
 
-@router.get("/api/session/usage", summary="A session's token and cost totals")
+@router.get("/api/session/usage", summary="A session's token and cost totals and context fill")
 def usage(session_id: str | None = SID_QUERY) -> JSONResponse:
     sid = _query_session_id(session_id, "Missing session_id")
-    return JSONResponse(session_ops.session_usage(sid), headers=NO_STORE)
+    return JSONResponse(context_usage.session_usage(sid), headers=NO_STORE)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 import pathlib
 import tempfile
-from dataclasses import dataclass, field
 
 import pytest
 
+from tests.browser.pages import PageErrors, collect_errors
 from tests.fakes.openai_server import FakeOpenAI
 from tests.support import ServerProcess, fake_provider_env
 
@@ -51,14 +51,6 @@ def browser():
             browser.close()
 
 
-@dataclass
-class PageErrors:
-    """What went wrong inside a page: console errors and uncaught exceptions."""
-
-    console: list[str] = field(default_factory=list)
-    uncaught: list[str] = field(default_factory=list)
-
-
 @pytest.fixture
 def page(browser, live_server):
     """A fresh page in its own context, against the live test server."""
@@ -74,16 +66,13 @@ def page(browser, live_server):
 @pytest.fixture
 def page_errors(page) -> PageErrors:
     """Console errors and uncaught exceptions of `page`, collected from before its first load."""
-    errors = PageErrors()
+    return collect_errors(page)
 
-    def on_console(msg) -> None:
-        # The browser asks for /favicon.ico by itself; a page that declares none is not broken.
-        if msg.type == "error" and not msg.location.get("url", "").endswith("/favicon.ico"):
-            errors.console.append(f"{msg.text} ({msg.location.get('url', '')})")
 
-    page.on("console", on_console)
-    page.on("pageerror", lambda exc: errors.uncaught.append(str(exc)))
-    return errors
+@pytest.fixture
+def chat_page_errors(chat_page) -> PageErrors:
+    """The same for `chat_page`."""
+    return collect_errors(chat_page)
 
 
 @pytest.fixture(scope="session")

@@ -233,3 +233,33 @@ def test_a_password_set_in_the_dialog_locks_other_browsers_but_not_this_one(brow
         assert contexts.uncaught == []
     finally:
         contexts.close()
+
+
+def test_another_tab_keeps_writing_after_this_one_sets_a_password(browser, open_server):
+    contexts = Contexts(browser, open_server.base)
+    try:
+        first = contexts.page()
+        first.goto("/")
+        expect_the_app(first, open_server.base)
+        second = first.context.new_page()
+        second.on("pageerror", lambda exc: contexts.uncaught.append(str(exc)))
+        second.goto("/")
+        expect_the_app(second, open_server.base)
+        assert "csrf_token" not in second.request.get("/api/auth/status").json()
+
+        dialog = open_settings(first)
+        fill_password_form(dialog, NEW_PASSWORD)
+        dialog.get_by_role("button", name="Set password").click()
+        expect(dialog.locator("#password-result")).to_contain_text("Password saved")
+
+        # The second tab shares the new cookie but still holds the old CSRF token: its next
+        # write is refused once, fetches the current token and goes through.
+        other = open_settings(second)
+        other.get_by_label("Base URL").fill("http://127.0.0.1:9/v1")
+        other.get_by_role("button", name="Save").click()
+        expect(other.locator("#settings-result")).to_have_text("Saved.")
+        saved = second.request.get("/api/settings").json()
+        assert saved["base_url"] == "http://127.0.0.1:9/v1"
+        assert contexts.uncaught == []
+    finally:
+        contexts.close()

@@ -7,33 +7,18 @@ import pytest
 import yaml
 from playwright.sync_api import expect
 
-from tests.browser.pages import Contexts
+from tests.browser.pages import CONFIG_API_KEY, Contexts, config_file_server
 from tests.fakes.openai_server import Reply
-from tests.support import ServerProcess, request
+from tests.support import request
 
-API_KEY = "sk-test-secret-0123456789abcdef"
+API_KEY = CONFIG_API_KEY
 LIGHT = "rgb(247, 247, 248)"
 DARK = "rgb(22, 24, 28)"
 
 
 @pytest.fixture(scope="module")
 def settings_server(fake_llm, tmp_path_factory):
-    """A server whose provider (the scripted fake) comes from config.yaml, which the dialog
-    can change, rather than from the environment, which would win over it."""
-    root = tmp_path_factory.mktemp("ui-settings")
-    home = root / "hermes-home"
-    home.mkdir()
-    config = {
-        "provider": "openai",
-        "base_url": fake_llm.base_url,
-        "api_key": API_KEY,
-        "model": "fake-model",
-        "max_retries": 0,
-        "llm_titles": False,
-    }
-    (home / "config.yaml").write_text(yaml.safe_dump(config))
-    process = ServerProcess(root)
-    process.start()
+    process = config_file_server(fake_llm, tmp_path_factory.mktemp("ui-settings"))
     yield process
     process.stop()
 

@@ -23,7 +23,23 @@ export function goToLogin() {
   window.location.assign("/login");
 }
 
-export async function request(method, path, body, { quiet = false } = {}) {
+const STALE_TOKEN = "Missing or invalid CSRF token";
+
+/**
+ * One API call. A write refused for a stale CSRF token (the password changed in another tab,
+ * which gave this browser a new cookie) fetches the current token and is sent once more.
+ */
+export async function request(method, path, body, options = {}) {
+  try {
+    return await send(method, path, body, options);
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status !== 403 || err.body?.error !== STALE_TOKEN) throw err;
+    await initAuth();
+    return send(method, path, body, { ...options, retried: true });
+  }
+}
+
+async function send(method, path, body, { quiet = false, retried = false } = {}) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET" && csrfToken) headers["X-Hermes-CSRF"] = csrfToken;
@@ -46,7 +62,7 @@ export async function request(method, path, body, { quiet = false } = {}) {
   }
   if (!reply.ok) {
     const message = data.error || `${reply.status} ${reply.statusText}`;
-    if (!quiet) notify(message, "error");
+    if (!quiet && (retried || message !== STALE_TOKEN)) notify(message, "error");
     throw new ApiError(reply.status, message, data);
   }
   return data;

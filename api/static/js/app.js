@@ -18,19 +18,21 @@ function initDrawer() {
   };
   toggle.addEventListener("click", () => setOpen(!body.classList.contains("sidebar-open")));
   document.getElementById("scrim").addEventListener("click", () => setOpen(false));
-  return () => setOpen(false);
+  return setOpen;
 }
 
 async function main() {
   const status = await initAuth().catch(() => ({}));
   if (status.auth_required && !status.authenticated) return;
-  const closeDrawer = initDrawer();
+  const setDrawer = initDrawer();
+  const closeDrawer = () => setDrawer(false);
   const composer = initComposer({ onSend: send, onStop: stopIfRunning });
   initChat({ sessionsChanged: refreshSessions });
   initSidebar({
     open: (id) => { closeDrawer(); openSession(id); },
     renamed: (id) => { if (id === currentSessionId()) openSession(id); },
     deleted: (id) => { if (id === currentSessionId()) newChat(); },
+    reveal: () => setDrawer(true),
   });
   initSettings();
   onSessionChange(markCurrent);
@@ -39,14 +41,13 @@ async function main() {
     newChat();
     composer.focus();
   });
+  // Shown while a password is set; the settings dialog can set or remove one at any time.
   const logout = document.getElementById("logout-button");
-  if (status.auth_required) {
-    logout.hidden = false;
-    logout.addEventListener("click", async () => {
-      await post("/api/auth/logout").catch(() => {});
-      window.location.assign("/login");
-    });
-  }
+  logout.hidden = !status.auth_required;
+  logout.addEventListener("click", async () => {
+    await post("/api/auth/logout").catch(() => {});
+    window.location.assign("/login");
+  });
   await refreshSessions();
   const linked = window.location.hash.match(/^#session=([0-9a-z_]{1,64})$/);
   const remembered = linked ? linked[1] : currentSessionId();

@@ -1,15 +1,24 @@
-// The conversation pane: loads a session, runs turns, queues messages sent mid-run,
-// reattaches to a live run after a reload, and offers stop, retry and undo.
+// The conversation pane: shows a session (its latest page; history.js fetches older ones), runs
+// turns, queues messages sent mid-run, reattaches to a live run after a reload, and offers
+// stop, retry, undo and editing the last message.
 import { ApiError, get, post } from "./api.js";
 import { clear, el, notify } from "./dom.js";
+import { addEditControl } from "./edit.js";
+import { PAGE_SIZE, initHistory } from "./history.js";
 import { bubble, renderTranscript } from "./messages.js";
 import { liveRun } from "./live.js";
 import { followStream } from "./stream.js";
 import { currentSessionId, setCurrentSessionId } from "./state.js";
+import { initUsage, refreshUsage } from "./usage.js";
 
-const view = {};
-const run = { streamId: null, follower: null, queue: [] };
+const STICK_PX = 80; // this close to the bottom, new text keeps the view at the end
+const SETTLE_TRIES = 20;
+const SETTLE_PAUSE_MS = 150;
+
+const view = { total: 0, stuck: true, editButton: null };
+const run = { streamId: null, follower: null, starting: false, queue: [] };
 let hooks = {};
+let history = null;
 let loadToken = 0;
 
 export function initChat(options) {
@@ -24,11 +33,14 @@ export function initChat(options) {
   view.stop.addEventListener("click", stop);
   view.retry.addEventListener("click", retry);
   view.undo.addEventListener("click", undo);
+  view.log.addEventListener("scroll", () => { view.stuck = nearBottom(); }, { passive: true });
+  history = initHistory(view.log);
+  initUsage();
   updateControls();
 }
 
 export function isRunning() {
-  return Boolean(run.streamId);
+  return Boolean(run.streamId) || run.starting;
 }
 
 export async function openSession(id) {
@@ -41,46 +53,72 @@ export async function openSession(id) {
 export function newChat() {
   detach();
   run.queue = [];
+  loadToken += 1;
+  view.readOnly = false;
   setCurrentSessionId(null);
   clear(view.log);
+  history.reset(null, 0);
+  view.total = 0;
+  view.editButton = null;
   view.title.textContent = "New chat";
   view.empty.hidden = false;
+  refreshUsage(null);
   updateControls();
 }
 
-async function load(id, { attach }) {
+/** Fetches and shows the session; with `attach`, also follows its live run. */
+async function load(id, { attach = false } = {}) {
   const token = ++loadToken;
-  let session;
-  try {
-    ({ session } = await get("/api/session", { session_id: id, msg_limit: 100 }));
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 404) newChat();
-    return;
-  }
-  if (token !== loadToken) return;
-  const live = attach && session.active_stream_id;
-  let messages = session.messages || [];
-  if (live) messages = upToLastUserTurn(messages, session.pending_user_message);
-  clear(view.log);
-  if (session._messages_truncated) {
-    view.log.append(el("p", { class: "truncated", text: "Earlier messages are not shown." }));
-  }
-  view.log.append(renderTranscript(messages));
-  view.title.textContent = session.title || "Untitled";
-  view.empty.hidden = messages.length > 0 || Boolean(live);
-  scrollToEnd();
-  if (live) follow(session.active_stream_id, id);
-  updateControls();
+  const session = await fetchSession(id);
+  if (!session || token !== loadToken || (!attach && isRunning())) return null;
+  show(session, { attach, keepPlace: !attach });
+  return session;
 }
 
-/** While a run is live, the stream replays its answer: show the transcript only up to the turn. */
-function upToLastUserTurn(messages, pendingText) {
-  let last = -1;
-  messages.forEach((m, i) => { if (m?.role === "user") last = i; });
-  const kept = messages.slice(0, last + 1);
-  const lastText = last >= 0 ? messages[last].content : null;
-  if (pendingText && lastText !== pendingText) kept.push({ role: "user", content: pendingText });
-  return kept;
+async function fetchSession(id, keep = 0) {
+  try {
+    const { session } = await get("/api/session", { session_id: id, msg_limit: Math.max(PAGE_SIZE, keep) });
+    return session;
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404 && id === currentSessionId()) newChat();
+    return null;
+  }
+}
+
+function show(session, { attach, keepPlace }) {
+  const id = session.session_id;
+  const live = attach ? session.active_stream_id : null;
+  const saved = session.messages || [];
+  const messages = live ? withPendingTurn(saved, session.pending_user_message) : saved;
+  const offset = session._messages_offset || 0;
+  const top = view.log.scrollTop;
+  const stay = keepPlace && !view.stuck;
+  clear(view.log);
+  view.log.append(renderTranscript(messages, offset));
+  history.reset(id, offset);
+  view.total = offset + saved.length;
+  view.title.textContent = session.title || "Untitled";
+  view.readOnly = Boolean(session.read_only);
+  if (view.readOnly) notify(`Started in the ${surfaceLabel(session.source)}: a message here continues it.`);
+  view.empty.hidden = messages.length > 0 || Boolean(live);
+  if (stay) view.log.scrollTop = top;
+  else scrollToEnd(true);
+  refreshUsage(id);
+  if (live) follow(live, id);
+  placeEditControl();
+}
+
+function surfaceLabel(source) {
+  return { tui: "terminal", cli: "command line", telegram: "Telegram chat" }[source] || "another app";
+}
+
+/**
+ * A live run's turn is not in the transcript yet: the user's message waits in
+ * `pending_user_message` and the stream replays the answer from its first event. So the pane
+ * shows the saved messages, then the pending one, then the replay: each exactly once.
+ */
+function withPendingTurn(messages, pendingText) {
+  return pendingText ? [...messages, { role: "user", content: pendingText }] : messages;
 }
 
 export async function send(text) {
@@ -91,6 +129,17 @@ export async function send(text) {
     showQueue();
     return;
   }
+  run.starting = true;
+  updateControls();
+  try {
+    await start(message);
+  } finally {
+    run.starting = false;
+    updateControls();
+  }
+}
+
+async function start(message) {
   let id = currentSessionId();
   if (!id) {
     const { session } = await post("/api/session/new");
@@ -98,11 +147,17 @@ export async function send(text) {
     setCurrentSessionId(id);
     view.title.textContent = "New chat";
   }
+  if (view.readOnly) {
+    await post("/api/session/import_cli", { session_id: id });
+    view.readOnly = false;
+  }
   view.empty.hidden = true;
+  removeEditControl(); // the message that can be edited is about to change
   const mine = bubble("user");
+  mine.sourceText = message;
   mine.body.append(el("div", { class: "plain", text: message }));
   view.log.append(mine);
-  scrollToEnd();
+  scrollToEnd(true);
   try {
     const reply = await post("/api/chat/start", { session_id: id, message });
     follow(reply.stream_id, reply.session_id || id);
@@ -121,7 +176,7 @@ export async function send(text) {
 function follow(streamId, sessionId) {
   run.streamId = streamId;
   const handlers = liveRun(view.log, sessionId, {
-    scroll: scrollToEnd,
+    scroll: () => scrollToEnd(),
     titleChanged: () => hooks.sessionsChanged?.(),
     done: (session) => {
       if (session?.session_id && session.session_id !== currentSessionId()) {
@@ -129,27 +184,49 @@ function follow(streamId, sessionId) {
       }
     },
   });
-  run.follower = followStream(streamId, handlers, (reason) => finished(reason));
+  run.follower = followStream(streamId, handlers, {
+    onEnd: (reason) => finished(streamId, reason),
+    onState: handlers.connection,
+  });
   updateControls();
 }
 
-async function finished(reason) {
+async function finished(streamId, reason) {
+  if (run.streamId !== streamId) return; // detached on purpose: another session is shown
   run.streamId = null;
   run.follower = null;
   updateControls();
   const id = currentSessionId();
-  if (reason !== "closed" && id) await load(id, { attach: false });
+  if (id) await loadSettled(id, streamId);
   if (reason === "lost") notify("Lost the connection to the run; showing what was saved.", "error");
   hooks.sessionsChanged?.();
   const next = run.queue.shift();
   showQueue();
-  if (next && reason !== "closed") await send(next);
+  if (next && !isRunning()) await send(next);
+}
+
+/**
+ * Shows the session once the ended run's turn is saved: a cancel is announced a moment
+ * before the server has folded the turn into the transcript. Keeps the pages already shown.
+ */
+async function loadSettled(id, streamId) {
+  const token = ++loadToken;
+  const keep = view.total - history.offset() + PAGE_SIZE;
+  let session = null;
+  for (let attempt = 0; attempt < SETTLE_TRIES; attempt += 1) {
+    session = await fetchSession(id, keep);
+    if (!session || session.active_stream_id !== streamId) break;
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_PAUSE_MS));
+  }
+  // A message sent meanwhile streams into the pane: redrawing it would cut that run off.
+  if (session && token === loadToken && !isRunning()) show(session, { attach: false, keepPlace: true });
 }
 
 function detach() {
-  run.follower?.close();
+  const follower = run.follower;
   run.follower = null;
   run.streamId = null;
+  follower?.close();
   showQueue();
 }
 
@@ -169,7 +246,7 @@ async function retry() {
   if (!id || isRunning()) return;
   try {
     const reply = await post("/api/session/retry", { session_id: id });
-    await load(id, { attach: false });
+    await load(id);
     await send(reply.last_user_text || "");
   } catch {
     // The notice already says why (e.g. nothing to retry).
@@ -182,11 +259,41 @@ async function undo() {
   try {
     const reply = await post("/api/session/undo", { session_id: id });
     notify(`Removed ${reply.removed_count} message(s)`);
-    await load(id, { attach: false });
+    await load(id);
     hooks.sessionsChanged?.();
   } catch {
     // Shown by the notice.
   }
+}
+
+function removeEditControl() {
+  view.editButton?.closest(".msg-tools")?.remove();
+  view.editButton = null;
+}
+
+/** Only the last user message can be edited: it and everything after it are replaced. */
+function placeEditControl() {
+  removeEditControl();
+  let node = view.log.lastElementChild;
+  while (node && !(node.classList.contains("msg-user") && node.dataset.index)) node = node.previousElementSibling;
+  if (node) view.editButton = addEditControl(node, (text) => resendEdited(node, text));
+  updateControls();
+}
+
+async function resendEdited(node, text) {
+  const id = currentSessionId();
+  if (!id || isRunning()) return false;
+  const index = Number(node.dataset.index);
+  try {
+    await post("/api/session/truncate", { session_id: id, keep_count: index });
+  } catch {
+    return false; // the notice says why; the editor stays open
+  }
+  while (node.nextSibling) node.nextSibling.remove();
+  node.remove();
+  view.total = index;
+  await send(text);
+  return true;
 }
 
 function showQueue() {
@@ -201,8 +308,17 @@ function updateControls() {
   view.stop.hidden = !running;
   view.retry.disabled = running || !hasSession;
   view.undo.disabled = running || !hasSession;
+  if (view.editButton) view.editButton.hidden = running || Boolean(view.editButton.closest(".is-editing"));
 }
 
-function scrollToEnd() {
+function nearBottom() {
+  const { scrollHeight, scrollTop, clientHeight } = view.log;
+  return scrollHeight - scrollTop - clientHeight < STICK_PX;
+}
+
+/** Follows new text to the end unless the reader has scrolled up; `force` always scrolls. */
+function scrollToEnd(force = false) {
+  if (!force && !view.stuck) return;
   view.log.scrollTop = view.log.scrollHeight;
+  view.stuck = true;
 }

@@ -1,6 +1,6 @@
 // The live view of one run: streamed text, tool cards, approvals, errors, status notes.
 import { el } from "./dom.js";
-import { renderMarkdown } from "./markdown.js";
+import { markdownStream } from "./markdown.js";
 import { bubble, reasoningBlock, toolCard } from "./messages.js";
 import { post } from "./api.js";
 
@@ -10,22 +10,27 @@ const CHOICES = [
   ["always", "Always allow"],
   ["deny", "Deny"],
 ];
+const RECONNECTING = "Reconnecting…";
 
 /** Builds the assistant bubble a run streams into and returns the SSE handlers that fill it. */
 export function liveRun(container, sessionId, hooks = {}) {
   const node = bubble("assistant", "is-live");
+  // Busy until the run ends, so screen readers announce the answer once, not every token.
+  node.setAttribute("aria-busy", "true");
   const text = el("div", { class: "live-text" });
   const status = el("p", { class: "run-status", role: "status", "aria-live": "polite" });
   node.body.append(text, status);
   container.append(node);
+  const render = markdownStream(text);
   let answer = "";
   let reasoning = null;
   let pending = false;
   const openTools = [];
+  const approvals = new Map();
 
   const paint = () => {
     pending = false;
-    text.replaceChildren(renderMarkdown(answer));
+    render(answer);
     hooks.scroll?.();
   };
   const schedule = () => {
@@ -34,11 +39,16 @@ export function liveRun(container, sessionId, hooks = {}) {
       requestAnimationFrame(paint);
     }
   };
+  const setStatus = (note) => {
+    status.textContent = note || "";
+    status.classList.toggle("is-reconnecting", note === RECONNECTING);
+  };
+  const end = () => node.removeAttribute("aria-busy");
 
   return {
     token: ({ text: piece }) => {
       answer += piece || "";
-      status.textContent = "";
+      if (status.textContent) setStatus(""); // text flows again: a note (even "Reconnecting…") is over
       schedule();
     },
     reasoning: ({ text: piece }) => {
@@ -62,23 +72,39 @@ export function liveRun(container, sessionId, hooks = {}) {
       card?.setStatus(isError ? `failed${seconds}` : `done${seconds}`, Boolean(isError));
     },
     approval: (data) => {
-      node.body.insertBefore(approvalCard(sessionId, data), status);
+      const card = approvalCard(sessionId, data);
+      approvals.set(data.approval_id, card);
+      node.body.insertBefore(card, status);
       hooks.scroll?.();
     },
-    status: ({ text: note }) => { status.textContent = note || ""; },
+    status: ({ text: note }) => setStatus(note),
     metering: ({ tps }) => {
-      if (typeof tps === "number" && tps > 0) status.textContent = `${tps.toFixed(1)} tokens/s`;
+      if (typeof tps === "number" && tps > 0) setStatus(`${tps.toFixed(1)} tokens/s`);
     },
-    compressed: ({ message }) => { status.textContent = message || "History compressed"; },
+    compressed: ({ message }) => setStatus(message || "History compressed"),
     title: () => hooks.titleChanged?.(),
-    done: ({ session }) => hooks.done?.(session),
+    done: ({ session }) => {
+      paint();
+      end();
+      hooks.done?.(session);
+    },
     apperror: ({ message, hint, type }) => {
       const box = el("div", { class: "run-error", role: "alert" },
         el("strong", { text: `Error${type && type !== "error" ? ` (${type})` : ""}: ` }), message || "The run failed");
       if (hint) box.append(el("p", { class: "hint", text: hint }));
       node.body.insertBefore(box, status);
+      end();
     },
-    cancel: ({ message }) => { status.textContent = message || "Cancelled"; },
+    cancel: ({ message }) => {
+      setStatus(message || "Cancelled");
+      end();
+    },
+    /** The connection to the run: "reconnecting" while it is down, "live" once it is back. */
+    approval_answered: ({ approval_id: approvalId, choice }) => approvals.get(approvalId)?.answer(choice),
+    connection: (state) => {
+      if (state === "reconnecting") setStatus(RECONNECTING);
+      else if (status.textContent === RECONNECTING) setStatus("");
+    },
   };
 }
 
@@ -99,12 +125,18 @@ function approvalCard(sessionId, { approval_id: approvalId, command, reason, cho
         for (const b of buttons.querySelectorAll("button")) b.disabled = true;
         try {
           await post("/api/approval/respond", { session_id: sessionId, choice, approval_id: approvalId });
-          buttons.replaceWith(el("p", { class: "approval-answer", text: `Answered: ${label}` }));
+          card.answer(choice);
         } catch {
           for (const b of buttons.querySelectorAll("button")) b.disabled = false;
         }
       },
     }));
   }
+  /** Shows the decision in place of the buttons (once: a replayed run may report it again). */
+  card.answer = (choice) => {
+    if (!buttons.isConnected) return;
+    const label = CHOICES.find(([c]) => c === choice)?.[1] || choice;
+    buttons.replaceWith(el("p", { class: "approval-answer", text: `Answered: ${label}` }));
+  };
   return card;
 }

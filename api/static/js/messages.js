@@ -64,17 +64,23 @@ export function bubble(role, extraClass = "") {
   return node;
 }
 
-/** DOM for the visible messages of a transcript (tool results are folded into their calls). */
-export function renderTranscript(messages) {
+/**
+ * DOM for the visible messages of a transcript (tool results are folded into their calls).
+ * `offset` is the transcript index of `messages[0]`: each bubble keeps its own index in
+ * `data-index`, which edits of the transcript refer to.
+ */
+export function renderTranscript(messages, offset = 0) {
   const results = new Map();
   for (const m of messages) {
-    if (m?.role === "tool" && m.tool_call_id) results.set(m.tool_call_id, textOf(m.content));
+    if (m?.role === "tool" && m.tool_call_id) results.set(m.tool_call_id, m);
   }
   const out = document.createDocumentFragment();
-  for (const m of messages) {
-    if (!m || m.role === "system" || m.role === "tool") continue;
-    out.append(renderMessage(m, results));
-  }
+  messages.forEach((m, i) => {
+    if (!m || m.role === "system" || m.role === "tool") return;
+    const node = renderMessage(m, results);
+    node.dataset.index = String(offset + i);
+    out.append(node);
+  });
   return out;
 }
 
@@ -84,16 +90,28 @@ function renderMessage(m, results) {
   if (m.reasoning) node.body.append(reasoningBlock(String(m.reasoning)));
   const text = textOf(m.content);
   if (m._error) {
-    node.body.append(el("p", { class: "error-marker", role: "note" }, el("strong", { text: "Error: " }), text));
+    // The server writes the marker as Markdown: a bold label, the message, an italic hint.
+    node.body.append(el("div", { class: "error-marker", role: "note" }, renderMarkdown(text)));
   } else if (m.role === "user") {
+    node.sourceText = text;
     node.body.append(el("div", { class: "plain", text }));
   } else if (text) {
     node.body.append(renderMarkdown(text));
   }
   for (const call of m.tool_calls || []) {
     const fn = call.function || call;
-    node.body.append(toolCard({ name: fn.name, args: fn.arguments, result: results.get(call.id), status: "done" }));
+    const result = results.get(call.id);
+    const card = toolCard({ name: fn.name, args: fn.arguments, result: result ? textOf(result.content) : "" });
+    card.setStatus(toolOutcome(result), Boolean(result?._is_error));
+    node.body.append(card);
   }
   if (m._partial) node.body.append(el("p", { class: "partial-marker", text: "Partial answer (the run stopped early)" }));
   return node;
+}
+
+/** "done in 1.2 s", "failed", or "no result" for a call whose result was never stored. */
+function toolOutcome(result) {
+  if (!result) return "no result";
+  const seconds = typeof result._duration === "number" ? ` in ${result._duration.toFixed(1)} s` : "";
+  return `${result._is_error ? "failed" : "done"}${seconds}`;
 }

@@ -1,0 +1,151 @@
+"""Conversations started on the other surfaces (the terminal, chat apps, `hermes chat`).
+
+They live in state.db only. The sidebar lists them beside the browser's own sessions, search
+finds their messages, and opening one shows its transcript; `continue_in_web` copies one into a
+web session under the same id, so the browser can go on with it and its turns keep being
+recorded in the same state.db session. Reading state.db never breaks the web UI: when it cannot
+be read, these functions return nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from api import agent_runtime, models
+from api.models import Session
+from api.validation import is_valid_session_id
+from hermes_agent.errors import HermesError, NotFound, SessionNotFound
+
+log = logging.getLogger(__name__)
+
+HIDDEN_SOURCES = ("web", "cron")
+LIST_LIMIT = 2000
+SEARCH_LIMIT = 50
+_MARKERS = re.compile(r">>>|<<<")
+
+
+def _db() -> Any:
+    return agent_runtime.state_db()
+
+
+def _row(record: dict[str, Any]) -> dict[str, Any]:
+    """A state.db session as a sidebar row, shaped like a web session's compact row."""
+    last = record.get("last_active") or record.get("started_at")
+    return {
+        "session_id": record["id"],
+        "title": record.get("title") or record.get("preview") or "Untitled",
+        "model": record.get("model"),
+        "message_count": record.get("message_count") or 0,
+        "created_at": record.get("started_at"),
+        "updated_at": last,
+        "last_message_at": last,
+        "pinned": False,
+        "archived": False,
+        "project_id": None,
+        "input_tokens": record.get("input_tokens") or 0,
+        "output_tokens": record.get("output_tokens") or 0,
+        "estimated_cost": record.get("estimated_cost_usd"),
+        "source": record.get("source"),
+        "is_cli_session": True,
+    }
+
+
+def listed(exclude_ids: set[str]) -> list[dict[str, Any]]:
+    """The other surfaces' conversations, newest activity first, minus those the web has."""
+    db = _db()
+    if db is None:
+        return []
+    try:
+        records = db.list_sessions_rich(
+            exclude_sources=HIDDEN_SOURCES, limit=LIST_LIMIT, order_by_last_active=True
+        )
+    except (HermesError, OSError) as exc:
+        log.warning("state.db could not be listed: %s", exc)
+        return []
+    return [_row(r) for r in records if r["id"] not in exclude_ids and r.get("message_count")]
+
+
+def merged(web_rows: list[dict[str, Any]], others: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One list: pinned web sessions on top, then everything by newest activity."""
+    pinned = [row for row in web_rows if row.get("pinned")]
+    rest = [row for row in web_rows if not row.get("pinned")] + others
+    rest.sort(key=_activity, reverse=True)
+    return pinned + rest
+
+
+def _activity(row: dict[str, Any]) -> float:
+    return row.get("last_message_at") or row.get("updated_at") or 0
+
+
+def search(query: str, exclude_ids: set[str], limit: int = SEARCH_LIMIT) -> list[dict[str, Any]]:
+    """Title matches first, then message matches with a snippet, one row per conversation."""
+    db = _db()
+    if db is None or not query:
+        return []
+    rows = {r["session_id"]: r for r in listed(exclude_ids)}
+    found = [
+        {**row, "match_type": "title"}
+        for row in rows.values()
+        if query in (row["title"] or "").lower()
+    ]
+    seen = {row["session_id"] for row in found}
+    try:
+        hits = db.search_messages(query, exclude_sources=HIDDEN_SOURCES, limit=limit * 2)
+    except (HermesError, OSError) as exc:
+        log.warning("state.db could not be searched: %s", exc)
+        hits = []
+    for hit in hits:
+        sid = db.get_compression_tip(hit["session_id"]) or hit["session_id"]
+        root = _listed_id(rows, sid, hit["session_id"])
+        if root is None or root in seen:
+            continue
+        seen.add(root)
+        snippet = _MARKERS.sub("", hit.get("snippet") or "")
+        found.append({**rows[root], "match_type": "content", "snippet": snippet})
+    return found[:limit]
+
+
+def _listed_id(rows: dict[str, dict], *candidates: str) -> str | None:
+    return next((c for c in candidates if c in rows), None)
+
+
+def session_detail(sid: str) -> dict[str, Any] | None:
+    """A conversation of another surface with its whole transcript, or None if there is none."""
+    db = _db()
+    if db is None or not is_valid_session_id(sid):
+        return None
+    record = db.get_session(sid)
+    if record is None or record.get("source") in HIDDEN_SOURCES:
+        return None
+    tip = db.get_compression_tip(sid) or sid
+    messages = db.get_messages_as_conversation(tip, include_ancestors=True)
+    row = _row({**record, "last_active": record.get("started_at")})
+    return {**row, "messages": messages, "continue_id": tip}
+
+
+def continue_in_web(sid: str) -> tuple[Session, bool]:
+    """The web session for another surface's conversation, made from state.db if need be;
+    the flag says whether it was made now.
+
+    The web session takes the id of the conversation's newest continuation, so the browser's
+    turns are appended to the same state.db session the other surface wrote.
+    """
+    detail = session_detail(sid)
+    if detail is None:
+        raise NotFound("Session not found in the conversation store")
+    web_id = detail["continue_id"]
+    try:
+        return models.get_session(web_id), False
+    except SessionNotFound:
+        pass
+    session = Session(
+        session_id=web_id,
+        title=detail["title"],
+        model=detail.get("model"),
+        messages=[m for m in detail["messages"] if m.get("role") != "system"],
+    )
+    session.save()
+    models.cache_session(session)
+    return session, True

@@ -1,0 +1,79 @@
+"""What a page did wrong (console errors, uncaught exceptions), and fresh browser contexts
+(each its own cookie jar and storage) that record uncaught errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.support import ServerProcess
+
+CONFIG_API_KEY = "sk-test-secret-0123456789abcdef"
+
+
+def config_file_server(fake_llm: Any, root: Path) -> ServerProcess:
+    """A started server whose provider (the scripted fake) comes from config.yaml, which the
+    settings dialog can change, rather than from the environment, which would win over it."""
+    home = root / "hermes-home"
+    home.mkdir()
+    config = {
+        "provider": "openai",
+        "base_url": fake_llm.base_url,
+        "api_key": CONFIG_API_KEY,
+        "model": "fake-model",
+        "max_retries": 0,
+        "llm_titles": False,
+    }
+    (home / "config.yaml").write_text(yaml.safe_dump(config))
+    return ServerProcess(root).start()
+
+
+@dataclass
+class PageErrors:
+    """What went wrong inside a page: console errors and uncaught exceptions."""
+
+    console: list[str] = field(default_factory=list)
+    uncaught: list[str] = field(default_factory=list)
+
+
+def collect_errors(page: Any) -> PageErrors:
+    """Uncaught exceptions and console errors of `page` from now on."""
+    errors = PageErrors()
+
+    def on_console(msg) -> None:
+        # The browser asks for /favicon.ico by itself; a page that declares none is not broken.
+        url = msg.location.get("url", "")
+        if msg.type == "error" and not url.endswith("/favicon.ico"):
+            errors.console.append(f"{msg.text} ({url})")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda exc: errors.uncaught.append(str(exc)))
+    return errors
+
+
+@dataclass
+class Contexts:
+    """Opens pages in new contexts on `base`; `uncaught` collects every page's exceptions."""
+
+    browser: Any
+    base: str
+    uncaught: list[str] = field(default_factory=list)
+    _open: list[Any] = field(default_factory=list)
+
+    def page(self, **options: Any) -> Any:
+        context = self.browser.new_context(
+            viewport={"width": 1280, "height": 800}, base_url=self.base, **options
+        )
+        self._open.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.on("pageerror", lambda exc: self.uncaught.append(f"{page.url}: {exc}"))
+        return page
+
+    def close(self) -> None:
+        for context in self._open:
+            context.close()
+        self._open.clear()

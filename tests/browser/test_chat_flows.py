@@ -1,0 +1,327 @@
+"""The chat pane in a real browser against a server whose model is the scripted fake: streaming,
+reloads mid-run, stop, retry, undo, editing the last message, queued messages and errors.
+Each test checks what the page shows and what the server stored."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.chat_support import (
+    WAIT,
+    open_app,
+    say,
+    session_with,
+    stored_messages,
+    visible_turns,
+    wait_for_partial,
+    words,
+)
+from tests.browser.pages import collect_errors
+from tests.fakes.openai_server import Reply
+from tests.support import request
+
+
+def roles_and_text(messages: list[dict]) -> list[tuple[str, str]]:
+    return [(m["role"], m["content"]) for m in messages]
+
+
+def test_reply_streams_in_before_the_run_ends_and_stop_shows_only_meanwhile(
+    chat_page, chat_server, fake_llm
+):
+    errors = collect_errors(chat_page)
+    answer = words("tide", 40)
+    fake_llm.script(Reply.text(answer, delay=0.08))
+    open_app(chat_page)
+    stop = chat_page.locator("#stop-button")
+    expect(stop).to_be_hidden()
+
+    say(chat_page, "Stream the tides")
+    expect(stop).to_be_visible()
+    partial = wait_for_partial(chat_page, "tide2", "tide39")
+    assert partial.startswith("tide0 tide1 tide2")
+
+    expect(chat_page.locator("#messages .msg-assistant").last).to_have_text(answer, timeout=WAIT)
+    expect(stop).to_be_hidden()
+    assert visible_turns(chat_page) == [("user", "Stream the tides"), ("assistant", answer)]
+    sid = session_with(chat_server, "Stream the tides")
+    assert roles_and_text(stored_messages(chat_server, sid)) == [
+        ("user", "Stream the tides"),
+        ("assistant", answer),
+    ]
+    assert errors.uncaught == [] and errors.console == []
+
+
+def test_reload_mid_stream_reattaches_and_shows_every_message_once(
+    chat_page, chat_server, fake_llm
+):
+    errors = collect_errors(chat_page)
+    answer = words("reef", 80)
+    fake_llm.script(Reply.text("Earlier answer."), Reply.text(answer, delay=0.08))
+    open_app(chat_page)
+    say(chat_page, "First of two")
+    expect(chat_page.locator("#messages .msg-assistant")).to_have_text("Earlier answer.")
+    say(chat_page, "Second of two")
+    wait_for_partial(chat_page, "reef3", "reef79")
+
+    chat_page.reload()
+    expect(chat_page.locator("#stop-button")).to_be_visible()
+    replayed = wait_for_partial(chat_page, "reef", "reef79")
+    assert replayed.startswith("reef0 reef1") and replayed.count("reef0 ") == 1
+    assert visible_turns(chat_page)[:3] == [
+        ("user", "First of two"),
+        ("assistant", "Earlier answer."),
+        ("user", "Second of two"),
+    ], "while the run is live, the earlier exchange and the pending message are shown once"
+    expect(chat_page.get_by_role("button", name="Edit your last message")).to_have_count(0)
+    expect(chat_page.locator("#messages .msg-assistant").last).to_have_text(answer, timeout=WAIT)
+    expect(chat_page.locator("#stop-button")).to_be_hidden(timeout=WAIT)
+
+    assert visible_turns(chat_page) == [
+        ("user", "First of two"),
+        ("assistant", "Earlier answer."),
+        ("user", "Second of two"),
+        ("assistant", answer),
+    ]
+    text = chat_page.locator("#messages").inner_text()
+    assert text.count("reef0 ") == 1 and text.count("reef79") == 1
+    sid = session_with(chat_server, "First of two")
+    assert roles_and_text(stored_messages(chat_server, sid)) == [
+        ("user", "First of two"),
+        ("assistant", "Earlier answer."),
+        ("user", "Second of two"),
+        ("assistant", answer),
+    ]
+    assert errors.uncaught == []
+
+
+@pytest.mark.parametrize("how", ["button", "escape"])
+def test_stop_ends_the_run_and_keeps_the_partial_answer_marked(
+    chat_page, chat_server, fake_llm, how
+):
+    errors = collect_errors(chat_page)
+    fake_llm.script(Reply.text(words("gull", 200), delay=0.1))
+    open_app(chat_page)
+    question = f"Stop me by {how}"
+    say(chat_page, question)
+    wait_for_partial(chat_page, "gull2", "gull199")
+
+    if how == "button":
+        chat_page.locator("#stop-button").click()
+    else:
+        chat_page.locator("#message-input").press("Escape")
+
+    partial = chat_page.locator("#messages .msg-assistant.is-partial")
+    expect(partial).to_be_visible()
+    expect(partial.locator(".partial-marker")).to_have_text(
+        "Partial answer (the run stopped early)"
+    )
+    expect(partial).to_contain_text("gull0 gull1 gull2")
+    expect(chat_page.locator("#messages .error-marker")).to_have_text("Task cancelled.")
+    expect(chat_page.locator("#stop-button")).to_be_hidden(timeout=WAIT)
+
+    messages = stored_messages(chat_server, session_with(chat_server, question))
+    assert [m["role"] for m in messages] == ["user", "assistant", "assistant"]
+    assert messages[1]["_partial"] is True
+    assert messages[1]["content"].startswith("gull0 gull1 gull2")
+    assert "gull199" not in messages[1]["content"]
+    assert messages[2]["_error"] is True
+    assert errors.uncaught == []
+
+
+def test_retry_replaces_the_last_answer_with_a_new_one(chat_page, chat_server, fake_llm):
+    errors = collect_errors(chat_page)
+    fake_llm.script(Reply.text("The first try."), Reply.text("The second try."))
+    open_app(chat_page)
+    say(chat_page, "Answer twice")
+    expect(chat_page.locator("#messages .msg-assistant")).to_have_text("The first try.")
+
+    chat_page.locator("#retry-button").click()
+
+    expect(chat_page.locator("#messages .msg-assistant")).to_have_text("The second try.")
+    assert visible_turns(chat_page) == [("user", "Answer twice"), ("assistant", "The second try.")]
+    sid = session_with(chat_server, "Answer twice")
+    assert roles_and_text(stored_messages(chat_server, sid)) == [
+        ("user", "Answer twice"),
+        ("assistant", "The second try."),
+    ]
+    assert errors.uncaught == [] and errors.console == []
+
+
+def test_undo_removes_the_last_exchange_from_the_page_and_the_session(
+    chat_page, chat_server, fake_llm
+):
+    errors = collect_errors(chat_page)
+    fake_llm.script(Reply.text("Kept answer."), Reply.text("Removed answer."))
+    open_app(chat_page)
+    say(chat_page, "Keep this")
+    expect(chat_page.locator("#messages .msg-assistant")).to_have_text("Kept answer.")
+    say(chat_page, "Drop this")
+    expect(chat_page.locator("#messages .msg-assistant").last).to_have_text("Removed answer.")
+
+    chat_page.locator("#undo-button").click()
+
+    expect(chat_page.locator("#messages .msg")).to_have_count(2)
+    assert visible_turns(chat_page) == [("user", "Keep this"), ("assistant", "Kept answer.")]
+    sid = session_with(chat_server, "Keep this")
+    assert roles_and_text(stored_messages(chat_server, sid)) == [
+        ("user", "Keep this"),
+        ("assistant", "Kept answer."),
+    ]
+    assert errors.uncaught == [] and errors.console == []
+
+
+def test_editing_the_last_message_resends_it_in_place_of_the_old_exchange(
+    chat_page, chat_server, fake_llm
+):
+    errors = collect_errors(chat_page)
+    fake_llm.script(
+        Reply.text("Answer one."), Reply.text("Old answer."), Reply.text(words("fresh", 30))
+    )
+    open_app(chat_page)
+    say(chat_page, "Question one")
+    expect(chat_page.locator("#messages .msg-assistant")).to_have_text("Answer one.")
+    say(chat_page, "Question too")
+    expect(chat_page.locator("#messages .msg-assistant").last).to_have_text("Old answer.")
+    edit = chat_page.locator("#messages .msg-user").last.get_by_role(
+        "button", name="Edit your last message"
+    )
+    expect(edit).to_be_visible()
+    expect(chat_page.get_by_role("button", name="Edit your last message")).to_have_count(1)
+
+    edit.click()
+    editor = chat_page.get_by_role("textbox", name="Edit your message")
+    expect(editor).to_have_value("Question too")
+    editor.press("Escape")
+    expect(editor).to_have_count(0)
+    assert visible_turns(chat_page)[-2:] == [("user", "Question too"), ("assistant", "Old answer.")]
+
+    edit.click()
+    editor.fill("Question two, edited")
+    editor.press("Enter")
+
+    expect(chat_page.locator("#messages .msg-assistant").last).to_have_text(
+        words("fresh", 30), timeout=WAIT
+    )
+    assert visible_turns(chat_page) == [
+        ("user", "Question one"),
+        ("assistant", "Answer one."),
+        ("user", "Question two, edited"),
+        ("assistant", words("fresh", 30)),
+    ]
+    sid = session_with(chat_server, "Question one")
+    assert roles_and_text(stored_messages(chat_server, sid)) == visible_turns(chat_page)
+    sent = [(m["role"], m["content"]) for m in fake_llm.requests[-1]["messages"][1:]]
+    assert sent == [
+        ("user", "Question one"),
+        ("assistant", "Answer one."),
+        ("user", "Question two, edited"),
+    ]
+    assert errors.uncaught == [] and errors.console == []
+
+
+def test_edit_control_is_hidden_while_a_run_is_live(chat_page, fake_llm):
+    fake_llm.script(Reply.text("Short."), Reply.text(words("slow", 40), delay=0.08))
+    open_app(chat_page)
+    say(chat_page, "Edit me later")
+    edit = chat_page.get_by_role("button", name="Edit your last message")
+    expect(edit).to_be_visible()
+    say(chat_page, "A slow one")
+    wait_for_partial(chat_page, "slow1", "slow39")
+    expect(edit).to_have_count(0)
+    expect(chat_page.locator("#messages .edit-button:visible")).to_have_count(0)
+    expect(chat_page.locator("#stop-button")).to_be_hidden(timeout=WAIT)
+    expect(edit).to_be_visible()
+    expect(chat_page.locator("#messages .msg-user").last.locator(".edit-button")).to_be_visible()
+
+
+def test_a_message_sent_mid_run_is_queued_and_sent_after_the_answer(
+    chat_page, chat_server, fake_llm
+):
+    errors = collect_errors(chat_page)
+    first = words("wave", 30)
+    fake_llm.script(Reply.text(first, delay=0.08), Reply.text("Second answer."))
+    open_app(chat_page)
+    say(chat_page, "Queue first")
+    wait_for_partial(chat_page, "wave1", "wave29")
+
+    say(chat_page, "Queue second")
+    queued = chat_page.locator("#queued")
+    expect(queued).to_be_visible()
+    expect(queued).to_have_text("1 message queued; sent when this answer ends")
+
+    expect(chat_page.locator("#messages .msg-assistant").last).to_have_text(
+        "Second answer.", timeout=WAIT
+    )
+    expect(queued).to_be_hidden(timeout=WAIT)
+    expected = [
+        ("user", "Queue first"),
+        ("assistant", first),
+        ("user", "Queue second"),
+        ("assistant", "Second answer."),
+    ]
+    assert visible_turns(chat_page) == expected
+    sid = session_with(chat_server, "Queue first")
+    assert roles_and_text(stored_messages(chat_server, sid)) == expected
+    assert errors.uncaught == [] and errors.console == []
+
+
+PROVIDER_FAILURES = {
+    "server-error": (Reply.error(500, "The upstream model crashed"), "Error:", None),
+    "quota": (
+        Reply.error(429, "You exceeded your current quota"),
+        "Out of credits:",
+        "Add credit with your provider, or switch to another provider in Settings.",
+    ),
+}
+
+
+@pytest.mark.parametrize("failure", PROVIDER_FAILURES)
+def test_a_provider_error_shows_the_error_marker_with_its_hint(
+    chat_page, chat_server, fake_llm, failure
+):
+    reply, label, hint = PROVIDER_FAILURES[failure]
+    errors = collect_errors(chat_page)
+    fake_llm.script(reply)
+    open_app(chat_page)
+    question = f"Fail with {label}"
+    say(chat_page, question)
+
+    marker = chat_page.locator("#messages .msg.is-error .error-marker")
+    expect(marker).to_be_visible()
+    expect(marker.locator("strong")).to_have_text(label)
+    if hint:
+        expect(marker.locator("em")).to_have_text(hint)
+    else:
+        expect(marker).to_contain_text("The upstream model crashed")
+    expect(chat_page.locator("#stop-button")).to_be_hidden(timeout=WAIT)
+    messages = stored_messages(chat_server, session_with(chat_server, question))
+    assert [m["role"] for m in messages] == ["user", "assistant"]
+    assert messages[1]["_error"] is True
+    assert label.rstrip(":") in messages[1]["content"]
+    assert errors.uncaught == []
+
+
+def test_usage_indicator_shows_tokens_and_context_after_a_turn(chat_page, chat_server, fake_llm):
+    errors = collect_errors(chat_page)
+    fake_llm.script(Reply.text("Counted.", usage=(1234, 56)))
+    open_app(chat_page)
+    usage = chat_page.get_by_role("group", name="Usage of this conversation")
+    expect(usage).to_be_hidden()
+
+    say(chat_page, "Count my tokens")
+    expect(chat_page.locator("#messages .msg-assistant")).to_have_text("Counted.")
+    expect(usage).to_be_visible()
+    expect(usage.locator(".usage-tokens")).to_have_text("Tokens: 1.2k in · 56 out")
+    meter = usage.get_by_role("meter", name="Context window used")
+    sid = session_with(chat_server, "Count my tokens")
+    stats = request(chat_server.base, "GET", f"/api/session/usage?session_id={sid}").json
+    assert stats["input_tokens"] == 1234 and stats["output_tokens"] == 56
+    percent = round(stats["context_tokens"] / stats["context_length"] * 100)
+    detail = f"{stats['context_tokens']:,} of {stats['context_length']:,} tokens"
+    expect(meter).to_have_attribute("aria-valuetext", f"{percent}% ({detail})")
+    expect(usage.locator(".usage-percent")).to_have_text(f"{percent}% context")
+
+    chat_page.reload()
+    expect(usage.locator(".usage-tokens")).to_have_text("Tokens: 1.2k in · 56 out")
+    assert errors.uncaught == [] and errors.console == []

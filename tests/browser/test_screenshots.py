@@ -1,0 +1,139 @@
+"""The README's pictures: a chat, the sidebar while searching, the settings, a phone-width page.
+
+Each test builds its scene through the UI and the HTTP API, checks that what the picture is
+meant to show is on screen, and saves the picture (to docs/screenshots only with
+HERMES_UPDATE_SCREENSHOTS=1; see `screenshot_dir`).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.pages import config_file_server
+from tests.fakes.openai_server import Reply
+from tests.support import request
+
+ANSWER = (
+    "Here is a script that counts the words in every Markdown file:\n\n"
+    "```python\nfrom pathlib import Path\n\n"
+    "for path in sorted(Path('notes').glob('*.md')):\n"
+    "    print(path.name, len(path.read_text().split()))\n```\n\n"
+    "Run it from your workspace. The **largest** file is listed last."
+)
+TOPICS = [
+    "Weekly grocery plan",
+    "Fix the flaky CI job",
+    "Trip to Lisbon in May",
+    "Rust lifetimes explained",
+    "Budget spreadsheet formulas",
+    "Draft reply to the landlord",
+]
+
+
+@pytest.fixture(scope="module")
+def screens_server(fake_llm, tmp_path_factory):
+    """Configured through config.yaml, as a person's server is, so the settings are editable."""
+    process = config_file_server(fake_llm, tmp_path_factory.mktemp("ui-screens"))
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def screens_page(browser, screens_server, fake_llm):
+    fake_llm.clear_script()
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 800}, base_url=screens_server.base
+    )
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def scene(screens_server) -> str:
+    """Some conversations to list, one of them pinned; returns the id of the pinned one."""
+    ids = []
+    for topic in TOPICS:
+        reply = request(
+            screens_server.base,
+            "POST",
+            "/api/session/import",
+            {
+                "title": topic,
+                "messages": [
+                    {"role": "user", "content": f"Help me with this: {topic.lower()}."},
+                    {"role": "assistant", "content": f"Sure. Let us start with the {topic}."},
+                ],
+            },
+        )
+        ids.append(reply.json["session"]["session_id"])
+    request(screens_server.base, "POST", "/api/session/pin", {"session_id": ids[2], "pinned": True})
+    return ids[2]
+
+
+def chat_with_answer(page, fake_llm) -> None:
+    """Send one prompt through the UI and wait until its streamed answer is complete."""
+    fake_llm.script(Reply.text(ANSWER, delay=0.002))
+    page.goto("/")
+    page.locator("#session-list .session").first.wait_for(state="attached")
+    page.locator("#message-input").wait_for()
+    page.fill("#message-input", "Count the words in my notes, per file")
+    page.keyboard.press("Enter")
+    page.locator("#messages .msg-assistant pre code").wait_for()
+    page.locator("#stop-button").wait_for(state="hidden")
+
+
+def test_chat_screenshot(screens_page, fake_llm, scene, screenshot_dir):
+    chat_with_answer(screens_page, fake_llm)
+
+    assert "largest" in screens_page.locator("#messages .msg-assistant").last.inner_text()
+    assert screens_page.locator("#messages .msg-user").count() == 1
+    screens_page.screenshot(path=str(screenshot_dir / "chat.png"))
+    assert (screenshot_dir / "chat.png").stat().st_size > 10_000
+
+
+def test_sidebar_screenshot(screens_page, scene, screenshot_dir):
+    screens_page.goto("/")
+    screens_page.locator("#session-list .session").first.wait_for()
+    screens_page.fill("#session-search", "lisbon")
+    results = screens_page.locator("#session-list .session")
+    results.first.wait_for()
+    screens_page.wait_for_function(
+        "() => document.querySelectorAll('#session-list .session').length === 1"
+    )
+
+    assert "Lisbon" in results.first.inner_text()
+    screens_page.locator("#sidebar").screenshot(path=str(screenshot_dir / "sidebar.png"))
+    assert (screenshot_dir / "sidebar.png").stat().st_size > 5_000
+
+
+def test_settings_screenshot(screens_page, scene, screenshot_dir):
+    screens_page.goto("/")
+    screens_page.click("#settings-button")
+    dialog = screens_page.locator("#settings-dialog")
+    dialog.wait_for()
+
+    assert dialog.get_by_label("Provider", exact=True).is_visible()
+    assert dialog.get_by_label("API key", exact=True).input_value() == ""
+    screens_page.screenshot(path=str(screenshot_dir / "settings.png"))
+    assert (screenshot_dir / "settings.png").stat().st_size > 10_000
+
+
+def test_mobile_screenshot(browser, screens_server, fake_llm, scene, screenshot_dir):
+    context = browser.new_context(
+        viewport={"width": 375, "height": 740}, base_url=screens_server.base, is_mobile=True
+    )
+    try:
+        page = context.new_page()
+        chat_with_answer(page, fake_llm)
+
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 375, "nothing overflows sideways at phone width"
+        assert not page.locator("#sidebar").is_visible() or page.evaluate(
+            "document.getElementById('sidebar').getBoundingClientRect().right <= 0"
+        )
+        page.screenshot(path=str(screenshot_dir / "mobile.png"))
+        assert (screenshot_dir / "mobile.png").stat().st_size > 5_000
+    finally:
+        context.close()
