@@ -20,14 +20,18 @@ ANSWER = (
     "    print(path.name, len(path.read_text().split()))\n```\n\n"
     "Run it from your workspace. The **largest** file is listed last."
 )
-TOPICS = [
-    "Weekly grocery plan",
-    "Fix the flaky CI job",
-    "Trip to Lisbon in May",
-    "Rust lifetimes explained",
-    "Budget spreadsheet formulas",
-    "Draft reply to the landlord",
-]
+TOPICS = {
+    "Weekly grocery plan": "Oats, lentils, spinach and coffee; the market opens at eight.",
+    "Fix the flaky CI job": "The test waits on a fixed sleep; wait for the port instead.",
+    "Trip to Lisbon in May": "Take the ferry across the Tagus to Cacilhas for lunch.",
+    "Rust lifetimes explained": "A lifetime names how long a borrow stays valid.",
+    "Budget spreadsheet formulas": "Use SUMIFS to total each category per month.",
+    "Island weekend": "The morning ferry leaves at nine; book a return for Sunday.",
+}
+PROJECTS = {
+    "Travel": ("#2e7d32", ["Trip to Lisbon in May", "Island weekend"]),
+    "Work": ("#1565c0", ["Fix the flaky CI job"]),
+}
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +57,8 @@ def screens_page(browser, screens_server, fake_llm):
 @pytest.fixture(scope="module")
 def scene(screens_server) -> str:
     """Some conversations to list, one of them pinned; returns the id of the pinned one."""
-    ids = []
-    for topic in TOPICS:
+    ids = {}
+    for topic, answer in TOPICS.items():
         reply = request(
             screens_server.base,
             "POST",
@@ -63,13 +67,25 @@ def scene(screens_server) -> str:
                 "title": topic,
                 "messages": [
                     {"role": "user", "content": f"Help me with this: {topic.lower()}."},
-                    {"role": "assistant", "content": f"Sure. Let us start with the {topic}."},
+                    {"role": "assistant", "content": answer},
                 ],
             },
         )
-        ids.append(reply.json["session"]["session_id"])
-    request(screens_server.base, "POST", "/api/session/pin", {"session_id": ids[2], "pinned": True})
-    return ids[2]
+        ids[topic] = reply.json["session"]["session_id"]
+    for name, (color, topics) in PROJECTS.items():
+        created = request(
+            screens_server.base, "POST", "/api/projects/create", {"name": name, "color": color}
+        )
+        for topic in topics:
+            request(
+                screens_server.base,
+                "POST",
+                "/api/session/move",
+                {"session_id": ids[topic], "project_id": created.json["project"]["project_id"]},
+            )
+    pinned = ids["Trip to Lisbon in May"]
+    request(screens_server.base, "POST", "/api/session/pin", {"session_id": pinned, "pinned": True})
+    return pinned
 
 
 def chat_with_answer(page, fake_llm) -> None:
@@ -96,14 +112,14 @@ def test_chat_screenshot(screens_page, fake_llm, scene, screenshot_dir):
 def test_sidebar_screenshot(screens_page, scene, screenshot_dir):
     screens_page.goto("/")
     screens_page.locator("#session-list .session").first.wait_for()
-    screens_page.fill("#session-search", "lisbon")
+    screens_page.fill("#session-search", "ferry")
     results = screens_page.locator("#session-list .session")
-    results.first.wait_for()
     screens_page.wait_for_function(
-        "() => document.querySelectorAll('#session-list .session').length === 1"
+        "() => document.querySelectorAll('#session-list .session mark').length >= 2"
     )
 
-    assert "Lisbon" in results.first.inner_text()
+    assert results.count() == 2
+    assert "Tagus" in results.all_inner_texts()[0] + results.all_inner_texts()[1]
     screens_page.locator("#sidebar").screenshot(path=str(screenshot_dir / "sidebar.png"))
     assert (screenshot_dir / "sidebar.png").stat().st_size > 5_000
 
