@@ -6,7 +6,10 @@ import json
 
 from tests.conftest import TEST_BASE, _post
 
-HOSTILE = "<img src=x onerror=alert(1)> <script>alert(2)</script>"
+HOSTILE = (
+    "<img src=x onerror=alert(1)> [x](javascript:alert(1)) <script>alert(2)</script> "
+    "[y](JaVaScRiPt:alert(4))"
+)
 
 
 def test_health_renders_as_json(page, page_errors):
@@ -59,8 +62,18 @@ def test_hostile_markup_in_titles_and_messages_renders_inert(
     page.wait_for_load_state("networkidle")
     page.get_by_text("See", exact=False).first.wait_for(timeout=5000)
 
+    row = page.locator(f'#session-list .session[data-id="{sid}"]')
+    row.wait_for()
+
     assert dialogs == []
     assert page.locator("img").count() == 0
-    assert page.locator("a[href^='javascript']").count() == 0
-    assert "onerror=alert(1)" in page.locator("body").inner_text(), "shown as text"
+    assert page.locator("body script").count() == 0
+    assert page.locator("a[href^='javascript' i]").count() == 0
+    assert "onerror=alert(1)" in row.inner_text(), "the title is shown as text in the sidebar"
+    assert "[x](javascript:alert(1))" in page.locator("#chat-title").inner_text()
+    assert "onerror=alert(1)" in page.locator("#messages").inner_text(), "shown as text"
+    page.fill("#session-search", "onerror")
+    page.locator("#session-list mark").first.wait_for()
+    assert page.locator("img").count() == 0
+    assert dialogs == []
     assert page_errors.uncaught == []
