@@ -56,17 +56,17 @@ def test_reload_mid_stream_reattaches_and_shows_every_message_once(
     chat_page, chat_server, fake_llm
 ):
     errors = collect_errors(chat_page)
-    answer = words("reef", 80)
+    answer = words("reef", 120)
     fake_llm.script(Reply.text("Earlier answer."), Reply.text(answer, delay=0.08))
     open_app(chat_page)
     say(chat_page, "First of two")
     expect(chat_page.locator("#messages .msg-assistant")).to_have_text("Earlier answer.")
     say(chat_page, "Second of two")
-    wait_for_partial(chat_page, "reef3", "reef79")
+    wait_for_partial(chat_page, "reef3", "reef119")
 
     chat_page.reload()
     expect(chat_page.locator("#stop-button")).to_be_visible()
-    replayed = wait_for_partial(chat_page, "reef", "reef79")
+    replayed = wait_for_partial(chat_page, "reef", "reef119")
     assert replayed.startswith("reef0 reef1") and replayed.count("reef0 ") == 1
     assert visible_turns(chat_page)[:3] == [
         ("user", "First of two"),
@@ -84,7 +84,7 @@ def test_reload_mid_stream_reattaches_and_shows_every_message_once(
         ("assistant", answer),
     ]
     text = chat_page.locator("#messages").inner_text()
-    assert text.count("reef0 ") == 1 and text.count("reef79") == 1
+    assert text.count("reef0 ") == 1 and text.count("reef119") == 1
     sid = session_with(chat_server, "First of two")
     assert roles_and_text(stored_messages(chat_server, sid)) == [
         ("user", "First of two"),
