@@ -13,7 +13,7 @@ import tempfile
 
 import pytest
 
-from tests.browser.pages import PageErrors, collect_errors
+from tests.browser.pages import PageErrors, collect_errors, config_file_server, fresh_page
 from tests.fakes.openai_server import FakeOpenAI
 from tests.support import ServerProcess, fake_provider_env
 
@@ -53,14 +53,9 @@ def browser():
 
 @pytest.fixture
 def page(browser, live_server):
-    """A fresh page in its own context, against the live test server."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    try:
+    """A fresh page against the live test server."""
+    with fresh_page(browser) as page:
         yield page
-    finally:
-        context.close()
 
 
 @pytest.fixture
@@ -110,12 +105,15 @@ def chat_server(fake_llm, tmp_path_factory) -> ServerProcess:
 def chat_page(browser, chat_server, fake_llm):
     """A fresh page on `chat_server`; relative URLs go there. The script starts empty."""
     fake_llm.clear_script()
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 800}, base_url=chat_server.base
-    )
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    try:
+    with fresh_page(browser, chat_server.base) as page:
         yield page
+
+
+@pytest.fixture(scope="module")
+def settings_server(fake_llm, tmp_path_factory) -> ServerProcess:
+    """A server configured through config.yaml, as a person's is, so settings are editable."""
+    process = config_file_server(fake_llm, tmp_path_factory.mktemp("ui-settings"))
+    try:
+        yield process
     finally:
-        context.close()
+        process.stop()

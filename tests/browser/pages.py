@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,3 +79,15 @@ class Contexts:
         for context in self._open:
             context.close()
         self._open.clear()
+
+
+@contextlib.contextmanager
+def fresh_page(browser, base_url: str | None = None) -> Iterator:
+    """A page in a context of its own (cookies, storage); relative URLs go to `base_url`."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=base_url)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        yield page
+    finally:
+        context.close()

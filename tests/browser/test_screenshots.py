@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.pages import config_file_server
+from tests.browser.pages import fresh_page
 from tests.fakes.openai_server import Reply
 from tests.support import request
 
@@ -34,33 +34,20 @@ PROJECTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def screens_server(fake_llm, tmp_path_factory):
-    """Configured through config.yaml, as a person's server is, so the settings are editable."""
-    process = config_file_server(fake_llm, tmp_path_factory.mktemp("ui-screens"))
-    yield process
-    process.stop()
-
-
 @pytest.fixture
-def screens_page(browser, screens_server, fake_llm):
+def screens_page(browser, settings_server, fake_llm):
     fake_llm.clear_script()
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 800}, base_url=screens_server.base
-    )
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
+    with fresh_page(browser, settings_server.base) as page:
+        yield page
 
 
 @pytest.fixture(scope="module")
-def scene(screens_server) -> str:
+def scene(settings_server) -> str:
     """Some conversations to list, one of them pinned; returns the id of the pinned one."""
     ids = {}
     for topic, answer in TOPICS.items():
         reply = request(
-            screens_server.base,
+            settings_server.base,
             "POST",
             "/api/session/import",
             {
@@ -74,17 +61,19 @@ def scene(screens_server) -> str:
         ids[topic] = reply.json["session"]["session_id"]
     for name, (color, topics) in PROJECTS.items():
         created = request(
-            screens_server.base, "POST", "/api/projects/create", {"name": name, "color": color}
+            settings_server.base, "POST", "/api/projects/create", {"name": name, "color": color}
         )
         for topic in topics:
             request(
-                screens_server.base,
+                settings_server.base,
                 "POST",
                 "/api/session/move",
                 {"session_id": ids[topic], "project_id": created.json["project"]["project_id"]},
             )
     pinned = ids["Trip to Lisbon in May"]
-    request(screens_server.base, "POST", "/api/session/pin", {"session_id": pinned, "pinned": True})
+    request(
+        settings_server.base, "POST", "/api/session/pin", {"session_id": pinned, "pinned": True}
+    )
     return pinned
 
 
@@ -136,9 +125,9 @@ def test_settings_screenshot(screens_page, scene, screenshot_dir):
     assert (screenshot_dir / "settings.png").stat().st_size > 10_000
 
 
-def test_mobile_screenshot(browser, screens_server, fake_llm, scene, screenshot_dir):
+def test_mobile_screenshot(browser, settings_server, fake_llm, scene, screenshot_dir):
     context = browser.new_context(
-        viewport={"width": 375, "height": 740}, base_url=screens_server.base, is_mobile=True
+        viewport={"width": 375, "height": 740}, base_url=settings_server.base, is_mobile=True
     )
     try:
         page = context.new_page()

@@ -7,20 +7,13 @@ import pytest
 import yaml
 from playwright.sync_api import expect
 
-from tests.browser.pages import CONFIG_API_KEY, Contexts, config_file_server
+from tests.browser.pages import CONFIG_API_KEY, Contexts
 from tests.fakes.openai_server import Reply
 from tests.support import request
 
 API_KEY = CONFIG_API_KEY
 LIGHT = "rgb(247, 247, 248)"
 DARK = "rgb(22, 24, 28)"
-
-
-@pytest.fixture(scope="module")
-def settings_server(fake_llm, tmp_path_factory):
-    process = config_file_server(fake_llm, tmp_path_factory.mktemp("ui-settings"))
-    yield process
-    process.stop()
 
 
 @pytest.fixture
