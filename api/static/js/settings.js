@@ -30,12 +30,18 @@ export function initSettings() {
 }
 
 async function open() {
-  result("");
+  result("Loading the settings…");
+  // Locked until the saved values are in, so nothing typed meanwhile is overwritten by them.
+  form.querySelector("fieldset").disabled = true;
   document.getElementById("theme-form").elements.theme.value = savedTheme();
   dialog.showModal();
+  const focusedOnOpen = document.activeElement;
   refreshPasswordSection();
   try {
     show(await get("/api/settings", undefined, { quiet: true }));
+    form.querySelector("fieldset").disabled = false;
+    result("");
+    if (document.activeElement === focusedOnOpen) form.elements.provider.focus();
   } catch (err) {
     result(`Could not load the settings: ${err.message}`, "error");
     return;
