@@ -49,6 +49,8 @@ bench: $(VENV)/.test-deps
 	$(PY) bench/agent.py
 	$(PY) bench/streaming.py
 	$(PY) bench/ui.py
+	$(PY) bench/tui.py
+	$(PY) bench/gateway.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -8,17 +8,22 @@ from turn to turn, and are dropped whenever the settings change.
 from __future__ import annotations
 
 import collections
+import logging
 import threading
 from typing import Any
 
 from hermes_agent import runtime
+from hermes_agent.errors import HermesError
 from hermes_agent.runtime import current_settings, shared_provider, state_db
 from hermes_agent.settings import Settings
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "agent_for",
     "current_settings",
     "evict_agent",
+    "mirror_title",
     "rekey_agent",
     "reload_settings",
     "shared_provider",
@@ -79,3 +84,16 @@ def rekey_agent(old_id: str, new_id: str) -> None:
         entry = SESSION_AGENT_CACHE.pop(old_id, None)
         if entry is not None:
             SESSION_AGENT_CACHE[new_id] = entry
+
+
+def mirror_title(session_id: str, title: str) -> None:
+    """Copy a web session's title to its state.db row, so the terminal and chat apps find the
+    conversation by title (`/resume <title>`). A title another conversation already holds
+    there is left out: the id still finds this one."""
+    db = state_db()
+    if db is None:
+        return
+    try:
+        db.set_session_title(session_id, title)
+    except (ValueError, HermesError, OSError) as exc:
+        log.info("title of %s not copied to state.db: %s", session_id, exc)

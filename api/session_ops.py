@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from api import agent_runtime
 from api.config import LOCK, STREAMS, STREAMS_LOCK, _get_session_agent_lock
 from api.models import SESSIONS, UNTITLED, Session, get_session, message_text
 from hermes_agent.errors import BadRequest, EmptyTranscript
@@ -84,7 +85,9 @@ def rename_session(session_id: str, title: str) -> Session:
         s.title = clean
         s.llm_title_generated = False
 
-    return update_session(session_id, apply)
+    session = update_session(session_id, apply)
+    agent_runtime.mirror_title(session_id, clean)
+    return session
 
 
 def set_pinned(session_id: str, pinned: bool) -> Session:

@@ -191,11 +191,14 @@ def _run_agent_streaming(  # noqa: PLR0912, PLR0915, PLR0917 - shape fixed by th
                     _follow_rotation(s, session_id, agent.session_id, _agent_lock)
                 s.messages = _previous_messages + _new_messages
                 _add_turn_usage(s, result)
-                if s.title in ("", models.UNTITLED):
+                first_title = s.title in ("", models.UNTITLED)
+                if first_title:
                     s.title = title_from(s.messages)
                 s.tool_calls = turn_merge.tool_call_summaries(s.messages)
                 clear_pending(s)
                 s.save()
+                if first_title:
+                    agent_runtime.mirror_title(s.session_id, s.title)
                 done = _done_event(s, result)
             if _compressed:
                 put("compressed", {"message": "Context compressed to continue the conversation"})
@@ -422,6 +425,7 @@ def _run_background_title_update(  # noqa: PLR0917 - signature fixed by the run 
             s.title = title
             s.llm_title_generated = source == "llm"
             s.save(touch_updated_at=False)
+            agent_runtime.mirror_title(session_id, title)
         put_event("title_status", {"session_id": session_id, "status": source, "title": title})
         put_event("title", {"session_id": session_id, "title": title})
     except (HermesError, OSError) as exc:

@@ -112,6 +112,111 @@ ENV_KEYS = {
 LIST_FIELDS = frozenset({"enabled_tools", "terminal_allowlist"})
 
 
+# ── the messaging gateway (`hermes gateway`): the `gateway:` mapping of config.yaml ────────
+GATEWAY_SECTION = "gateway"
+GatewayPlatform = Literal["telegram", "webhook"]
+
+
+def _as_strings(value: Any) -> Any:
+    """User ids are written as numbers in YAML; they are compared as text."""
+    if isinstance(value, (list, tuple)):
+        return tuple(str(item) for item in value)
+    return value
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TelegramSettings(_Section):
+    token: str | None = None
+    base_url: str = "https://api.telegram.org/bot"
+    allowed_users: tuple[str, ...] = ()
+    poll_timeout: int = Field(25, ge=0, le=50, description="Seconds one long poll may wait.")
+
+    _users = field_validator("allowed_users", mode="before")(_as_strings)
+
+
+class WebhookHook(_Section):
+    secret: str = Field(min_length=16, description="Shared HMAC-SHA256 secret of this hook.")
+    callback_url: str | None = Field(None, pattern=r"^https?://")
+
+
+class WebhookSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8788, ge=0, le=65535)
+    hooks: dict[str, WebhookHook] = Field(default_factory=dict)
+    reply_timeout: float = Field(25.0, gt=0, le=600)
+
+
+class GatewaySettings(_Section):
+    platforms: tuple[GatewayPlatform, ...] = ()
+    pairing: bool = True
+    workspace: str | None = None
+    shutdown_timeout: float = Field(30.0, ge=0, le=3600)
+    telegram: TelegramSettings = TelegramSettings()
+    webhook: WebhookSettings = WebhookSettings()
+
+
+# environment variable → path in the gateway section; `name=value` pairs fill a hook field
+GATEWAY_ENV_KEYS = {
+    "HERMES_GATEWAY_PLATFORMS": ("platforms",),
+    "HERMES_GATEWAY_PAIRING": ("pairing",),
+    "HERMES_GATEWAY_WORKSPACE": ("workspace",),
+    "HERMES_GATEWAY_SHUTDOWN_TIMEOUT": ("shutdown_timeout",),
+    "HERMES_TELEGRAM_TOKEN": ("telegram", "token"),
+    "HERMES_TELEGRAM_BASE_URL": ("telegram", "base_url"),
+    "HERMES_TELEGRAM_ALLOWED_USERS": ("telegram", "allowed_users"),
+    "HERMES_TELEGRAM_POLL_TIMEOUT": ("telegram", "poll_timeout"),
+    "HERMES_WEBHOOK_HOST": ("webhook", "host"),
+    "HERMES_WEBHOOK_PORT": ("webhook", "port"),
+    "HERMES_WEBHOOK_REPLY_TIMEOUT": ("webhook", "reply_timeout"),
+    "HERMES_WEBHOOK_SECRETS": ("webhook", "hooks", "secret"),
+    "HERMES_WEBHOOK_CALLBACK_URLS": ("webhook", "hooks", "callback_url"),
+}
+GATEWAY_LIST_FIELDS = frozenset({"platforms", "allowed_users"})
+
+
+def load_gateway_settings(env: Mapping[str, str] | None = None) -> GatewaySettings:
+    """The gateway section of config.yaml, then the environment. Raises ConfigError."""
+    env = os.environ if env is None else env
+    section = read_config_file(config_path(env)).get(GATEWAY_SECTION) or {}
+    if not isinstance(section, dict):
+        raise ConfigError(f"{GATEWAY_SECTION} in config.yaml must be a mapping")
+    values = {**section, "telegram": dict(section.get("telegram") or {})}
+    values["webhook"] = {**(section.get("webhook") or {})}
+    values["webhook"]["hooks"] = {
+        name: dict(hook or {}) for name, hook in (values["webhook"].get("hooks") or {}).items()
+    }
+    if env.get("TELEGRAM_BOT_TOKEN") and not values["telegram"].get("token"):
+        values["telegram"]["token"] = env["TELEGRAM_BOT_TOKEN"]
+    for name, path in GATEWAY_ENV_KEYS.items():
+        raw = env.get(name, "").strip()
+        if raw:
+            _apply_gateway_env(values, path, raw)
+    try:
+        return GatewaySettings.model_validate(values)
+    except ValidationError as exc:
+        raise ConfigError(f"Invalid gateway settings: {_problems(exc)}") from None
+
+
+def _apply_gateway_env(values: dict[str, Any], path: tuple[str, ...], raw: str) -> None:
+    if path[-2:-1] == ("hooks",):
+        for pair in raw.split(","):
+            name, _, value = pair.partition("=")
+            if name.strip() and value.strip():
+                values["webhook"]["hooks"].setdefault(name.strip(), {})[path[-1]] = value.strip()
+        return
+    target = values
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = (
+        [part.strip() for part in raw.split(",") if part.strip()]
+        if path[-1] in GATEWAY_LIST_FIELDS
+        else raw
+    )
+
+
 def hermes_home(env: Mapping[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
     return Path(env.get("HERMES_HOME") or "~/.hermes").expanduser()
@@ -152,17 +257,50 @@ def read_config_file(path: Path) -> dict[str, Any]:
 
 def set_config_value(key: str, raw: str, env: Mapping[str, str] | None = None) -> Settings:
     """Validate `key = raw` against the whole file, then replace config.yaml (mode 0600)."""
+    if key.startswith(GATEWAY_SECTION + "."):
+        return _set_gateway_value(key, raw, env)
     if key not in Settings.model_fields:
         known = ", ".join(sorted(Settings.model_fields))
-        raise ConfigError(f"Unknown setting {key!r}; known settings: {known}")
+        raise ConfigError(f"Unknown setting {key!r}; known settings: {known}, gateway.*")
     path = config_path(env)
     values = read_config_file(path)
     values[key] = _parse_value(key, raw)
     values[key] = _validate(values).model_dump(mode="json")[key]  # stored typed, not quoted
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = yaml.safe_dump(values, sort_keys=True, allow_unicode=True)
-    atomic_write(path, text.encode("utf-8"))
+    _write_config(path, values)
     return load_settings(env)
+
+
+def _set_gateway_value(key: str, raw: str, env: Mapping[str, str] | None) -> Settings:
+    """`gateway.telegram.token` and the like: validated against the whole gateway section."""
+    path = config_path(env)
+    values = read_config_file(path)
+    section = values.setdefault(GATEWAY_SECTION, {})
+    if not isinstance(section, dict):
+        raise ConfigError(f"{GATEWAY_SECTION} in {path} must be a mapping")
+    *parents, leaf = key.split(".")[1:]
+    target = section
+    for name in parents:
+        target = target.setdefault(name, {})
+        if not isinstance(target, dict):
+            raise ConfigError(f"Unknown setting {key!r}")
+    target[leaf] = (
+        [part.strip() for part in raw.split(",") if part.strip()]
+        if leaf in GATEWAY_LIST_FIELDS
+        else raw.strip()
+    )
+    try:
+        checked = GatewaySettings.model_validate(section)
+    except ValidationError as exc:
+        raise ConfigError(f"Invalid gateway settings: {_problems(exc)}") from None
+    values[GATEWAY_SECTION] = checked.model_dump(mode="json", exclude_defaults=True)
+    _write_config(path, values)
+    return load_settings(env)
+
+
+def _write_config(path: Path, values: Mapping[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = yaml.safe_dump(dict(values), sort_keys=True, allow_unicode=True)
+    atomic_write(path, text.encode("utf-8"))
 
 
 def environment_overrides(env: Mapping[str, str] | None = None) -> frozenset[str]:
@@ -199,11 +337,14 @@ def _provider_key(provider: str, env: Mapping[str, str]) -> str | None:
 
 
 def _validate(values: Mapping[str, Any]) -> Settings:
+    agent_values = {k: v for k, v in values.items() if k != GATEWAY_SECTION}
     try:
-        return Settings.model_validate(dict(values))
+        return Settings.model_validate(agent_values)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise ConfigError(f"Invalid settings: {problems}") from None
+        raise ConfigError(f"Invalid settings: {_problems(exc)}") from None
+
+
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}" for err in exc.errors()
+    )

@@ -80,3 +80,27 @@ def price_for(model: str) -> tuple[float, float, float] | None:
     name = model.rsplit("/", 1)[-1].lower()
     best = max((p for p in PRICES if name.startswith(p)), key=len, default=None)
     return PRICES[best] if best else None
+
+
+def session_usage(agent: Any) -> dict[str, Any]:
+    """An agent's running totals since it was built, and how full its context is.
+
+    Read with defaults, so any agent-like object will do.
+    """
+    compressor = getattr(agent, "context_compressor", None)
+    used = int(getattr(compressor, "last_prompt_tokens", 0) or 0)
+    limit = int(getattr(compressor, "context_length", 0) or 0)
+    prompt = int(getattr(agent, "session_input_tokens", 0) or 0)
+    completion = int(getattr(agent, "session_output_tokens", 0) or 0)
+    return {
+        "model": getattr(agent, "model", "") or "",
+        "input": prompt,
+        "output": completion,
+        "total": prompt + completion,
+        "calls": int(getattr(agent, "session_api_calls", 0) or 0),
+        "cost_usd": round(float(getattr(agent, "session_estimated_cost_usd", 0.0) or 0.0), 6),
+        "context_used": used,
+        "context_max": limit,
+        "context_percent": round(100 * used / limit, 1) if limit else 0.0,
+        "compressions": int(getattr(compressor, "compression_count", 0) or 0),
+    }

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from hermes_agent.errors import BadRequest
-from hermes_cli.sessions import resolve_session
+from hermes_agent.history import find_session
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
 def _continuation(db: Any, wanted: str | None) -> tuple[str | None, list[dict]]:
     if not wanted:
         return None, []
-    session_id = resolve_session(db, wanted)
+    session_id = find_session(db, wanted)
     db.reopen_session(session_id)
     return session_id, db.get_messages_as_conversation(session_id, include_ancestors=True)
 

@@ -8,7 +8,7 @@ import sys
 import time
 from typing import Any
 
-from hermes_agent.errors import NotFound
+from hermes_agent.history import find_session
 
 PREVIEW = 50
 
@@ -45,14 +45,6 @@ def _db() -> Any:
     return SessionDB()
 
 
-def resolve_session(db: Any, wanted: str) -> str:
-    """A session id from an id, a unique id prefix or a title; NotFound otherwise."""
-    session_id = db.resolve_session_id(wanted) or db.resolve_session_by_title(wanted)
-    if not session_id:
-        raise NotFound(f"no session matches {wanted!r}")
-    return session_id
-
-
 def _when(stamp: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp)) if stamp else "-"
 
@@ -74,7 +66,7 @@ def _list(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace) -> int:
     db = _db()
-    session_id = resolve_session(db, args.session)
+    session_id = find_session(db, args.session)
     row = db.get_session(session_id)
     print(f"# {row.get('title') or session_id}")
     print(f"id {session_id} · source {row.get('source')} · model {row.get('model') or '-'}")
@@ -97,7 +89,7 @@ def _search(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     db = _db()
-    data = db.export_session(resolve_session(db, args.session))
+    data = db.export_session(find_session(db, args.session))
     text = (
         json.dumps(data, indent=2, ensure_ascii=False) if args.format == "json" else _markdown(data)
     )

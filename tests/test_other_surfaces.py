@@ -112,3 +112,23 @@ def test_continuing_it_in_the_browser_appends_to_the_same_conversation(server, f
     assert len(contents) == 4
     sent = fake.requests[-1]["messages"]
     assert any("pier four" in str(m.get("content")) for m in sent), "the model saw the history"
+
+
+def test_web_titles_reach_state_db_so_other_surfaces_resume_by_title(server, fake):
+    sid = request(server.base, "POST", "/api/session/new", {}).json["session"]["session_id"]
+    fake.script(Reply.text("Noted."))
+    start = request(
+        server.base, "POST", "/api/chat/start", {"session_id": sid, "message": "Garden plans"}
+    )
+    assert read_events(server.base, start.json["stream_id"])[-1][0] == "stream_end"
+    renamed = request(
+        server.base, "POST", "/api/session/rename", {"session_id": sid, "title": "Allotment"}
+    )
+    assert renamed.status == 200
+
+    db = SessionDB(server.root / "hermes-home" / "state.db")
+    try:
+        assert db.get_session(sid)["title"] == "Allotment"
+        assert db.resolve_session_by_title("Allotment") == sid
+    finally:
+        db.close()

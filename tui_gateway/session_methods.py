@@ -14,8 +14,9 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
+from hermes_agent import history
 from hermes_agent.errors import NotFound
-from tui_gateway import agents, history, server
+from tui_gateway import agents, server
 from tui_gateway.params import Params, SessionParams
 from tui_gateway.registry import method
 from tui_gateway.rpc import (
@@ -116,14 +117,11 @@ def resume(p: ResumeParams) -> dict[str, Any]:
     session's own transcript; `messages` is the whole conversation, ancestors included, for
     display.
     """
-    from hermes_cli.sessions import resolve_session
-
     db = server._require_db()
     try:
-        target = resolve_session(db, p.session_id)
+        target = history.resume_target(db, p.session_id)
     except NotFound:
         raise RpcError(STORED_SESSION_NOT_FOUND, f"session not found: {p.session_id}") from None
-    target = db.resolve_resume_session_id(db.get_compression_tip(target) or target)
     live = server._live_session_for(target)
     if live is not None:
         raise RpcError(SESSION_ACTIVE, f"session {target} is already open as {live}")

@@ -49,23 +49,9 @@ def refuse_if_running(session: dict[str, Any], action: str) -> None:
 
 def usage_of(agent: Any) -> dict[str, Any]:
     """The session's running totals since it was opened here, and how full the context is."""
-    compressor = getattr(agent, "context_compressor", None)
-    used = int(getattr(compressor, "last_prompt_tokens", 0) or 0)
-    limit = int(getattr(compressor, "context_length", 0) or 0)
-    prompt = int(getattr(agent, "session_input_tokens", 0) or 0)
-    completion = int(getattr(agent, "session_output_tokens", 0) or 0)
-    return {
-        "model": getattr(agent, "model", "") or "",
-        "input": prompt,
-        "output": completion,
-        "total": prompt + completion,
-        "calls": int(getattr(agent, "session_api_calls", 0) or 0),
-        "cost_usd": round(float(getattr(agent, "session_estimated_cost_usd", 0.0) or 0.0), 6),
-        "context_used": used,
-        "context_max": limit,
-        "context_percent": round(100 * used / limit, 1) if limit else 0.0,
-        "compressions": int(getattr(compressor, "compression_count", 0) or 0),
-    }
+    from hermes_agent.usage import session_usage  # loaded with the first session, not at start
+
+    return session_usage(agent)
 
 
 def info_of(sid: str, session: dict[str, Any]) -> dict[str, Any]:

@@ -29,8 +29,11 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
+    """One Chromium for the browser tests, closed when they are done: Playwright's sync API
+    keeps an event loop running in this thread while it is open, and tests elsewhere start
+    their own with `asyncio.run`."""
     if not pathlib.Path(CHROMIUM).exists():
         pytest.fail(
             f"{CHROMIUM} is missing: install Debian's chromium (`apt-get install -y chromium`) "

@@ -1,9 +1,10 @@
-"""Changes to a session's history outside a turn: undo and manual compression.
+"""Changes to a stored conversation outside a turn: undo, manual compression, resuming.
 
-A session's history is what its current store session holds (the agent records every message
-as it completes, and a compression's continuation starts with the compressed history), so an
-undo rewrites the stored transcript too: the undone turn does not come back on resume, nor
-show up in search.
+Shared by the surfaces that keep their conversations in state.db (the terminal and the chat
+apps). A session's history is what its current store session holds (the agent records every
+message as it completes, and a compression's continuation starts with the compressed
+history), so an undo rewrites the stored transcript too: the undone turn does not come back
+on resume, nor show up in search.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import sqlite3
 import threading
 from typing import Any
 
-from hermes_agent.errors import HermesError
+from hermes_agent.errors import HermesError, NotFound
 
-log = logging.getLogger("tui_gateway")
+log = logging.getLogger(__name__)
 
 
 def last_user_index(history: list[dict[str, Any]]) -> int | None:
@@ -52,3 +53,19 @@ def compress(agent: Any, history: list[dict[str, Any]], cancel: threading.Event)
         # same rotation its own compressions go through.
         agent._rotate_session(compressed)
     return compressed
+
+
+def find_session(db: Any, wanted: str) -> str:
+    """A session id from an id, a unique id prefix or a title; NotFound otherwise."""
+    session_id = db.resolve_session_id(wanted) or db.resolve_session_by_title(wanted)
+    if not session_id:
+        raise NotFound(f"no session matches {wanted!r}")
+    return session_id
+
+
+def resume_target(db: Any, wanted: str) -> str:
+    """The stored session to continue for `wanted` (id, id prefix or title): a compressed
+    conversation continues from its newest continuation, an empty one from the first
+    descendant that has messages. NotFound when nothing matches."""
+    target = find_session(db, wanted)
+    return db.resolve_resume_session_id(db.get_compression_tip(target) or target)

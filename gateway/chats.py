@@ -1,0 +1,260 @@
+"""One conversation of the gateway: a private chat, or one person in a group chat.
+
+A `Chat` holds the conversation's current state.db session, its history (the model's
+context, loaded from state.db on first use) and its agent. Its messages wait in `queue` and
+one worker task takes them in order, so a chat has one turn at a time; different chats run
+in parallel.
+
+The methods named `*_blocking` call the model or the store and run in a worker thread
+(`asyncio.to_thread`); the agent's callbacks, which fire in that thread, are handed to the
+event loop with `call_soon_threadsafe`. Everything else runs on the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gateway.platforms.base import quietly
+from hermes_agent import history as stored_history
+from hermes_agent.agent import new_session_id
+from hermes_agent.approval_queue import Approvals
+from hermes_agent.errors import HermesError
+from hermes_agent.settings import Settings
+from hermes_agent.titles import title_session
+from hermes_agent.usage import session_usage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """What every chat shares: the settings, the one provider, state.db, the workspace its
+    tools work in, the approvals waiting for an answer, and the event loop."""
+
+    settings: Settings
+    provider: Any
+    db: Any
+    workspace: Path
+    approvals: Approvals
+    loop: asyncio.AbstractEventLoop
+
+
+class Chat:
+    def __init__(  # noqa: PLR0917 - all of it is needed to place the conversation
+        self,
+        key: str,
+        platform: str,
+        user_id: str,
+        entry: dict[str, Any] | None,
+        services: Services,
+        can_ask: bool,
+    ) -> None:
+        self.key = key
+        self.platform = platform
+        self.user_id = user_id
+        self.services = services
+        self.can_ask = can_ask
+        entry = entry or {}
+        self.session_id: str = entry.get("session_id") or new_session_id()
+        self.model: str = entry.get("model") or services.settings.effective_model
+        self.history: list[dict[str, Any]] | None = None
+        self.agent: Any = None
+        self.queue: asyncio.Queue = asyncio.Queue()
+        self.worker: asyncio.Task | None = None
+        self.running = False
+        self.answer: Any = None
+        self.channel: Any = None
+        self.stop_notice: str | None = None
+        self._cancel = threading.Event()
+        self._row_ready = False
+
+    def entry(self) -> dict[str, Any]:
+        """What `sessions.json` keeps about this conversation."""
+        return {"session_id": self.session_id, "model": self.model}
+
+    # -- the turn (worker thread) ------------------------------------------------------------
+
+    def run_turn_blocking(self, text: str) -> dict[str, Any]:
+        """Run one turn; keep its messages as the history and follow a compression."""
+        history = self.load_blocking()
+        agent = self._agent()
+        if self._cancel.is_set():  # /stop came before the agent could be told
+            return {"interrupted": True, "final_response": None, "api_calls": 0}
+        self._ensure_row()
+        result = agent.run_conversation(text, conversation_history=history)
+        if isinstance(result.get("messages"), list):
+            self.history = result["messages"]
+        self.session_id = agent.session_id
+        if not history and result.get("completed") and self.services.db is not None:
+            self._title(text)
+        return result
+
+    def load_blocking(self) -> list[dict[str, Any]]:
+        if self.history is None:
+            db = self.services.db
+            self.history = db.get_messages_as_conversation(self.session_id) if db else []
+        return list(self.history)
+
+    def _agent(self) -> Any:
+        if self.agent is None:
+            from hermes_agent import AIAgent
+
+            services = self.services
+            self.agent = AIAgent.from_settings(
+                services.settings,
+                provider=services.provider,
+                model=self.model,
+                session_id=self.session_id,
+                session_db=services.db,
+                platform=self.platform,
+                workspace=services.workspace,
+                stream_delta_callback=self._on_delta,
+                tool_progress_callback=self._on_tool,
+                approval_callback=self._ask if self.can_ask else None,
+            )
+        return self.agent
+
+    def _ensure_row(self) -> None:
+        """Record the session with the person's user id before the agent records into it."""
+        db = self.services.db
+        if db is None or self._row_ready:
+            return
+        db.create_session(self.session_id, self.platform, model=self.model, user_id=self.user_id)
+        self._row_ready = True
+
+    def _title(self, text: str) -> None:
+        try:
+            title_session(self.services.db, self.session_id, text)
+        except (sqlite3.Error, HermesError) as exc:
+            log.warning("could not title session %s: %s", self.session_id, exc)
+
+    # -- the agent's callbacks (worker thread → loop) ----------------------------------------
+
+    def _on_delta(self, delta: str) -> None:
+        self.services.loop.call_soon_threadsafe(self._feed, delta)
+
+    def _feed(self, delta: str) -> None:
+        if self.answer is not None:
+            self.answer.feed(delta)
+
+    def _on_tool(self, event: str, *_args: Any, **_kwargs: Any) -> None:
+        if event == "tool.started":
+            self.services.loop.call_soon_threadsafe(self._paragraph)
+
+    def _paragraph(self) -> None:
+        if self.answer is not None:
+            self.answer.paragraph()
+
+    def _ask(self, command: str, reason: str) -> str:
+        """Show the command with buttons and wait for the person's choice (a denial when
+        the turn is stopped or nobody answers in time)."""
+        channel, loop = self.channel, self.services.loop
+        if channel is None:
+            return "deny"
+        approvals = self.services.approvals
+        item = approvals.open(self.key, command, reason)
+        asyncio.run_coroutine_threadsafe(quietly(channel.ask_approval(item)), loop)
+        choice = approvals.wait(item)
+        asyncio.run_coroutine_threadsafe(quietly(channel.approval_closed(item, choice)), loop)
+        return choice
+
+    # -- stopping (loop) ----------------------------------------------------------------------
+
+    def interrupt(self, notice: str) -> bool:
+        """Stop the running turn or compression soon; False when nothing was running."""
+        if not self.running:
+            return False
+        self.stop_notice = notice
+        self._cancel.set()
+        if self.agent is not None:
+            self.agent.interrupt(notice)
+        self.services.approvals.deny_all(self.key)
+        return True
+
+    def begin(self, channel: Any) -> None:
+        self.running, self.channel, self.stop_notice = True, channel, None
+        self._cancel = threading.Event()
+
+    def end(self) -> None:
+        self.running, self.channel, self.answer = False, None, None
+
+    # -- commands (worker thread) -------------------------------------------------------------
+
+    def reset_blocking(self, end_reason: str = "session_reset") -> None:
+        """Leave the current session (ended in the store) for a fresh one."""
+        self._end_current(end_reason)
+        self._switch(new_session_id(), [])
+
+    def resume_blocking(self, target: str) -> list[dict[str, Any]]:
+        """Continue stored session `target` here; its transcript becomes the history."""
+        db = self.services.db
+        self._end_current("session_switch")
+        db.reopen_session(target)
+        history = db.get_messages_as_conversation(target)
+        self._switch(target, history)
+        self._row_ready = True
+        return history
+
+    def undo_blocking(self) -> str | None:
+        """Drop the last user message and everything after it; its text, or None."""
+        history = self.load_blocking()
+        cut = stored_history.last_user_index(history)
+        if cut is None:
+            return None
+        removed = history[cut].get("content")
+        self.history = history[:cut]
+        stored_history.rewrite_transcript(self.services.db, self.session_id, self.history)
+        return removed if isinstance(removed, str) else ""
+
+    def compress_blocking(self) -> tuple[int, int] | None:
+        """Summarise the history now: (messages before, after), or None if too short."""
+        before = self.load_blocking()
+        agent = self._agent()
+        compressed = stored_history.compress(agent, before, self._cancel)
+        if compressed is None:
+            return None
+        self.history = compressed
+        self.session_id = agent.session_id
+        return len(before), len(compressed)
+
+    def set_title_blocking(self, title: str) -> str:
+        """Set the session's title (recording the session if it has no row yet); raises
+        ValueError when the title is taken or too long."""
+        db = self.services.db
+        clean = db.sanitize_title(title)
+        if clean is None:
+            raise ValueError("the title is empty")
+        self._ensure_row()
+        db.set_session_title(self.session_id, clean)
+        return clean
+
+    def usage_blocking(self) -> dict[str, Any]:
+        """The stored session's totals, and how full the context is."""
+        usage = session_usage(self.agent) if self.agent is not None else {}
+        row = self.services.db.get_session(self.session_id) if self.services.db else None
+        return {"usage": usage, "row": row or {}}
+
+    def switch_model(self, model: str) -> None:
+        self.model = model
+        if self.agent is not None:
+            self.agent.model = model
+            self.agent.context_compressor.model = model
+
+    def _end_current(self, end_reason: str) -> None:
+        db = self.services.db
+        if db is None:
+            return
+        try:
+            db.end_session(self.session_id, end_reason)
+        except (sqlite3.Error, HermesError) as exc:
+            log.warning("could not end session %s: %s", self.session_id, exc)
+
+    def _switch(self, session_id: str, history: list[dict[str, Any]]) -> None:
+        self.session_id, self.history = session_id, history
+        self.agent, self._row_ready = None, False

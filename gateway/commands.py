@@ -1,0 +1,193 @@
+"""The slash commands every platform understands.
+
+They run in the conversation's turn order (after the messages sent before them), except
+/stop, which the runner handles at once. Work on the store or the model runs in a worker
+thread; the reply is one message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from gateway.events import Command
+from gateway.platforms.base import Channel
+from hermes_agent import history
+from hermes_agent.errors import NotFound
+
+if TYPE_CHECKING:
+    from gateway.chats import Chat
+    from gateway.run import GatewayRunner
+
+HELP = """\
+**Commands**
+/new — start a new conversation (also /reset)
+/retry — send your last message again
+/undo — remove your last message and its answer
+/stop — stop the answer being written, and drop waiting messages
+/compact — summarise the conversation so far, to free context
+/title TEXT — name this conversation (/title alone shows the name)
+/usage — tokens, cost and context used
+/model [NAME] — show the model, or switch this conversation to another
+/resume TITLE — continue a conversation from the web UI, the terminal or another chat
+/help — this list"""
+NO_STORE = "The session store is unavailable, so this cannot be done right now."
+RECENT = 5
+PREVIEW = 60
+
+Handler = Callable[["GatewayRunner", "Chat", str, Channel], Awaitable[None]]
+
+
+async def run(runner: GatewayRunner, chat: Chat, command: Command, channel: Channel) -> None:
+    handler = HANDLERS.get(command.name)
+    if handler is None:
+        await channel.send(f"Unknown command /{command.name}. /help lists the commands.")
+        return
+    needs_store = command.name in NEEDS_STORE
+    if needs_store and chat.services.db is None:
+        await channel.send(NO_STORE)
+        return
+    await handler(runner, chat, command.argument, channel)
+
+
+async def _help(runner: GatewayRunner, chat: Chat, arg: str, channel: Channel) -> None:
+    await channel.send(HELP)
+
+
+async def _new(runner: GatewayRunner, chat: Chat, arg: str, channel: Channel) -> None:
+    await asyncio.to_thread(chat.reset_blocking)
+    await channel.send("✨ New conversation. The last one is kept: /resume brings it back.")
+
+
+async def _retry(runner: GatewayRunner, chat: Chat, arg: str, channel: Channel) -> None:
+    text = await asyncio.to_thread(chat.undo_blocking)
+    if text is None:
+        await channel.send("Nothing to retry yet.")
+        return
+    await runner.answer(chat, text, channel)
+
+
+async def _undo(runner: GatewayRunner, chat: Chat, arg: str, channel: Channel) -> None:
+    text = await asyncio.to_thread(chat.undo_blocking)
+    if text is None:
+        await channel.send("Nothing to undo.")
+        return
+    await channel.send(f"↩️ Removed your last message and its answer: “{_preview(text)}”")
+
+
+async def _compact(runner: GatewayRunner, chat: Chat, arg: str, channel: Channel) -> None:
+    outcome = await asyncio.to_thread(chat.compress_blocking)
+    if chat.stop_notice:
+        await channel.send(chat.stop_notice)
+        return
+    if outcome is None:
+        await channel.send("Nothing to compress: the conversation is still short.")
+        return
+    before, after = outcome
+    await channel.send(f"🗜 Compressed the conversation: {before} messages → {after}.")
+
+
+async def _title(runner: GatewayRunner, chat: Chat, arg: str, channel: Channel) -> None:
+    db = chat.services.db
+    if not arg:
+        title = await asyncio.to_thread(db.get_session_title, chat.session_id)
+        await channel.send(f"Title: {title}" if title else "This conversation has no title yet.")
+        return
+    try:
+        title = await asyncio.to_thread(chat.set_title_blocking, arg)
+    except ValueError as exc:
+        await channel.send(f"Could not set the title: {exc}")
+        return
+    await channel.send(f"🏷 Title set: {title}")
+
+
+async def _usage(runner: GatewayRunner, chat: Chat, arg: str, channel: Channel) -> None:
+    found = await asyncio.to_thread(chat.usage_blocking)
+    await channel.send(format_usage(chat, found["row"], found["usage"]))
+
+
+def format_usage(chat: Chat, row: dict[str, Any], usage: dict[str, Any]) -> str:
+    """The stored session's totals (every turn, whichever surface ran it) and the context
+    the model saw last."""
+    tokens_in = int(row.get("input_tokens") or 0)
+    tokens_out = int(row.get("output_tokens") or 0)
+    cost = row.get("estimated_cost_usd")
+    lines = [
+        "**Usage of this conversation**",
+        f"Model: {chat.model}",
+        f"Tokens: {tokens_in:,} in, {tokens_out:,} out ({tokens_in + tokens_out:,} total)",
+        f"Model calls: {int(row.get('api_call_count') or 0)}",
+        f"Messages: {int(row.get('message_count') or 0)}",
+        f"Cost: ${cost:.4f}" if cost else "Cost: unknown or free",
+    ]
+    if usage.get("context_max"):
+        lines.append(
+            f"Context: {usage['context_used']:,} of {usage['context_max']:,} tokens "
+            f"({usage['context_percent']}%)"
+        )
+    return "\n".join(lines)
+
+
+async def _model(runner: GatewayRunner, chat: Chat, arg: str, channel: Channel) -> None:
+    if not arg:
+        await channel.send(f"Model: {chat.model}. /model NAME switches this conversation.")
+        return
+    chat.switch_model(arg.split(maxsplit=1)[0])
+    await channel.send(f"Model switched to {chat.model} for this conversation.")
+
+
+async def _resume(runner: GatewayRunner, chat: Chat, arg: str, channel: Channel) -> None:
+    db = chat.services.db
+    if not arg:
+        await channel.send(await asyncio.to_thread(_recent, db))
+        return
+    try:
+        target = await asyncio.to_thread(history.resume_target, db, arg)
+    except NotFound:
+        await channel.send(f"No conversation matches “{_preview(arg)}”. /resume lists recent ones.")
+        return
+    if target == chat.session_id:
+        await channel.send("This is already that conversation.")
+        return
+    if runner.holder_of(target) not in (None, chat.key):
+        await channel.send("That conversation is open in another chat here; /new there first.")
+        return
+    messages = await asyncio.to_thread(chat.resume_blocking, target)
+    title = await asyncio.to_thread(db.get_session_title, target)
+    lines = [f"▶️ Resumed “{title or target}” ({len(messages)} messages)."]
+    last = next((m for m in reversed(messages) if m.get("role") == "assistant"), None)
+    if last and isinstance(last.get("content"), str) and last["content"].strip():
+        lines.append(f"Last answer: {_preview(last['content'])}")
+    await channel.send("\n".join(lines))
+
+
+def _recent(db: Any) -> str:
+    rows = db.list_sessions_rich(limit=RECENT, order_by_last_active=True)
+    named = [row.get("title") or row.get("preview") or row["id"] for row in rows]
+    if not named:
+        return "Usage: /resume TITLE (or a session id). There are no conversations yet."
+    listing = "\n".join(f"• {_preview(name)}" for name in named)
+    return f"Usage: /resume TITLE (or a session id). Recent conversations:\n{listing}"
+
+
+def _preview(text: str) -> str:
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= PREVIEW else flat[: PREVIEW - 1] + "…"
+
+
+HANDLERS: dict[str, Handler] = {
+    "help": _help,
+    "start": _help,
+    "new": _new,
+    "reset": _new,
+    "retry": _retry,
+    "undo": _undo,
+    "compact": _compact,
+    "compress": _compact,
+    "title": _title,
+    "usage": _usage,
+    "model": _model,
+    "resume": _resume,
+}
+NEEDS_STORE = frozenset({"title", "resume"})

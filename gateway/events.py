@@ -1,0 +1,64 @@
+"""What arrives from a chat platform, and the conversation it belongs to."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+DM = "dm"
+GROUP = "group"
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One message from a person, as every platform adapter reports it.
+
+    `ref` is the platform's id for the message (Telegram: the update id), unique within the
+    platform; `chat_type` is "dm" for a private chat, "group" for anything shared.
+    """
+
+    platform: str
+    chat_id: str
+    user_id: str
+    text: str
+    chat_type: str = DM
+    user_name: str | None = None
+    ref: str = ""
+
+    @property
+    def session_key(self) -> str:
+        """One conversation per private chat, and per member of a group chat, so people in
+        a group never share (or see) each other's context."""
+        key = f"agent:main:{self.platform}:{self.chat_type}:{self.chat_id}"
+        return key if self.chat_type == DM else f"{key}:{self.user_id}"
+
+    @property
+    def inbox_id(self) -> str:
+        return f"{self.platform}:{self.ref}"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Inbound:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+@dataclass(frozen=True)
+class Command:
+    """A slash command: `/title My trip` → name "title", argument "My trip"."""
+
+    name: str
+    argument: str
+
+    @classmethod
+    def parse(cls, text: str) -> Command | None:
+        """The command in `text`, if it starts with one. Telegram's `/cmd@botname` form is
+        understood too."""
+        parts = text[1:].split(maxsplit=1) if text.startswith("/") else []
+        if not parts:
+            return None
+        name = parts[0].split("@", 1)[0].lower()
+        if not name.isidentifier():
+            return None
+        return cls(name, parts[1].strip() if len(parts) > 1 else "")

@@ -1,0 +1,334 @@
+"""Telegram, through python-telegram-bot's `Bot` with long polling.
+
+- **Nothing lost, nothing twice.** Each batch from `getUpdates` is written to the gateway's
+  inbox, with the last `update_id`, before the next poll confirms it to Telegram; after a
+  restart polling resumes from that id and the inbox's unanswered messages are answered.
+- **Streaming.** An answer appears after a second of writing and is then edited in place,
+  each message at most once a second; past 4,096 characters it goes on in a new message
+  (`telegram_format`). Markdown is sent as Telegram's HTML, everything else escaped; should
+  Telegram refuse the HTML anyway, the text is sent plain.
+- **Approvals** are a message with inline buttons; the press answers the waiting turn.
+- **Flood control:** a `429` is retried after the `retry_after` Telegram asks for.
+- **Typing:** "typing…" is shown while a turn works.
+
+`gateway.telegram.base_url` points the bot at another Bot API server (a local one, or a fake
+in tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import warnings
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatAction, ParseMode
+from telegram.error import (
+    BadRequest,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.warnings import PTBDeprecationWarning
+
+from gateway.events import DM, GROUP, Inbound
+from gateway.platforms.base import Adapter, Answer, Channel
+from gateway.platforms.telegram_format import Chunk, escape, split_message
+from hermes_agent.errors import ConfigError
+from hermes_agent.settings import TelegramSettings
+
+if TYPE_CHECKING:
+    from gateway.run import GatewayRunner
+
+log = logging.getLogger(__name__)
+
+STREAM_INTERVAL = 1.0  # seconds between two edits of a message, and before the first send
+CALL_ATTEMPTS = 5
+MAX_BACKOFF = 30.0
+ALLOWED_UPDATES = ["message", "callback_query"]
+APPROVAL_PREFIX = "ap"
+CHOICES = {
+    "once": ("Allow once", "✅ Allowed once"),
+    "session": ("Allow for this chat", "✅ Allowed for this conversation"),
+    "deny": ("Deny", "❌ Denied"),
+}
+NOT_YOURS = "This question is not for you, or it was already settled."
+
+
+class TelegramAdapter(Adapter):
+    name = "telegram"
+    can_ask_approval = True
+    durable = True
+
+    def __init__(self, settings: TelegramSettings, runner: GatewayRunner) -> None:
+        self.settings = settings
+        self.runner = runner
+        self.bot = Bot(settings.token or "", base_url=settings.base_url)
+        self.approval_messages: dict[str, tuple[int, int]] = {}
+        self._poller: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        try:
+            await self.bot.initialize()  # getMe: a wrong token fails here, at start-up
+        except InvalidToken:
+            raise ConfigError("Telegram rejected the bot token (gateway.telegram.token)") from None
+        except TelegramError as exc:
+            where = self.settings.base_url
+            raise ConfigError(f"could not reach the Telegram Bot API at {where}: {exc}") from None
+        log.warning("telegram: polling as @%s", self.bot.username)
+        self._poller = asyncio.create_task(self._poll(), name="telegram poller")
+
+    async def stop_receiving(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            await asyncio.gather(self._poller, return_exceptions=True)
+
+    async def close(self) -> None:
+        await self.bot.shutdown()
+
+    def channel_for(self, event: Inbound) -> Channel:
+        return TelegramChannel(self, int(event.chat_id))
+
+    # -- receiving ---------------------------------------------------------------------------
+
+    async def _poll(self) -> None:
+        cursor = self.runner.state.cursor(self.name)
+        offset = cursor + 1 if cursor is not None else None
+        backoff = 1.0
+        while True:
+            try:
+                updates = await self.call(
+                    self.bot.get_updates,
+                    offset=offset,
+                    timeout=self.settings.poll_timeout,
+                    allowed_updates=ALLOWED_UPDATES,
+                )
+            except TelegramError as exc:
+                log.warning("telegram: polling failed (%s); again in %.0f s", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+                continue
+            backoff = 1.0
+            if not updates:
+                continue
+            messages = [e for e in map(_inbound, updates) if e is not None]
+            offset = updates[-1].update_id + 1
+            await self.runner.accept(self.name, offset - 1, messages)
+            for update in updates:
+                if update.callback_query is not None:
+                    await self._on_press(update)
+
+    async def _on_press(self, update: Update) -> None:
+        """A button press: settle the approval it belongs to, and answer the press."""
+        query = update.callback_query
+        kind, _, rest = (query.data or "").partition(":")
+        approval_id, _, choice = rest.partition(":")
+        message = query.message
+        settled = False
+        if kind == APPROVAL_PREFIX and message is not None:
+            event = Inbound(
+                self.name,
+                str(message.chat.id),
+                str(query.from_user.id),
+                "",
+                DM if message.chat.type == "private" else GROUP,
+            )
+            settled = self.runner.answer_approval(event, approval_id, choice)
+        note = CHOICES[choice][1] if settled else NOT_YOURS
+        try:
+            await self.call(self.bot.answer_callback_query, callback_query_id=query.id, text=note)
+        except TelegramError as exc:
+            log.warning("telegram: could not answer a button press: %s", exc)
+
+    # -- sending -----------------------------------------------------------------------------
+
+    async def call(self, method: Callable[..., Awaitable[Any]], **params: Any) -> Any:
+        """One Bot API call, retried after flood control (429 `retry_after`) and after
+        connection failures; a timed-out send is not retried, so it is never sent twice."""
+        for attempt in range(1, CALL_ATTEMPTS + 1):
+            try:
+                return await method(**params)
+            except RetryAfter as exc:
+                wait = _retry_after(exc)
+                log.warning("telegram: flood control, retrying in %.1f s", wait)
+            except (BadRequest, TimedOut):
+                raise
+            except NetworkError as exc:
+                if attempt == CALL_ATTEMPTS:
+                    raise
+                wait = min(2.0**attempt, MAX_BACKOFF)
+                log.warning("telegram: %s; retrying in %.0f s", exc, wait)
+            await asyncio.sleep(wait)
+        raise TimedOut(f"gave up after {CALL_ATTEMPTS} attempts")
+
+    async def send_text(self, chat_id: int, markdown: str) -> None:
+        for chunk in split_message(markdown):
+            await self.send_chunk(chat_id, chunk)
+
+    async def send_chunk(self, chat_id: int, chunk: Chunk, markup: Any = None) -> Any:
+        try:
+            return await self.call(
+                self.bot.send_message,
+                chat_id=chat_id,
+                text=chunk.html,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+            )
+        except BadRequest as exc:
+            if "can't parse entities" not in str(exc).lower():
+                raise
+            log.warning("telegram refused our HTML (%s); sending plain text", exc)
+            return await self.call(
+                self.bot.send_message, chat_id=chat_id, text=chunk.plain, reply_markup=markup
+            )
+
+    async def edit_chunk(self, chat_id: int, message_id: int, chunk: Chunk) -> None:
+        params = {"chat_id": chat_id, "message_id": message_id}
+        try:
+            await self.call(
+                self.bot.edit_message_text, text=chunk.html, parse_mode=ParseMode.HTML, **params
+            )
+        except BadRequest as exc:
+            reason = str(exc).lower()
+            if "not modified" in reason:
+                return
+            if "can't parse entities" not in reason:
+                raise
+            await self.call(self.bot.edit_message_text, text=chunk.plain, **params)
+
+
+class TelegramChannel(Channel):
+    def __init__(self, adapter: TelegramAdapter, chat_id: int) -> None:
+        self.adapter = adapter
+        self.chat_id = chat_id
+
+    async def send(self, text: str) -> None:
+        await self.adapter.send_text(self.chat_id, text)
+
+    def answer(self) -> Answer:
+        return StreamedAnswer(self.adapter, self.chat_id)
+
+    async def typing(self) -> None:
+        send = self.adapter.bot.send_chat_action
+        await self.adapter.call(send, chat_id=self.chat_id, action=ChatAction.TYPING)
+
+    async def ask_approval(self, item: Any) -> None:
+        buttons = [
+            InlineKeyboardButton(label, callback_data=f"{APPROVAL_PREFIX}:{item.approval_id}:{c}")
+            for c, (label, _) in CHOICES.items()
+        ]
+        markup = InlineKeyboardMarkup([buttons[:2], buttons[2:]])
+        text = (
+            "⚠️ <b>Approval needed.</b> Hermes wants to run:\n"
+            f"<pre>{escape(item.command)}</pre>\n{escape(item.reason)}"
+        )
+        message = await self.adapter.send_chunk(self.chat_id, Chunk(text, text), markup)
+        self.adapter.approval_messages[item.approval_id] = (self.chat_id, message.message_id)
+
+    async def approval_closed(self, item: Any, choice: str) -> None:
+        where = self.adapter.approval_messages.pop(item.approval_id, None)
+        if where is None:
+            return
+        outcome = CHOICES.get(choice, CHOICES["deny"])[1]
+        text = f"{outcome}:\n<pre>{escape(item.command)}</pre>"
+        await self.adapter.edit_chunk(*where, Chunk(text, text))
+
+
+class StreamedAnswer(Answer):
+    """An answer shown as it is written: the first message after a second, then edits.
+
+    Pushes are at least `STREAM_INTERVAL` apart and edit each message at most once, so no
+    message is edited more than once a second. A lock keeps a push from being cut off
+    halfway: a message sent but not recorded would be sent again.
+    """
+
+    def __init__(self, adapter: TelegramAdapter, chat_id: int) -> None:
+        self.adapter = adapter
+        self.chat_id = chat_id
+        self.text = ""
+        self.sent: list[tuple[int, str]] = []  # (message id, HTML it shows)
+        self.last_push = 0.0
+        self._lock = asyncio.Lock()
+        self._flusher: asyncio.Task | None = None
+        self._closed = False
+
+    def feed(self, delta: str) -> None:
+        self.text += delta
+        if self._flusher is None and not self._closed:
+            self._flusher = asyncio.create_task(self._flush_loop())
+
+    def paragraph(self) -> None:
+        """Text written before a tool call and the text after it are separate paragraphs."""
+        if self.text and not self.text.endswith("\n\n"):
+            self.text = self.text.rstrip("\n") + "\n\n"
+
+    async def _flush_loop(self) -> None:
+        await asyncio.sleep(STREAM_INTERVAL)
+        while True:
+            async with self._lock:
+                if self._closed:
+                    return
+                await self._push(self.text)
+            await asyncio.sleep(STREAM_INTERVAL)
+
+    async def close(self, final: str | None, notice: str | None) -> None:
+        async with self._lock:
+            self._closed = True
+            if self._flusher is not None:
+                self._flusher.cancel()
+            streamed = final is None or self.text.rstrip().endswith(final.strip())
+            text = self.text if streamed else final
+            if text.strip():
+                if self.sent:
+                    await asyncio.sleep(self.last_push + STREAM_INTERVAL - time.monotonic())
+                await self._push(text)
+        if notice:
+            await self.adapter.send_text(self.chat_id, notice)
+
+    async def _push(self, text: str) -> None:
+        if not text.strip():
+            return
+        chunks = split_message(text)
+        for index, chunk in enumerate(chunks):
+            if index < len(self.sent):
+                message_id, shown = self.sent[index]
+                if shown != chunk.html:
+                    await self.adapter.edit_chunk(self.chat_id, message_id, chunk)
+                    self.sent[index] = (message_id, chunk.html)
+            else:
+                message = await self.adapter.send_chunk(self.chat_id, chunk)
+                self.sent.append((message.message_id, chunk.html))
+        for index in range(len(chunks), len(self.sent)):  # the answer became shorter
+            message_id, _ = self.sent[index]
+            await self.adapter.edit_chunk(self.chat_id, message_id, Chunk("…", "…"))
+        del self.sent[len(chunks) :]
+        self.last_push = time.monotonic()
+
+
+def _inbound(update: Update) -> Inbound | None:
+    message = update.message
+    if message is None or message.from_user is None or message.from_user.is_bot:
+        return None
+    return Inbound(
+        "telegram",
+        str(message.chat.id),
+        str(message.from_user.id),
+        message.text or message.caption or "",
+        DM if message.chat.type == "private" else GROUP,
+        message.from_user.username,
+        str(update.update_id),
+    )
+
+
+def _retry_after(exc: RetryAfter) -> float:
+    """Seconds to wait; PTB is moving this attribute from int to timedelta."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)

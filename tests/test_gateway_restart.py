@@ -1,0 +1,77 @@
+"""Restarting `hermes gateway` in the middle of a turn neither repeats nor loses a message.
+
+Telegram re-sends every update the bot has not confirmed, so the gateway must remember how
+far it got; and the messages it took but had not answered yet must be answered after the
+restart, once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from tests.fakes.openai_server import FakeOpenAI, Reply
+from tests.fakes.telegram_server import FakeTelegram
+from tests.gateway_support import TIMEOUT, GatewayProcess, texts
+
+USER = 4242
+LONG = " ".join(f"part{i}" for i in range(40))
+
+
+@pytest.fixture
+def world(tmp_path):
+    with FakeTelegram() as tg, FakeOpenAI() as llm:
+        gateway = GatewayProcess(tmp_path, llm, tg, HERMES_TELEGRAM_ALLOWED_USERS=str(USER))
+        yield tg, llm, gateway
+        gateway.kill()
+
+
+def mid_turn_with_one_waiting(tg: FakeTelegram, llm: FakeOpenAI, gateway: GatewayProcess) -> int:
+    """Start the first message's turn, and have the second one taken and waiting."""
+    gateway.start()
+    tg.push_message(USER, USER, "first question")
+    tg.wait_until(lambda: texts(tg, USER), TIMEOUT)  # the answer is being streamed
+    second = tg.push_message(USER, USER, "second question")
+    tg.wait_until(  # taken, and confirmed to Telegram by the next poll
+        lambda: any(int(c.params.get("offset") or 0) > second for c in tg.calls("getUpdates")),
+        TIMEOUT,
+    )
+    return second
+
+
+def test_a_graceful_restart_mid_turn_finishes_it_and_answers_the_waiting_message(world):
+    tg, llm, gateway = world
+    llm.script(Reply.text(LONG, delay=0.1), Reply.text("second answer"))
+    second = mid_turn_with_one_waiting(tg, llm, gateway)
+    assert gateway.stop() == 0, gateway.log()
+    assert texts(tg, USER) == [LONG]  # the running turn was finished, not cut
+    assert len(llm.requests) == 1
+
+    polls = len(tg.calls("getUpdates"))
+    gateway.start()
+    assert tg.calls("getUpdates")[polls].params["offset"] == second + 1  # resumes where it was
+    tg.wait_until(lambda: texts(tg, USER) == [LONG, "second answer"], TIMEOUT)
+    assert len(llm.requests) == 2
+    assert not [i for i, n in Counter(tg.delivered_update_ids()).items() if n > 1]
+    assert gateway.stop() == 0
+
+
+def test_a_crash_mid_turn_repeats_no_update_and_loses_none(world):
+    tg, llm, gateway = world
+    llm.script(Reply.text(LONG, delay=0.3), Reply.text("second answer"))
+    second = mid_turn_with_one_waiting(tg, llm, gateway)
+    gateway.kill()
+
+    polls = len(tg.calls("getUpdates"))
+    gateway.start()
+    assert tg.calls("getUpdates")[polls].params["offset"] == second + 1  # resumes where it was
+    tg.wait_until(lambda: texts(tg, USER)[-1:] == ["second answer"], TIMEOUT)
+    notice = texts(tg, USER)[-2]
+    assert notice.startswith("⚠️ Hermes restarted while answering “first question”")
+    assert [m["messages"][-1]["content"] for m in llm.requests] == [
+        "first question",
+        "second question",
+    ]
+    assert not [i for i, n in Counter(tg.delivered_update_ids()).items() if n > 1]
+    assert gateway.stop() == 0

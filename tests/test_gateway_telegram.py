@@ -1,0 +1,475 @@
+"""`hermes gateway` on Telegram, driven as people drive it: users write to the fake Bot API
+(real HTTP on 127.0.0.1), the gateway process polls it through python-telegram-bot and
+answers with the scripted provider; the tests read what the bot sent and what state.db holds.
+
+One gateway serves the whole module; each test talks in chats of its own.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fakes.openai_server import FakeOpenAI, Reply
+from tests.fakes.telegram_server import FakeTelegram
+from tests.gateway_support import TIMEOUT, GatewayProcess, texts
+
+ALLOWED = range(100, 140)
+STRANGER = 9001
+_chats = itertools.count(ALLOWED.start)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    with FakeTelegram() as tg, FakeOpenAI() as llm:
+        gateway = GatewayProcess(
+            tmp_path_factory.mktemp("gateway-telegram"),
+            llm,
+            tg,
+            HERMES_TELEGRAM_ALLOWED_USERS=",".join(str(u) for u in ALLOWED),
+        ).start()
+        yield tg, llm, gateway
+        assert gateway.stop() == 0, gateway.log()
+
+
+@pytest.fixture
+def tg(world) -> FakeTelegram:
+    return world[0]
+
+
+@pytest.fixture
+def llm(world) -> FakeOpenAI:
+    world[1].clear_script()
+    return world[1]
+
+
+@pytest.fixture
+def gateway(world) -> GatewayProcess:
+    return world[2]
+
+
+@pytest.fixture
+def chat() -> int:
+    """A private chat of its own: the chat id is the user's id, as on Telegram."""
+    return next(_chats)
+
+
+def say(tg: FakeTelegram, chat: int, text: str) -> int:
+    return tg.push_message(chat, chat, text)
+
+
+def wait_text(tg: FakeTelegram, chat: int, index: int, text: str) -> None:
+    """Until message `index` of the chat shows exactly `text`."""
+    tg.wait_until(
+        lambda: len(tg.messages(chat)) > index and tg.messages(chat)[index].text == text, TIMEOUT
+    )
+
+
+def wait_count(tg: FakeTelegram, chat: int, count: int) -> list[str]:
+    tg.wait_until(lambda: len(tg.messages(chat)) >= count, TIMEOUT)
+    return texts(tg, chat)
+
+
+def sent_to(tg: FakeTelegram, method: str, chat: int) -> list[Any]:
+    return [c for c in tg.calls(method) if c.params.get("chat_id") == chat]
+
+
+def user_messages(request: dict) -> list[str]:
+    return [m["content"] for m in request["messages"] if m["role"] in ("user", "assistant")]
+
+
+def session_of(gateway: GatewayProcess, user: int) -> list[dict]:
+    """The user's state.db sessions (source telegram), oldest first."""
+    db = gateway.db()
+    try:
+        rows = db.list_sessions_rich(source="telegram", limit=1000, include_children=True)
+    finally:
+        db.close()
+    return sorted((r for r in rows if r["user_id"] == str(user)), key=lambda r: r["started_at"])
+
+
+def transcript(gateway: GatewayProcess, session_id: str) -> list[tuple[str, str]]:
+    db = gateway.db()
+    try:
+        return [(m["role"], m["content"]) for m in db.get_messages_as_conversation(session_id)]
+    finally:
+        db.close()
+
+
+# -- answers ----------------------------------------------------------------------------------
+
+
+def test_an_answer_is_streamed_into_one_message_edited_at_most_once_a_second(tg, llm, chat):
+    answer = " ".join(f"word{i}" for i in range(50))
+    llm.script(Reply.text(answer, delay=0.07))
+    say(tg, chat, "tell me a lot")
+    wait_text(tg, chat, 0, answer)
+    [message] = tg.messages(chat)
+    assert message.parse_mode == "HTML"
+    assert message.edits, "the answer should have appeared before it was complete"
+    assert all(answer.startswith(earlier.rstrip()) for earlier in message.edits)
+    assert len(message.edits[0]) < len(answer)
+    pushes = sent_to(tg, "sendMessage", chat) + sent_to(tg, "editMessageText", chat)
+    moments = [call.at for call in pushes]
+    assert len(moments) == len(message.edits) + 1
+    assert all(later - earlier >= 0.95 for earlier, later in itertools.pairwise(moments))
+    assert "typing" in tg.chat_actions(chat)
+
+
+def test_two_quick_messages_are_answered_in_order_with_the_history(tg, llm, chat):
+    llm.script(Reply.text("first answer", delay=0.2), Reply.text("second answer"))
+    say(tg, chat, "one")
+    say(tg, chat, "two")
+    wait_text(tg, chat, 1, "second answer")
+    assert texts(tg, chat) == ["first answer", "second answer"]
+    first, second = llm.requests[-2:]
+    assert user_messages(first) == ["one"]
+    assert user_messages(second) == ["one", "first answer", "two"]
+
+
+def test_a_6000_character_answer_arrives_in_two_messages_cut_between_paragraphs(tg, llm, chat):
+    paragraphs = [f"Paragraph {i}: " + "lorem ipsum " * 90 for i in range(6)]
+    answer = "\n\n".join(p.strip() for p in paragraphs)[:6000]
+    assert len(answer) == 6000
+    llm.script(Reply.text(answer))
+    say(tg, chat, "write a long essay")
+    tg.wait_until(lambda: "\n\n".join(texts(tg, chat)) == answer, TIMEOUT)
+    parts = texts(tg, chat)
+    assert len(parts) == 2
+    assert all(len(part) <= 4096 for part in parts)
+    assert parts[1].startswith("Paragraph ")
+
+
+def test_markdown_is_sent_as_telegram_html_with_everything_else_escaped(tg, llm, chat):
+    llm.script(Reply.text("**Done**: see `a<b>` & [docs](https://example.org/?q=1&r=2)"))
+    say(tg, chat, "format it")
+    expected = (
+        '<b>Done</b>: see <code>a&lt;b&gt;</code> &amp; <a href="https://example.org/?q=1&amp;r=2">'
+        "docs</a>"
+    )
+    wait_text(tg, chat, 0, expected)
+    assert tg.messages(chat)[0].parse_mode == "HTML"
+
+
+def test_each_member_of_a_group_has_a_conversation_of_their_own(tg, llm):
+    group, alice, bob = -5000, next(_chats), next(_chats)
+    llm.script(Reply.text("hi Alice"), Reply.text("hi Bob"))
+    tg.push_message(group, alice, "I am Alice", chat_type="group")
+    tg.wait_until(lambda: texts(tg, group) == ["hi Alice"], TIMEOUT)
+    tg.push_message(group, bob, "who spoke before me?", chat_type="group")
+    tg.wait_until(lambda: texts(tg, group) == ["hi Alice", "hi Bob"], TIMEOUT)
+    assert user_messages(llm.requests[-1]) == ["who spoke before me?"]
+
+
+# -- failures ---------------------------------------------------------------------------------
+
+
+def test_a_provider_failure_sends_the_normalised_error_text(tg, llm, chat, gateway):
+    llm.script(Reply.error(500, "upstream exploded"))
+    say(tg, chat, "are you there?")
+    [reply] = wait_count(tg, chat, 1)
+    assert reply.startswith("The request failed: ")
+    assert "upstream exploded" in reply
+    assert "/reset" in reply
+    [session] = session_of(gateway, chat)
+    assert transcript(gateway, session["id"]) == [("user", "are you there?")]
+
+
+def test_a_context_overflow_suggests_compact_and_reset(tg, llm, chat):
+    llm.script(Reply.error(400, "maximum context length exceeded", code="context_length_exceeded"))
+    say(tg, chat, "a very long question")
+    [reply] = wait_count(tg, chat, 1)
+    assert "context window" in reply
+    assert "/compact" in reply
+
+
+def test_flood_control_retry_after_is_honoured(tg, llm, chat):
+    llm.script(Reply.text("after the flood"))
+    tg.fail_next("sendMessage", retry_after=1)
+    say(tg, chat, "hello")
+    wait_text(tg, chat, 0, "after the flood")
+    failed, delivered = sent_to(tg, "sendMessage", chat)
+    assert delivered.at - failed.at >= 1.0
+    assert len(tg.messages(chat)) == 1
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+def test_new_starts_a_fresh_session_and_ends_the_old_one(tg, llm, chat, gateway):
+    llm.script(Reply.text("noted"), Reply.text("fresh start"))
+    say(tg, chat, "remember the number 7")
+    wait_text(tg, chat, 0, "noted")
+    say(tg, chat, "/new")
+    wait_count(tg, chat, 2)
+    assert texts(tg, chat)[1].startswith("✨ New conversation")
+    say(tg, chat, "what number?")
+    wait_text(tg, chat, 2, "fresh start")
+    assert user_messages(llm.requests[-1]) == ["what number?"]
+    old, new = session_of(gateway, chat)
+    assert old["end_reason"] == "session_reset"
+    assert new["end_reason"] is None
+    assert transcript(gateway, new["id"]) == [
+        ("user", "what number?"),
+        ("assistant", "fresh start"),
+    ]
+
+
+def test_reset_is_an_alias_of_new(tg, llm, chat, gateway):
+    llm.script(Reply.text("ok"))
+    say(tg, chat, "hello")
+    wait_text(tg, chat, 0, "ok")
+    say(tg, chat, "/reset")
+    wait_count(tg, chat, 2)
+    assert texts(tg, chat)[1].startswith("✨ New conversation")
+    assert session_of(gateway, chat)[0]["end_reason"] == "session_reset"
+
+
+def test_undo_removes_the_last_exchange_here_and_in_the_store(tg, llm, chat, gateway):
+    llm.script(Reply.text("answer one"), Reply.text("answer two"), Reply.text("answer three"))
+    say(tg, chat, "q1")
+    wait_text(tg, chat, 0, "answer one")
+    say(tg, chat, "q2")
+    wait_text(tg, chat, 1, "answer two")
+    say(tg, chat, "/undo")
+    [*_, undone] = wait_count(tg, chat, 3)
+    assert "q2" in undone
+    [session] = session_of(gateway, chat)
+    assert transcript(gateway, session["id"]) == [("user", "q1"), ("assistant", "answer one")]
+    say(tg, chat, "q3")
+    wait_text(tg, chat, 3, "answer three")
+    assert user_messages(llm.requests[-1]) == ["q1", "answer one", "q3"]
+
+
+def test_retry_sends_the_last_message_again(tg, llm, chat, gateway):
+    llm.script(Reply.text("a poor answer"), Reply.text("a better answer"))
+    say(tg, chat, "the question")
+    wait_text(tg, chat, 0, "a poor answer")
+    say(tg, chat, "/retry")
+    wait_text(tg, chat, 1, "a better answer")
+    assert user_messages(llm.requests[-1]) == ["the question"]
+    [session] = session_of(gateway, chat)
+    assert transcript(gateway, session["id"]) == [
+        ("user", "the question"),
+        ("assistant", "a better answer"),
+    ]
+
+
+def test_usage_reports_the_tokens_the_provider_counted(tg, llm, chat):
+    llm.script(Reply.text("counted", usage=(1234, 56)))
+    say(tg, chat, "count me")
+    wait_text(tg, chat, 0, "counted")
+    say(tg, chat, "/usage")
+    [_, usage] = wait_count(tg, chat, 2)
+    assert "1,234 in, 56 out (1,290 total)" in usage
+    assert "Model calls: 1" in usage
+    assert "Model: fake-model" in usage
+
+
+def test_title_names_the_stored_session(tg, llm, chat, gateway):
+    llm.script(Reply.text("sure"))
+    say(tg, chat, "plan a trip")
+    wait_text(tg, chat, 0, "sure")
+    say(tg, chat, "/title Rome in spring")
+    wait_text(tg, chat, 1, "🏷 Title set: Rome in spring")
+    say(tg, chat, "/title")
+    wait_text(tg, chat, 2, "Title: Rome in spring")
+    [session] = session_of(gateway, chat)
+    assert session["title"] == "Rome in spring"
+
+
+def test_resume_continues_a_session_started_in_the_terminal(tg, llm, chat, gateway):
+    db = gateway.db()
+    try:
+        db.create_session("20250101_090000_abc123", "tui", model="fake-model")
+        db.append_message("20250101_090000_abc123", role="user", content="my cat is Tom")
+        db.append_message("20250101_090000_abc123", role="assistant", content="Nice, Tom!")
+        db.set_session_title("20250101_090000_abc123", "Cat chat")
+    finally:
+        db.close()
+    llm.script(Reply.text("Your cat is Tom."))
+    say(tg, chat, "/resume Cat chat")
+    [resumed] = wait_count(tg, chat, 1)
+    assert resumed.startswith("▶️ Resumed “Cat chat” (2 messages)")
+    say(tg, chat, "what is my cat called?")
+    wait_text(tg, chat, 1, "Your cat is Tom.")
+    assert user_messages(llm.requests[-1]) == [
+        "my cat is Tom",
+        "Nice, Tom!",
+        "what is my cat called?",
+    ]
+    assert transcript(gateway, "20250101_090000_abc123")[-2:] == [
+        ("user", "what is my cat called?"),
+        ("assistant", "Your cat is Tom."),
+    ]
+
+
+def test_resume_of_an_unknown_title_says_so(tg, llm, chat):
+    say(tg, chat, "/resume No such thing")
+    [reply] = wait_count(tg, chat, 1)
+    assert reply.startswith("No conversation matches “No such thing”")
+
+
+def test_stop_interrupts_the_running_answer(tg, llm, chat):
+    llm.script(Reply.text(" ".join(f"w{i}" for i in range(200)), delay=0.1))
+    say(tg, chat, "write forever")
+    tg.wait_until(lambda: len(tg.messages(chat)) == 1, TIMEOUT)  # streaming has begun
+    say(tg, chat, "/stop")
+    wait_text(tg, chat, 1, "⏹ Stopped.")
+    assert len(tg.messages(chat)[0].text.split()) < 200
+
+
+def test_help_and_unknown_commands_are_answered(tg, llm, chat):
+    say(tg, chat, "/help")
+    say(tg, chat, "/frobnicate")
+    help_text, unknown = wait_count(tg, chat, 2)
+    for command in ("/new", "/retry", "/undo", "/stop", "/compact", "/title", "/usage"):
+        assert command in help_text
+    assert "/model" in help_text and "/resume" in help_text
+    assert unknown == "Unknown command /frobnicate. /help lists the commands."
+
+
+# -- access -----------------------------------------------------------------------------------
+
+
+def test_an_unknown_user_gets_one_polite_refusal_and_nothing_else(tg, llm, chat):
+    requests_before = len(llm.requests)
+    tg.push_message(STRANGER, STRANGER, "hello?")
+    tg.push_message(STRANGER, STRANGER, "hello??")
+    tg.push_message(STRANGER, STRANGER, "/help")
+    say(tg, chat, "/help")  # handled after the stranger's messages
+    wait_count(tg, chat, 1)
+    [refusal] = texts(tg, STRANGER)
+    assert refusal.startswith("Sorry, this Hermes is private")
+    assert len(llm.requests) == requests_before
+
+
+def test_a_pairing_code_lets_one_new_user_in(tg, llm, gateway):
+    newcomer, latecomer = 7001, 7002
+    result = gateway.hermes("gateway", "pair", "--platform", "telegram")
+    assert result.returncode == 0, result.stderr
+    code = result.stdout.split("Pairing code: ")[1].split()[0]
+    llm.script(Reply.text("welcome aboard"))
+    tg.push_message(newcomer, newcomer, f"/pair {code}")
+    tg.wait_until(lambda: texts(tg, newcomer) and texts(tg, newcomer)[0].startswith("✅ Paired"))
+    tg.push_message(newcomer, newcomer, "hello")
+    tg.wait_until(lambda: texts(tg, newcomer)[-1:] == ["welcome aboard"], TIMEOUT)
+    tg.push_message(latecomer, latecomer, code.lower())  # used up: one code, one person
+    tg.wait_until(lambda: texts(tg, latecomer), TIMEOUT)
+    assert texts(tg, latecomer)[0].startswith("Sorry, this Hermes is private")
+
+
+# -- approvals --------------------------------------------------------------------------------
+
+
+def _approval_message(tg: FakeTelegram, chat: int) -> Any:
+    tg.wait_until(lambda: any(m.reply_markup for m in tg.messages(chat)), TIMEOUT)
+    return next(m for m in tg.messages(chat) if m.reply_markup)
+
+
+def _button(message: Any, label: str) -> str:
+    buttons = [b for row in message.reply_markup["inline_keyboard"] for b in row]
+    return next(b["callback_data"] for b in buttons if b["text"] == label)
+
+
+@pytest.mark.parametrize(
+    "button",
+    [("Allow once", True, "✅ Allowed once"), ("Deny", False, "❌ Denied")],
+    ids=["allowed", "denied"],
+)
+def test_an_approval_button_runs_or_denies_the_command(tg, llm, chat, gateway, button):
+    label, runs, outcome = button
+    target = f"approved-{chat}.txt"
+    llm.script(
+        Reply.tool_calls([("terminal", {"command": f"touch {target}"})]),
+        Reply.text("All done."),
+    )
+    say(tg, chat, "create the file")
+    question = _approval_message(tg, chat)
+    assert f"touch {target}" in question.text
+    tg.push_callback(chat, chat, _button(question, label), question.message_id)
+    tg.wait_until(lambda: texts(tg, chat)[-1:] == ["All done."], TIMEOUT)
+    assert (gateway.workspace / target).exists() is runs
+    settled = next(m for m in tg.messages(chat) if m.message_id == question.message_id)
+    assert settled.text.startswith(outcome)
+    assert not settled.reply_markup
+    assert tg.callback_answers()[-1]["text"] == outcome
+    tool_result = next(m for m in llm.requests[-1]["messages"] if m["role"] == "tool")
+    assert ("denied" in tool_result["content"]) is not runs
+
+
+def test_someone_else_cannot_press_an_approval_button(tg, llm, chat, gateway):
+    llm.script(Reply.tool_calls([("terminal", {"command": "touch never.txt"})]))
+    say(tg, chat, "create never.txt")
+    question = _approval_message(tg, chat)
+    answers = len(tg.callback_answers())
+    tg.push_callback(chat, STRANGER, _button(question, "Allow once"), question.message_id)
+    tg.wait_until(lambda: len(tg.callback_answers()) > answers, TIMEOUT)
+    assert "not for you" in tg.callback_answers()[-1]["text"]
+    say(tg, chat, "/stop")
+    tg.wait_until(lambda: texts(tg, chat)[-1:] == ["⏹ Stopped."], TIMEOUT)
+    assert not (gateway.workspace / "never.txt").exists()
+    settled = next(m for m in tg.messages(chat) if m.message_id == question.message_id)
+    assert settled.text.startswith("❌ Denied")
+
+
+def test_the_gateway_records_its_sessions_with_source_telegram(tg, llm, chat, gateway):
+    llm.script(Reply.text("recorded"))
+    say(tg, chat, "record this")
+    wait_text(tg, chat, 0, "recorded")
+    [session] = session_of(gateway, chat)
+    assert session["source"] == "telegram"
+    assert session["title"] == "record this"
+    assert Path(gateway.home / "gateway" / "sessions.json").exists()
+
+
+def test_compact_summarises_the_middle_and_goes_on_in_a_child_session(tg, llm, chat, gateway):
+    llm.script(*(Reply.text(f"answer {i}") for i in range(4)))
+    for i in range(4):
+        say(tg, chat, f"question {i}")
+        wait_text(tg, chat, i, f"answer {i}")
+    llm.script(Reply.text("They asked four questions."), Reply.text("after the summary"))
+    say(tg, chat, "/compact")
+    wait_text(tg, chat, 4, "🗜 Compressed the conversation: 8 messages → 7.")
+    say(tg, chat, "and now?")
+    wait_text(tg, chat, 5, "after the summary")
+    [parent] = session_of(gateway, chat)
+    assert parent["end_reason"] == "compression"
+    db = gateway.db()
+    try:
+        [child] = [
+            row
+            for row in db.list_sessions_rich(source="telegram", limit=1000, include_children=True)
+            if row["parent_session_id"] == parent["id"]
+        ]
+    finally:
+        db.close()
+    assert transcript(gateway, child["id"])[-2:] == [
+        ("user", "and now?"),
+        ("assistant", "after the summary"),
+    ]
+    sent = user_messages(llm.requests[-1])
+    assert any("They asked four questions." in text for text in sent)
+    assert "question 1" not in sent
+
+
+def test_compact_of_a_short_conversation_changes_nothing(tg, llm, chat):
+    llm.script(Reply.text("hi"))
+    say(tg, chat, "hello")
+    wait_text(tg, chat, 0, "hi")
+    say(tg, chat, "/compact")
+    wait_text(tg, chat, 1, "Nothing to compress: the conversation is still short.")
+
+
+def test_model_switches_the_model_of_this_conversation_only(tg, llm, chat):
+    llm.script(Reply.text("from the other model"))
+    say(tg, chat, "/model")
+    wait_text(tg, chat, 0, "Model: fake-model. /model NAME switches this conversation.")
+    say(tg, chat, "/model other-model")
+    wait_text(tg, chat, 1, "Model switched to other-model for this conversation.")
+    say(tg, chat, "hello")
+    wait_text(tg, chat, 2, "from the other model")
+    assert llm.requests[-1]["model"] == "other-model"
