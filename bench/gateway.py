@@ -35,7 +35,7 @@ from streaming import FakeProcess
 
 from tests.fakes.openai_server import FAKE_MODEL
 from tests.fakes.telegram_server import FakeTelegram
-from tests.test_gateway_support import GatewayProcess
+from tests.gateway_support import GatewayProcess
 
 TARGETS = {"messages_per_s": 50.0, "added_latency_ms": 20.0}
 CHATS = range(1000, 1010)
