@@ -406,7 +406,69 @@ class ScriptedHTTPServer(ThreadingHTTPServer):
         self.fake.record_fault(traceback.format_exc())
 
 
-class ScriptedServer(Generic[R]):
+class BackgroundFake:
+    """A fake HTTP service on a free port of 127.0.0.1, served from a background thread.
+
+    Use it as a context manager (or call ``start``/``stop``). If the fake itself fails while
+    serving, ``__exit__`` raises with the server-side traceback, unless the block is already
+    raising: the client alone would only see a dropped connection. Subclasses set
+    ``handler`` and may release their waiting requests in ``_release_waiters``.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[str] = []
+        self._server: ScriptedHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Self:
+        """Bind a free port on 127.0.0.1 and serve from a background thread."""
+        if self._server is not None:
+            raise RuntimeError(f"{type(self).__name__} is already started")
+        self._server = ScriptedHTTPServer(self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"{type(self).__name__}:{self._server.server_address[1]}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def _release_waiters(self) -> None:
+        """Let requests that wait (hangs, long polls) end, so that stopping is prompt."""
+
+    def stop(self) -> None:
+        """Release waiting requests, stop serving and wait for every handler to finish."""
+        self._release_waiters()
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        self.stop()
+        if exc_type is None and self._faults:
+            raise RuntimeError(f"{type(self).__name__} failed while serving:\n" + self._faults[0])
+
+    def record_fault(self, text: str) -> None:
+        """Keep a server-side traceback for ``__exit__`` to raise."""
+        with self._lock:
+            self._faults.append(text)
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError(f"{type(self).__name__} is not started")
+        return self._server.server_address[1]
+
+
+class ScriptedServer(BackgroundFake, Generic[R]):
     """A scripted API server on 127.0.0.1, one free port per instance.
 
     Use it as a context manager (or call ``start``/``stop``). Many may run at once and all
@@ -426,59 +488,25 @@ class ScriptedServer(Generic[R]):
     """The path ``base_url`` ends with."""
 
     def __init__(self, *, default: R | None = None) -> None:
+        super().__init__()
         self.default: R | None = default
         """Reply used whenever the script is empty; ``None`` makes such requests fail."""
         self.stopping = threading.Event()
         """Set on stop; hangs, delays and streams wait on it so that stopping is prompt."""
-        self._lock = threading.Lock()
         self._script: deque[R] = deque()
         self._requests: list[dict[str, Any]] = []
-        self._faults: list[str] = []
         self._turn_numbers = itertools.count(1)
         self._call_numbers = itertools.count(1)
-        self._server: ScriptedHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # ----- lifecycle -----------------------------------------------------------------------
 
-    def start(self) -> Self:
-        """Bind a free port on 127.0.0.1 and serve from a background thread."""
-        if self._server is not None:
-            raise RuntimeError(f"{type(self).__name__} is already started")
-        self._server = ScriptedHTTPServer(self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"{type(self).__name__}:{self._server.server_address[1]}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving, release hanging requests and wait for every handler to finish."""
+    def _release_waiters(self) -> None:
         self.stopping.set()
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        self.stop()
-        if exc_type is None and self._faults:
-            raise RuntimeError(f"{type(self).__name__} failed while serving:\n" + self._faults[0])
 
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:<port>`` and ``api_root``, the value for the SDK's ``base_url``."""
-        if self._server is None:
-            raise RuntimeError(f"{type(self).__name__} is not started")
-        return f"http://127.0.0.1:{self._server.server_address[1]}{self.api_root}"
+        return f"http://127.0.0.1:{self.port}{self.api_root}"
 
     # ----- scripting and inspection --------------------------------------------------------
 
@@ -514,11 +542,6 @@ class ScriptedServer(Generic[R]):
         """Add a parsed request body to ``requests``."""
         with self._lock:
             self._record(body)
-
-    def record_fault(self, text: str) -> None:
-        """Keep a server-side traceback for ``__exit__`` to raise."""
-        with self._lock:
-            self._faults.append(text)
 
     def _record(self, body: dict[str, Any]) -> None:
         """Record a request; called with the lock held, so a fake may note more from it."""

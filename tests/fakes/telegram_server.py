@@ -30,14 +30,13 @@ from __future__ import annotations
 import email.parser
 import email.policy
 import json
-import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.fakes.scripted_server import ScriptedHTTPServer, dump
+from tests.fakes.scripted_server import BackgroundFake, ScriptedHTTPServer, dump
 from tests.fakes.telegram_api import ApiError, BotApi, Call, Failure, SentMessage
 
 __all__ = ["Call", "FakeTelegram", "SentMessage"]
@@ -152,7 +151,7 @@ class _TelegramHandler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-class FakeTelegram:
+class FakeTelegram(BackgroundFake):
     """A fake Bot API for one bot on a free port of 127.0.0.1; see the module docstring.
 
     Update ids count from 1 per fake and message ids from 1 per chat. The bot's own user is
@@ -163,59 +162,20 @@ class FakeTelegram:
     handler = _TelegramHandler
 
     def __init__(self, token: str = "123456:TEST-TOKEN", bot_username: str = "hermes_test_bot"):
+        super().__init__()
         self.token = token
         self.api = BotApi(token, bot_username)
         """The bot's state and methods, served over HTTP."""
-        self._faults: list[str] = []
-        self._lock = threading.Lock()
-        self._server: ScriptedHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # ----- lifecycle -----------------------------------------------------------------------
 
-    def start(self) -> Self:
-        """Bind a free port on 127.0.0.1 and serve from a background thread."""
-        if self._server is not None:
-            raise RuntimeError("FakeTelegram is already started")
-        self._server = ScriptedHTTPServer(self)  # type: ignore[arg-type]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"FakeTelegram:{self._server.server_address[1]}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Release waiting long polls, stop serving and wait for every handler to finish."""
+    def _release_waiters(self) -> None:
         self.api.close()
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        self.stop()
-        if exc_type is None and self._faults:
-            raise RuntimeError("FakeTelegram failed while serving:\n" + self._faults[0])
-
-    def record_fault(self, text: str) -> None:
-        """Keep a server-side traceback for ``__exit__`` to raise."""
-        with self._lock:
-            self._faults.append(text)
 
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:<port>/bot``: PTB's ``base_url``, to which it appends the token."""
-        if self._server is None:
-            raise RuntimeError("FakeTelegram is not started")
-        return f"http://127.0.0.1:{self._server.server_address[1]}/bot"
+        return f"http://127.0.0.1:{self.port}/bot"
 
     # ----- playing the users ---------------------------------------------------------------
 
