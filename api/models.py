@@ -121,6 +121,7 @@ class Session:
         last_prompt_tokens: int | None = None,
         llm_title_generated: bool | None = None,
         pending_partial_text: str | None = None,
+        state_message_count: int | None = None,
         **_unknown: Any,
     ) -> None:
         now = time.time()
@@ -154,6 +155,9 @@ class Session:
             self.llm_title_generated = bool(llm_title_generated)
         # The streamed answer so far, checkpointed during a run so a crash keeps it.
         self.pending_partial_text = pending_partial_text
+        # How many of this conversation's state.db messages the browser's copy includes; the
+        # rest were said on another surface (see api.other_surfaces.catch_up).
+        self.state_message_count = state_message_count
         self._metadata_message_count: int | None = None
         self._metadata_only = False
         self._deleted = False

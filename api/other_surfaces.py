@@ -14,7 +14,9 @@ import re
 from typing import Any
 
 from api import agent_runtime, models
+from api.config import _get_session_agent_lock
 from api.models import Session
+from api.turn_fold import recorded_count
 from api.validation import is_valid_session_id
 from hermes_agent.errors import HermesError, NotFound, SessionNotFound
 
@@ -23,6 +25,7 @@ log = logging.getLogger(__name__)
 HIDDEN_SOURCES = ("web", "cron")
 LIST_LIMIT = 2000
 SEARCH_LIMIT = 50
+CATCH_UP_WAIT_SECONDS = 2.0
 _MARKERS = re.compile(r">>>|<<<")
 
 
@@ -145,7 +148,53 @@ def continue_in_web(sid: str) -> tuple[Session, bool]:
         title=detail["title"],
         model=detail.get("model"),
         messages=[m for m in detail["messages"] if m.get("role") != "system"],
+        state_message_count=recorded_count(web_id),
     )
     session.save()
     models.cache_session(session)
     return session, True
+
+
+def catch_up_session(sid: str) -> None:
+    """`catch_up` for a stored session, saved if it changed; skipped while a run holds it."""
+    lock = _get_session_agent_lock(sid)
+    if not lock.acquire(timeout=CATCH_UP_WAIT_SECONDS):
+        return
+    try:
+        try:
+            session = models.get_session(sid)
+        except SessionNotFound:
+            return
+        if catch_up(session):
+            session.save()
+    finally:
+        lock.release()
+
+
+def catch_up(s: Session) -> bool:
+    """Append to a browser conversation what was said in it on another surface since.
+
+    A conversation resumed in the terminal or a chat app gets its new turns in state.db only.
+    `state_message_count` says how many of the session's state.db messages the browser's copy
+    includes (set whenever a browser turn ends); the ones after it are appended here, to the
+    transcript and to the model's context. True when the session changed. Call with the
+    session's lock held and no run live.
+    """
+    db = _db()
+    if db is None or s.active_stream_id:
+        return False
+    try:
+        total = db.message_count(s.session_id)
+        seen = s.state_message_count
+        if seen is None or total <= seen:
+            return False
+        recorded = db.get_messages_as_conversation(s.session_id)
+    except (HermesError, OSError) as exc:
+        log.warning("state.db could not be read for %s: %s", s.session_id, exc)
+        return False
+    said = [m for m in recorded[seen:] if m.get("role") != "system"]
+    s.messages = s.messages + said
+    if s.context_messages:
+        s.context_messages = s.context_messages + said
+    s.state_message_count = len(recorded)
+    return True

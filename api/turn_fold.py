@@ -73,11 +73,25 @@ def fold_unfinished_turn(
 
 
 def clear_pending(s: Session) -> None:
+    """The turn is over: no run, nothing pending, and everything it recorded is seen."""
     s.active_stream_id = None
     s.pending_user_message = None
     s.pending_attachments = []
     s.pending_started_at = None
     s.pending_partial_text = None
+    s.state_message_count = recorded_count(s.session_id)
+
+
+def recorded_count(session_id: str) -> int | None:
+    """How many messages state.db holds for the session; None when it cannot be read."""
+    db = agent_runtime.state_db()
+    if db is None:
+        return None
+    try:
+        return db.message_count(session_id)
+    except (HermesError, OSError) as exc:
+        log.warning("state.db could not count %s: %s", session_id, exc)
+        return None
 
 
 def recorded_since(session_id: str, started: float) -> list[dict[str, Any]]:

@@ -1,5 +1,6 @@
 """One conversation, two surfaces: started in the terminal gateway, found and continued in the
-web server, then resumed in the terminal again with the browser's turn in its history.
+web server, resumed in the terminal with the browser's turn in its history, and back in the
+browser with the terminal's turn in its transcript.
 
 Both are real processes sharing one HERMES_HOME (and so one state.db), as on a person's
 machine; the model is the scripted fake.
@@ -52,3 +53,32 @@ def test_a_terminal_conversation_is_searchable_and_continued_in_the_browser(
     assert complete["text"] == "Yes: torch, boat at six."
     seen = [m.get("content") for m in fake.requests[-1]["messages"]]
     assert "And back?" in seen and "The last boat back leaves at six." in seen
+    assert again.close() == 0
+
+    # Back in the browser: the terminal's turn is there, once, and the model sees it.
+    web.start()
+    try:
+        opened = request(web.base, "GET", f"/api/session?session_id={store_id}").json["session"]
+        contents = [m.get("content") for m in opened["messages"]]
+        assert contents == [
+            "Plan the lighthouse visit",
+            "Bring a torch for the lighthouse stairs.",
+            "And back?",
+            "The last boat back leaves at six.",
+            "Summarise",
+            "Yes: torch, boat at six.",
+        ]
+        reopened = request(web.base, "GET", f"/api/session?session_id={store_id}").json
+        assert len(reopened["session"]["messages"]) == 6, "caught up once, not twice"
+        fake.script(Reply.text("Have a good trip."))
+        started = request(
+            web.base, "POST", "/api/chat/start", {"session_id": store_id, "message": "Thanks"}
+        )
+        assert read_events(web.base, started.json["stream_id"])[-1][0] == "stream_end"
+        sent = [m.get("content") for m in fake.requests[-1]["messages"]]
+        assert "Yes: torch, boat at six." in sent
+        final = request(web.base, "GET", f"/api/session?session_id={store_id}").json["session"]
+        assert [m.get("content") for m in final["messages"]][-2:] == ["Thanks", "Have a good trip."]
+        assert len(final["messages"]) == 8
+    finally:
+        web.stop()

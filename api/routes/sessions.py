@@ -75,6 +75,8 @@ def read_session(
     ),
 ) -> JSONResponse:
     sid = _query_session_id(session_id, "session_id is required")
+    if messages:
+        other_surfaces.catch_up_session(sid)
     try:
         session = get_session(sid, metadata_only=not messages)
     except SessionNotFound:
