@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from api import agent_runtime
+from api import agent_runtime, turn_merge
 from api.config import LOCK, STREAMS, STREAMS_LOCK, _get_session_agent_lock
 from api.models import SESSIONS, UNTITLED, Session, get_session, message_text
+from api.turn_fold import recorded_count
 from hermes_agent.errors import BadRequest, EmptyTranscript
+from hermes_agent.history import rewrite_transcript
 
 TITLE_MAX = 80
 PREVIEW_MAX = 40
@@ -27,6 +29,7 @@ def retry_last(session_id: str) -> dict[str, Any]:
         with LOCK:
             s = SESSIONS.get(session_id, s)
             text, removed = _drop_last_exchange(s, "No previous message to retry.")
+        _mirror_transcript(s)
         s.save()
     return {"last_user_text": text, "removed_count": removed}
 
@@ -38,6 +41,7 @@ def undo_last(session_id: str) -> dict[str, Any]:
         with LOCK:
             s = SESSIONS.get(session_id, s)
             text, removed = _drop_last_exchange(s, "Nothing to undo.")
+        _mirror_transcript(s)
         s.save()
     preview = text[:PREVIEW_MAX] + "..." if len(text) > PREVIEW_MAX else text
     return {"removed_count": removed, "removed_preview": preview}
@@ -65,15 +69,30 @@ def _last_user_index(messages: list) -> int | None:
     return None
 
 
-def update_session(session_id: str, mutate: Callable[[Session], None]) -> Session:
-    """Apply `mutate` to the canonical session and save it, all under its agent lock."""
+def update_session(
+    session_id: str, mutate: Callable[[Session], None], *, transcript: bool = False
+) -> Session:
+    """Apply `mutate` to the canonical session and save it, all under its agent lock.
+    `transcript`: the change removes messages, which state.db's copy must follow."""
     with _get_session_agent_lock(session_id):
         s = get_session(session_id)
         with LOCK:
             s = SESSIONS.get(session_id, s)
             mutate(s)
+        if transcript:
+            _mirror_transcript(s)
         s.save()
     return s
+
+
+def _mirror_transcript(s: Session) -> None:
+    """Make state.db's copy of the conversation what the browser now keeps, so the terminal
+    and chat apps that resume it see the same turns, and none the browser took back."""
+    if s.state_message_count is None:
+        return  # no browser turn of it was ever recorded there
+    history = turn_merge.api_history(s.context_messages or s.messages)
+    rewrite_transcript(agent_runtime.state_db(), s.session_id, history)
+    s.state_message_count = recorded_count(s.session_id)
 
 
 def rename_session(session_id: str, title: str) -> Session:
@@ -111,7 +130,7 @@ def clear_session(session_id: str) -> Session:
         s.tool_calls = []
         s.title = UNTITLED
 
-    return update_session(session_id, apply)
+    return update_session(session_id, apply, transcript=True)
 
 
 def truncate_session(session_id: str, keep_count: int) -> Session:
@@ -128,7 +147,7 @@ def truncate_session(session_id: str, keep_count: int) -> Session:
             if not isinstance(call, dict) or (call.get("assistant_msg_idx") or 0) < keep_count
         ]
 
-    return update_session(session_id, apply)
+    return update_session(session_id, apply, transcript=True)
 
 
 def session_status(session_id: str) -> dict[str, Any]:

@@ -132,3 +132,24 @@ def test_web_titles_reach_state_db_so_other_surfaces_resume_by_title(server, fak
         assert db.resolve_session_by_title("Allotment") == sid
     finally:
         db.close()
+
+
+def test_undo_in_the_browser_is_followed_by_state_db_and_never_caught_up_again(server, fake):
+    sid = request(server.base, "POST", "/api/session/new", {}).json["session"]["session_id"]
+    for question, answer in (("First question", "First answer."), ("Second", "Second answer.")):
+        fake.script(Reply.text(answer))
+        started = request(
+            server.base, "POST", "/api/chat/start", {"session_id": sid, "message": question}
+        )
+        assert read_events(server.base, started.json["stream_id"])[-1][0] == "stream_end"
+
+    assert request(server.base, "POST", "/api/session/undo", {"session_id": sid}).status == 200
+
+    db = SessionDB(server.root / "hermes-home" / "state.db")
+    try:
+        stored = [m["content"] for m in db.get_messages(sid)]
+    finally:
+        db.close()
+    assert stored == ["First question", "First answer."]
+    shown = request(server.base, "GET", f"/api/session?session_id={sid}").json["session"]
+    assert [m["content"] for m in shown["messages"]] == ["First question", "First answer."]
