@@ -31,9 +31,23 @@ def rewrite_transcript(db: Any, session_id: str, history: list[dict[str, Any]]) 
         return
     rows = [{**m, "tool_name": m.get("tool_name") or m.get("name")} for m in history]
     try:
-        db.replace_messages(session_id, rows)
+        stored = db.get_messages(session_id)
+        if _is_prefix(rows, stored):
+            db.truncate_messages(session_id, len(rows))  # an undo: only the tail goes
+        else:
+            db.replace_messages(session_id, rows)
     except (sqlite3.Error, HermesError) as exc:
         log.warning("could not rewrite the transcript of %s: %s", session_id, exc)
+
+
+def _is_prefix(history: list[dict[str, Any]], stored: list[dict[str, Any]]) -> bool:
+    """Whether `history` is the start of the stored transcript (same roles and contents)."""
+    if len(history) > len(stored):
+        return False
+    return all(
+        mine.get("role") == theirs["role"] and mine.get("content") == theirs["content"]
+        for mine, theirs in zip(history, stored, strict=False)
+    )
 
 
 def compress(agent: Any, history: list[dict[str, Any]], cancel: threading.Event) -> list | None:

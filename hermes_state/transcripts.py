@@ -19,6 +19,7 @@ from hermes_state.messages import (
     _conversation_entry,
     _decode_message,
     _drop_repeated_user_turns,
+    _loads,
     _message_values,
     _tool_call_total,
 )
@@ -91,6 +92,31 @@ class MessagesMixin:
             conn.execute(
                 "UPDATE sessions SET message_count = ?, tool_call_count = ? WHERE id = ?",
                 (len(rows), calls, session_id),
+            )
+
+        self._execute_write(write)
+
+    def truncate_messages(self, session_id: str, keep: int) -> None:
+        """Keep the first `keep` messages and drop the rest, as an undo does: unlike
+        `replace_messages`, the kept rows (and their search index) are not written again."""
+
+        def write(conn: sqlite3.Connection) -> None:
+            rows = conn.execute(
+                "SELECT id, tool_calls FROM messages WHERE session_id = ? ORDER BY id",
+                (session_id,),
+            ).fetchall()
+            dropped = rows[max(keep, 0) :]
+            if not dropped:
+                return
+            conn.execute(
+                "DELETE FROM messages WHERE session_id = ? AND id >= ?",
+                (session_id, dropped[0]["id"]),
+            )
+            calls = sum(_tool_call_total(_loads(row["tool_calls"])) for row in dropped)
+            conn.execute(
+                "UPDATE sessions SET message_count = ?, "
+                "tool_call_count = MAX(0, tool_call_count - ?) WHERE id = ?",
+                (len(rows) - len(dropped), calls, session_id),
             )
 
         self._execute_write(write)

@@ -1262,3 +1262,40 @@ def test_four_writer_processes_lose_no_message_and_never_see_a_lock_error(tmp_pa
                     f"SELECT COUNT(*) FROM {table} WHERE {table} MATCH 'marker'"
                 ).fetchone()[0]
                 assert indexed == 2 * workers * per_worker
+
+
+def test_truncate_messages_drops_only_the_tail_and_recounts(db):
+    db.create_session("t1", "web")
+    db.append_message("t1", "user", "keep this question")
+    db.append_message("t1", "assistant", "", tool_calls=[{"id": "c1", "type": "function"}])
+    db.append_message("t1", "tool", "tool output", tool_call_id="c1")
+    db.append_message("t1", "user", "drop this walrus")
+    db.append_message("t1", "assistant", "", tool_calls=[{"id": "c2"}, {"id": "c3"}])
+    kept_ids = [m["id"] for m in db.get_messages("t1")][:3]
+
+    db.truncate_messages("t1", 3)
+
+    assert [m["id"] for m in db.get_messages("t1")] == kept_ids
+    row = db.get_session("t1")
+    assert (row["message_count"], row["tool_call_count"]) == (3, 1)
+    assert db.search_messages("walrus") == []
+    assert [hit["session_id"] for hit in db.search_messages("question")] == ["t1"]
+    db.truncate_messages("t1", 10)
+    assert db.message_count("t1") == 3
+
+
+def test_rewrite_transcript_truncates_a_prefix_and_replaces_anything_else(db):
+    from hermes_agent.history import rewrite_transcript
+
+    db.create_session("t2", "web")
+    for role, text in [("user", "a"), ("assistant", "b"), ("user", "c"), ("assistant", "d")]:
+        db.append_message("t2", role, text)
+    first_ids = [m["id"] for m in db.get_messages("t2")][:2]
+
+    rewrite_transcript(
+        db, "t2", [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]
+    )
+    assert [m["id"] for m in db.get_messages("t2")] == first_ids, "kept rows are not rewritten"
+
+    rewrite_transcript(db, "t2", [{"role": "user", "content": "edited"}])
+    assert [(m["role"], m["content"]) for m in db.get_messages("t2")] == [("user", "edited")]
