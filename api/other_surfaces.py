@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from typing import Any
 
 from api import agent_runtime, models
@@ -26,6 +27,9 @@ HIDDEN_SOURCES = ("web", "cron")
 LIST_LIMIT = 2000
 SEARCH_LIMIT = 50
 CATCH_UP_WAIT_SECONDS = 2.0
+
+_cached: tuple[int, list[dict[str, Any]]] | None = None
+_cache_lock = threading.Lock()
 _MARKERS = re.compile(r">>>|<<<")
 
 
@@ -61,13 +65,28 @@ def listed(exclude_ids: set[str]) -> list[dict[str, Any]]:
     if db is None:
         return []
     try:
-        records = db.list_sessions_rich(
-            exclude_sources=HIDDEN_SOURCES, limit=LIST_LIMIT, order_by_last_active=True
-        )
+        rows = _rows_of_other_surfaces(db)
     except (HermesError, OSError) as exc:
         log.warning("state.db could not be listed: %s", exc)
         return []
-    return [_row(r) for r in records if r["id"] not in exclude_ids and r.get("message_count")]
+    return [row for row in rows if row["session_id"] not in exclude_ids]
+
+
+def _rows_of_other_surfaces(db: Any) -> list[dict[str, Any]]:
+    """Every sidebar page asks for these; they are read again only after another process
+    wrote to state.db (this server's own writes go to web sessions, which are left out)."""
+    global _cached
+    version = db.data_version()
+    with _cache_lock:
+        if _cached is not None and _cached[0] == version:
+            return _cached[1]
+    records = db.list_sessions_rich(
+        exclude_sources=HIDDEN_SOURCES, limit=LIST_LIMIT, order_by_last_active=True
+    )
+    rows = [_row(r) for r in records if r.get("message_count")]
+    with _cache_lock:
+        _cached = (version, rows)
+    return rows
 
 
 def merged(web_rows: list[dict[str, Any]], others: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -180,13 +199,13 @@ def catch_up(s: Session) -> bool:
     transcript and to the model's context. True when the session changed. Call with the
     session's lock held and no run live.
     """
+    seen = s.state_message_count
     db = _db()
-    if db is None or s.active_stream_id:
+    if db is None or s.active_stream_id or seen is None:
         return False
     try:
         total = db.message_count(s.session_id)
-        seen = s.state_message_count
-        if seen is None or total <= seen:
+        if total <= seen:
             return False
         recorded = db.get_messages_as_conversation(s.session_id)
     except (HermesError, OSError) as exc:

@@ -139,6 +139,11 @@ class MaintenanceMixin:
             (now, cutoff),
         )
 
+    def data_version(self) -> int:
+        """A number that changes whenever another connection (another process) commits, so a
+        reader may keep what it derived from the store until it does."""
+        return self._read(lambda conn: conn.execute("PRAGMA data_version").fetchone()[0])
+
     def get_meta(self, key: str) -> str | None:
         row = self._fetch_one("SELECT value FROM state_meta WHERE key = ?", (key,))
         return row["value"] if row else None

@@ -153,3 +153,17 @@ def test_undo_in_the_browser_is_followed_by_state_db_and_never_caught_up_again(s
     assert stored == ["First question", "First answer."]
     shown = request(server.base, "GET", f"/api/session?session_id={sid}").json["session"]
     assert [m["content"] for m in shown["messages"]] == ["First question", "First answer."]
+
+
+def test_a_conversation_another_process_starts_later_is_listed_at_once(server):
+    before = request(server.base, "GET", "/api/sessions").json["cli_count"]
+    db = SessionDB(server.root / "hermes-home" / "state.db")
+    try:
+        db.create_session("20261121_120000_late01", "telegram")
+        db.append_message("20261121_120000_late01", "user", "Is the museum open on Monday?")
+    finally:
+        db.close()
+
+    after = request(server.base, "GET", "/api/sessions").json
+    assert after["cli_count"] == before + 1
+    assert "20261121_120000_late01" in {row["session_id"] for row in after["sessions"]}
