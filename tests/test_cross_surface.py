@@ -8,16 +8,26 @@ machine; the model is the scripted fake.
 
 from __future__ import annotations
 
-from tests.fakes.openai_server import Reply
+import pytest
+
+from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.support import ServerProcess, fake_provider_env, read_events, request
-from tests.test_tui_gateway import fake, start  # noqa: F401 - fixtures used below
+from tests.tui_gateway_support import started_gateways
 
 
-def test_a_terminal_conversation_is_searchable_and_continued_in_the_browser(
-    start,  # noqa: F811
-    fake,  # noqa: F811
-    tmp_path,
-):
+@pytest.fixture
+def fake():
+    with FakeOpenAI() as server:
+        yield server
+
+
+@pytest.fixture
+def start(tmp_path, fake):
+    with started_gateways(tmp_path, fake) as start:
+        yield start
+
+
+def test_a_terminal_conversation_is_searchable_and_continued_in_the_browser(start, fake, tmp_path):
     fake.script(Reply.text("Bring a torch for the lighthouse stairs."))
     gateway = start()
     sid = gateway.create()

@@ -3,13 +3,7 @@ against the scripted provider, with the store checked in state.db afterwards."""
 
 from __future__ import annotations
 
-import json
-import os
-import queue
 import signal
-import subprocess
-import sys
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -17,123 +11,9 @@ import pytest
 
 from hermes_state import SessionDB
 from tests.fakes.openai_server import FakeOpenAI, Reply
-from tests.support import REPO_ROOT, SECRET_ENV_PREFIXES, fake_provider_env
+from tests.tui_gateway_support import TIMEOUT, Gateway, started_gateways
 
-TIMEOUT = 15
 SLOW_ANSWER = " ".join(f"word{i}" for i in range(300))
-
-
-class Gateway:
-    """One gateway process. Every stdout line must be a JSON-RPC frame: the reader fails
-    the test on anything else. Events are kept in arrival order; `_seen` is how far the
-    test has looked."""
-
-    def __init__(self, root: Path, fake: FakeOpenAI, **settings: str) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(SECRET_ENV_PREFIXES)}
-        env.update(fake_provider_env(fake, **settings), HERMES_HOME=str(root / "home"))
-        env["PYTHONPATH"] = str(REPO_ROOT)
-        self.workspace = root / "work"
-        self.workspace.mkdir(exist_ok=True)
-        self.stderr = open(root / "gateway.log", "ab")  # noqa: SIM115 - closed in close()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tui_gateway"],
-            cwd=self.workspace,
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.stderr,
-        )
-        self.frames: queue.Queue[dict | None] = queue.Queue()
-        self.events: list[dict] = []
-        self.replies: dict[Any, dict] = {}
-        self.bad_lines: list[bytes] = []
-        self._seen = 0
-        self._next_id = 0
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        for line in self.proc.stdout:
-            try:
-                frame = json.loads(line)
-            except ValueError:
-                self.bad_lines.append(line)
-                continue
-            self.frames.put(frame)
-        self.frames.put(None)
-
-    def _pump(self) -> None:
-        frame = self.frames.get(timeout=TIMEOUT)
-        assert frame is not None, "the gateway closed its output"
-        assert frame["jsonrpc"] == "2.0"
-        if frame.get("method") == "event":
-            self.events.append(frame["params"])
-        else:
-            self.replies[frame["id"]] = frame
-
-    def send_line(self, data: bytes) -> None:
-        self.proc.stdin.write(data + b"\n")
-        self.proc.stdin.flush()
-
-    def call(self, method: str, params: dict | None = None) -> dict:
-        """The whole reply frame of one request."""
-        self._next_id += 1
-        rid = self._next_id
-        self.send_line(
-            json.dumps(
-                {"jsonrpc": "2.0", "id": rid, "method": method, "params": params or {}}
-            ).encode()
-        )
-        return self.reply(rid)
-
-    def reply(self, rid: Any) -> dict:
-        while rid not in self.replies:
-            self._pump()
-        return self.replies.pop(rid)
-
-    def result(self, method: str, params: dict | None = None) -> dict:
-        frame = self.call(method, params)
-        assert "result" in frame, frame
-        return frame["result"]
-
-    def error(self, method: str, params: dict | None = None) -> dict:
-        frame = self.call(method, params)
-        assert "error" in frame, frame
-        return frame["error"]
-
-    def until(self, kind: str, sid: str | None = None) -> list[dict]:
-        """The events after the last ones looked at, up to the next `kind` (of `sid`)."""
-        start = self._seen
-        while True:
-            while self._seen < len(self.events):
-                event = self.events[self._seen]
-                self._seen += 1
-                if event["type"] == kind and sid in (None, event["session_id"]):
-                    return self.events[start : self._seen]
-            self._pump()
-
-    def turn(self, sid: str, text: str) -> tuple[list[dict], dict]:
-        """Submit a message; the turn's events and the `message.complete` payload."""
-        self._seen = len(self.events)
-        assert self.result("prompt.submit", {"session_id": sid, "text": text}) == {
-            "status": "streaming"
-        }
-        events = self.until("message.complete", sid)
-        return events, events[-1]["payload"]
-
-    def create(self) -> str:
-        return self.result("session.create")["session_id"]
-
-    def close(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.stdin.close()
-            try:
-                self.proc.wait(TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.stderr.close()
-        assert not self.bad_lines, f"non-protocol output on stdout: {self.bad_lines}"
-        return self.proc.returncode
 
 
 @pytest.fixture
@@ -144,19 +24,8 @@ def fake():
 
 @pytest.fixture
 def start(tmp_path, fake):
-    """Start a gateway (several in turn share one home and state.db)."""
-    started: list[Gateway] = []
-
-    def _start(**settings: str) -> Gateway:
-        gateway = Gateway(tmp_path, fake, **settings)
-        started.append(gateway)
-        ready = gateway.until("gateway.ready")[-1]
-        assert ready["session_id"] is None and ready["payload"]["protocol"] == 1
-        return gateway
-
-    yield _start
-    for gateway in started:
-        gateway.close()
+    with started_gateways(tmp_path, fake) as start:
+        yield start
 
 
 def store(tmp_path: Path) -> SessionDB:
