@@ -34,6 +34,7 @@ def open_app(contexts, **options):
     page = contexts.page(**options)
     page.goto("/")
     expect(page.get_by_role("button", name="New chat")).to_be_visible()
+    page.wait_for_load_state("networkidle")
     return page
 
 
@@ -149,6 +150,31 @@ def test_the_dialog_works_from_the_keyboard_and_escape_closes_it(contexts):
     assert unlabelled == []
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
+    expect(button).to_be_focused()
+    assert contexts.uncaught == []
+
+
+def test_focus_moved_while_the_page_loads_is_not_taken_back(contexts):
+    page = contexts.page()
+    held = []
+
+    def hold(route):
+        held.append(route)
+
+    page.route("**/api/sessions?*", hold)
+    page.goto("/", wait_until="commit")
+    for _ in range(300):  # the handler runs while Playwright waits
+        if held:
+            break
+        page.wait_for_timeout(20)
+    assert held, "the sidebar never asked for its sessions"
+    button = page.get_by_role("button", name="Settings")
+    button.focus()
+    for route in held:
+        route.continue_()
+    page.unroute("**/api/sessions?*", hold)
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#message-input")).to_be_editable()
     expect(button).to_be_focused()
     assert contexts.uncaught == []
 

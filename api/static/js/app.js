@@ -53,7 +53,8 @@ async function main() {
   const remembered = linked ? linked[1] : currentSessionId();
   if (remembered) await openSession(remembered);
   else newChat();
-  composer.focus();
+  // Someone who already moved focus while the page loaded keeps it.
+  if (document.activeElement === document.body) composer.focus();
 }
 
 main();
