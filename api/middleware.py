@@ -83,7 +83,7 @@ def _auth_refusal(scope: Scope, headers: dict[str, str]) -> JSONResponse | None:
     if scope["method"] not in SAFE_METHODS and not guard.valid_csrf(
         value, headers.get(auth.CSRF_HEADER)
     ):
-        return error_response(403, "Missing or invalid CSRF token")
+        return error_response(403, "Missing or invalid CSRF token", code="csrf")
     return None
 
 

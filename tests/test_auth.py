@@ -70,6 +70,7 @@ def test_writes_need_the_csrf_header_as_well_as_the_cookie(server):
     cookie, token = _session_cookie(reply), reply.json["csrf_token"]
     without = request(server.base, "POST", "/api/session/new", {}, headers={"Cookie": cookie})
     assert without.status == 403 and "CSRF" in without.json["error"]
+    assert without.json["code"] == "csrf"
     forged = request(
         server.base,
         "POST",

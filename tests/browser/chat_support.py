@@ -7,6 +7,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
+from tests.browser.pages import wait_until_loaded
 from tests.support import ServerProcess, request
 
 WAIT = 15_000
@@ -16,6 +17,7 @@ WAIT = 15_000
 def open_app(page: Page, fragment: str = "") -> None:
     """Load the UI and wait until the chat pane is ready for input."""
     page.goto("/" + fragment)
+    wait_until_loaded(page)
     expect(page.locator("#message-input")).to_be_editable()
     page.wait_for_load_state("networkidle")
 

@@ -1,5 +1,5 @@
-"""What a page did wrong (console errors, uncaught exceptions), and fresh browser contexts
-(each its own cookie jar and storage) that record uncaught errors."""
+"""What a page did wrong (console errors, uncaught exceptions), fresh browser contexts (each its
+own cookie jar and storage) that record uncaught errors, and ways to act while a page loads."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from playwright.sync_api import expect
 
 from tests.support import ServerProcess
 
@@ -91,3 +92,34 @@ def fresh_page(browser, base_url: str | None = None) -> Iterator:
         yield page
     finally:
         context.close()
+
+
+def wait_until_loaded(page: Any) -> None:
+    """Waits until the page has shown its first conversation (the chat pane stops being busy)."""
+    expect(page.locator("#chat")).not_to_have_attribute("aria-busy", "true")
+
+
+class HeldRequests:
+    """Holds the page's requests to `pattern` until `release()`, to act while the page loads."""
+
+    def __init__(self, page: Any, pattern: str) -> None:
+        self.page, self.pattern, self.routes = page, pattern, []
+
+        def hold(route: Any) -> None:
+            self.routes.append(route)
+
+        self._hold = hold
+        page.route(pattern, hold)
+
+    def wait(self) -> None:
+        """Returns once the page asked; route handlers only run while Playwright waits."""
+        for _ in range(500):
+            if self.routes:
+                return
+            self.page.wait_for_timeout(20)
+        raise AssertionError(f"the page never requested {self.pattern}")
+
+    def release(self) -> None:
+        for route in self.routes:
+            route.continue_()
+        self.page.unroute(self.pattern, self._hold)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hermes_state import SessionDB
+from tests.browser.pages import wait_until_loaded
 from tests.fakes.openai_server import Reply
 from tests.support import request
 
@@ -22,8 +23,8 @@ def test_a_terminal_conversation_is_listed_opened_and_continued(
         db.close()
 
     chat_page.goto("/")
+    wait_until_loaded(chat_page)
     row = chat_page.locator(f'.session[data-id="{TUI_ID}"]')
-    row.wait_for()
     assert "Terminal" in row.inner_text()
     row.locator(".session-open").click()
     chat_page.get_by_text("A raincoat, boots and a thermos.").wait_for()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.pages import fresh_page
+from tests.browser.pages import fresh_page, wait_until_loaded
 from tests.fakes.openai_server import Reply
 from tests.support import request
 
@@ -81,8 +81,7 @@ def chat_with_answer(page, fake_llm) -> None:
     """Send one prompt through the UI and wait until its streamed answer is complete."""
     fake_llm.script(Reply.text(ANSWER, delay=0.002))
     page.goto("/")
-    page.locator("#session-list .session").first.wait_for(state="attached")
-    page.locator("#message-input").wait_for()
+    wait_until_loaded(page)
     page.fill("#message-input", "Count the words in my notes, per file")
     page.keyboard.press("Enter")
     page.locator("#messages .msg-assistant pre code").wait_for()
@@ -115,6 +114,7 @@ def test_sidebar_screenshot(screens_page, scene, screenshot_dir):
 
 def test_settings_screenshot(screens_page, scene, screenshot_dir):
     screens_page.goto("/")
+    wait_until_loaded(screens_page)
     screens_page.click("#settings-button")
     dialog = screens_page.locator("#settings-dialog")
     dialog.wait_for()

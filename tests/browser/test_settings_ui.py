@@ -7,7 +7,7 @@ import pytest
 import yaml
 from playwright.sync_api import expect
 
-from tests.browser.pages import CONFIG_API_KEY, Contexts
+from tests.browser.pages import CONFIG_API_KEY, Contexts, wait_until_loaded
 from tests.fakes.openai_server import Reply
 from tests.support import request
 
@@ -33,8 +33,7 @@ def saved_config(server) -> dict:
 def open_app(contexts, **options):
     page = contexts.page(**options)
     page.goto("/")
-    expect(page.get_by_role("button", name="New chat")).to_be_visible()
-    page.wait_for_load_state("networkidle")
+    wait_until_loaded(page)
     return page
 
 
@@ -154,31 +153,6 @@ def test_the_dialog_works_from_the_keyboard_and_escape_closes_it(contexts):
     assert contexts.uncaught == []
 
 
-def test_focus_moved_while_the_page_loads_is_not_taken_back(contexts):
-    page = contexts.page()
-    held = []
-
-    def hold(route):
-        held.append(route)
-
-    page.route("**/api/sessions?*", hold)
-    page.goto("/", wait_until="commit")
-    for _ in range(300):  # the handler runs while Playwright waits
-        if held:
-            break
-        page.wait_for_timeout(20)
-    assert held, "the sidebar never asked for its sessions"
-    button = page.get_by_role("button", name="Settings")
-    button.focus()
-    for route in held:
-        route.continue_()
-    page.unroute("**/api/sessions?*", hold)
-    page.wait_for_load_state("networkidle")
-    expect(page.locator("#message-input")).to_be_editable()
-    expect(button).to_be_focused()
-    assert contexts.uncaught == []
-
-
 def test_the_theme_persists_and_system_follows_the_color_scheme(contexts):
     page = open_app(contexts, color_scheme="dark")
     body = page.locator("body")
@@ -209,6 +183,7 @@ def test_settings_fixed_by_the_environment_are_marked_and_locked(chat_page):
     uncaught: list[str] = []
     chat_page.on("pageerror", lambda exc: uncaught.append(str(exc)))
     chat_page.goto("/")
+    wait_until_loaded(chat_page)
     dialog = open_settings(chat_page)
     note = dialog.locator("#env-note")
     expect(note).to_be_visible()

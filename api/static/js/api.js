@@ -23,7 +23,6 @@ export function goToLogin() {
   window.location.assign("/login");
 }
 
-const STALE_TOKEN = "Missing or invalid CSRF token";
 
 /**
  * One API call. A write refused for a stale CSRF token (the password changed in another tab,
@@ -33,7 +32,7 @@ export async function request(method, path, body, options = {}) {
   try {
     return await send(method, path, body, options);
   } catch (err) {
-    if (!(err instanceof ApiError) || err.status !== 403 || err.body?.error !== STALE_TOKEN) throw err;
+    if (!(err instanceof ApiError) || err.status !== 403 || err.body?.code !== "csrf") throw err;
     await initAuth();
     return send(method, path, body, { ...options, retried: true });
   }
@@ -62,7 +61,7 @@ async function send(method, path, body, { quiet = false, retried = false } = {})
   }
   if (!reply.ok) {
     const message = data.error || `${reply.status} ${reply.statusText}`;
-    if (!quiet && (retried || message !== STALE_TOKEN)) notify(message, "error");
+    if (!quiet && (retried || data.code !== "csrf")) notify(message, "error");
     throw new ApiError(reply.status, message, data);
   }
   return data;

@@ -21,12 +21,18 @@ function initDrawer() {
   return setOpen;
 }
 
-async function main() {
-  const status = await initAuth().catch(() => ({}));
-  if (status.auth_required && !status.authenticated) return;
+/**
+ * Wires every control first, so a click made while the page loads is never lost. A message sent
+ * meanwhile waits for `shown`: it belongs to the conversation the page is about to show.
+ */
+function initControls(shown) {
   const setDrawer = initDrawer();
   const closeDrawer = () => setDrawer(false);
-  const composer = initComposer({ onSend: send, onStop: stopIfRunning });
+  const onSend = async (text) => {
+    await shown;
+    return send(text);
+  };
+  const composer = initComposer({ onSend, onStop: stopIfRunning });
   initChat({ sessionsChanged: refreshSessions });
   initSidebar({
     open: (id) => { closeDrawer(); openSession(id); },
@@ -41,18 +47,34 @@ async function main() {
     newChat();
     composer.focus();
   });
-  // Shown while a password is set; the settings dialog can set or remove one at any time.
-  const logout = document.getElementById("logout-button");
-  logout.hidden = !status.auth_required;
-  logout.addEventListener("click", async () => {
+  document.getElementById("logout-button").addEventListener("click", async () => {
     await post("/api/auth/logout").catch(() => {});
     window.location.assign("/login");
   });
-  await refreshSessions();
-  const linked = window.location.hash.match(/^#session=([0-9a-z_]{1,64})$/);
-  const remembered = linked ? linked[1] : currentSessionId();
-  if (remembered) await openSession(remembered);
-  else newChat();
+  return composer;
+}
+
+async function main() {
+  const chat = document.getElementById("chat");
+  let markShown;
+  const composer = initControls(new Promise((resolve) => { markShown = resolve; }));
+  let chosen = false; // a conversation opened or started while the page loaded
+  onSessionChange(() => { chosen = true; });
+  const status = await initAuth().catch(() => ({}));
+  if (status.auth_required && !status.authenticated) return;
+  // Shown while a password is set; the settings dialog can set or remove one at any time.
+  document.getElementById("logout-button").hidden = !status.auth_required;
+  try {
+    await refreshSessions();
+    const linked = window.location.hash.match(/^#session=([0-9a-z_]{1,64})$/);
+    const remembered = linked ? linked[1] : currentSessionId();
+    if (chosen) return;
+    if (remembered) await openSession(remembered);
+    else newChat();
+  } finally {
+    chat.removeAttribute("aria-busy");
+    markShown();
+  }
   // Someone who already moved focus while the page loaded keeps it.
   if (document.activeElement === document.body) composer.focus();
 }
