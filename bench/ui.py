@@ -15,6 +15,10 @@ Chromium driven by Playwright, as in the browser tests. Times are taken inside t
   animation frames per second while the text streams; `longest_frame_ms` the longest gap
   between frames; `complete_after_done_ms` how long after the run's `done` event the last word
   is on screen (0 when it already was).
+- `sidebar_all_rows_loaded`: the list grown to 5,000 sessions and scrolled until every row is
+  loaded (100 a page), which keeps them all in the page. Then: frames per second while it
+  scrolls 120 px a frame, the layout after a change of the sidebar's width, and a click on a row
+  near the end until its conversation's title shows.
 """
 
 from __future__ import annotations
@@ -182,12 +186,83 @@ def stream(page: Page, base: str, fake: FakeOpenAI, tokens: int) -> dict[str, An
     }
 
 
+def sidebar_fully_loaded(page: Page, base: str, total: int) -> dict[str, float]:
+    """Scroll the sidebar until all `total` rows are loaded, then time what a person does next."""
+    page.goto(base + "/")
+    page.wait_for_function(READY)
+    started = page.evaluate("performance.now()")
+    page.wait_for_function(
+        """(total) => {
+          const list = document.getElementById('session-list');
+          list.scrollTop = list.scrollHeight;
+          return list.querySelectorAll('.session').length >= total;
+        }""",
+        arg=total,
+        polling=50,
+        timeout=300_000,
+    )
+    loaded_s = (page.evaluate("performance.now()") - started) / 1000
+    scroll = page.evaluate(
+        """async () => {
+          const list = document.getElementById('session-list');
+          list.scrollTop = 0;
+          const stamps = [];
+          for (let i = 0; i < 240; i++) {
+            list.scrollTop += 120;
+            await new Promise((resolve) => requestAnimationFrame(resolve));
+            stamps.push(performance.now());
+          }
+          const gaps = stamps.slice(1).map((t, i) => t - stamps[i]);
+          return { fps: (stamps.length - 1) / ((stamps.at(-1) - stamps[0]) / 1000), longest: Math.max(...gaps) };
+        }"""
+    )
+    relayout = page.evaluate(
+        """() => {
+          const sidebar = document.getElementById('sidebar');
+          const times = [];
+          for (let i = 1; i <= 7; i++) {
+            sidebar.style.width = `${280 + i * 4}px`;
+            const start = performance.now();
+            void document.body.offsetHeight;
+            times.push(performance.now() - start);
+          }
+          sidebar.style.width = '';
+          return times.sort((a, b) => a - b)[3];
+        }"""
+    )
+    opened = page.evaluate(
+        """async () => {
+          const rows = document.querySelectorAll('#session-list .session');
+          const target = rows[rows.length - 10];
+          target.scrollIntoView();
+          const title = target.querySelector('.session-title').textContent;
+          const start = performance.now();
+          target.querySelector('.session-open').click();
+          await new Promise((resolve) => {
+            const check = () => document.getElementById('chat-title').textContent === title
+              ? resolve() : requestAnimationFrame(check);
+            check();
+          });
+          return performance.now() - start;
+        }"""
+    )
+    return {
+        "rows": total,
+        "scroll_to_last_row_s": round(loaded_s, 1),
+        "scroll_fps": round(scroll["fps"], 1),
+        "longest_scroll_frame_ms": round(scroll["longest"], 1),
+        "relayout_ms": round(relayout, 1),
+        "open_row_ms": round(opened, 1),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs, smaller data")
     args = parser.parse_args()
     runs = 3 if args.quick else 7
     tokens = 600 if args.quick else 3000
+    crowd = 2000 if args.quick else 5000
     results: dict[str, Any] = {"targets": TARGETS}
     with FakeOpenAI() as fake:
         server = ServerProcess(Path(tempfile.mkdtemp(prefix="hermes-bench-ui-")))
@@ -211,6 +286,10 @@ def main() -> None:
                     page, server.base, long_id, "then prints it", runs
                 )
                 results["stream_200_tps"] = stream(page, server.base, fake, tokens)
+                fill_sessions(client, crowd - 1001)
+                results["sidebar_all_rows_loaded"] = sidebar_fully_loaded(
+                    page, server.base, crowd
+                )
                 browser.close()
         finally:
             server.stop()
