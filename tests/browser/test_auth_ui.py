@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.pages import Contexts
+from tests.browser.pages import Contexts, wait_until_loaded
 from tests.support import ServerProcess
 
 PASSWORD = "browser test password"
@@ -43,6 +43,7 @@ def log_in(page, password: str = PASSWORD) -> None:
 def expect_the_app(page, base: str) -> None:
     page.wait_for_url(base + "/")
     expect(page.get_by_role("button", name="New chat")).to_be_visible()
+    wait_until_loaded(page)
 
 
 def session_cookies(page) -> list[dict]:
