@@ -1,5 +1,6 @@
 // A small Markdown renderer for untrusted text. It builds DOM nodes and sets only textContent,
 // so model output can never become markup; links are kept only for http(s) and mailto URLs.
+import { copyButton } from "./clipboard.js";
 import { el } from "./dom.js";
 import { highlightCode } from "./syntax.js";
 
@@ -180,16 +181,7 @@ function list(lines) {
 
 /** A fenced block with a copy button; coloured once its fence is closed (not mid-stream). */
 function codeBlock(code, language, closed) {
-  const copy = el("button", { type: "button", class: "copy", text: "Copy", "aria-label": "Copy code" });
-  copy.addEventListener("click", async () => {
-    try {
-      await navigator.clipboard.writeText(code);
-      copy.textContent = "Copied";
-    } catch {
-      copy.textContent = "Copy failed";
-    }
-    setTimeout(() => { copy.textContent = "Copy"; }, 1500);
-  });
+  const copy = copyButton(code, { className: "copy", ariaLabel: "Copy code" });
   const head = el("div", { class: "code-head" }, el("span", { text: language || "code" }), copy);
   const body = el("code", { text: code });
   if (closed) highlightCode(body, language);

@@ -1,4 +1,5 @@
 // Renders a session's transcript: bubbles, error and partial markers, tool cards, reasoning.
+import { copyButton } from "./clipboard.js";
 import { el } from "./dom.js";
 import { renderMarkdown } from "./markdown.js";
 
@@ -106,6 +107,10 @@ function renderMessage(m, results) {
     node.body.append(card);
   }
   if (m._partial) node.body.append(el("p", { class: "partial-marker", text: "Partial answer (the run stopped early)" }));
+  if (m.role !== "user" && text && !m._error) {
+    // The Markdown as the model wrote it, which pastes well into notes and other chats.
+    node.append(el("div", { class: "msg-tools" }, copyButton(text, { className: "copy-answer link", ariaLabel: "Copy this answer" })));
+  }
   return node;
 }
 
