@@ -213,7 +213,8 @@ def sidebar_fully_loaded(page: Page, base: str, total: int) -> dict[str, float]:
             stamps.push(performance.now());
           }
           const gaps = stamps.slice(1).map((t, i) => t - stamps[i]);
-          return { fps: (stamps.length - 1) / ((stamps.at(-1) - stamps[0]) / 1000), longest: Math.max(...gaps) };
+          const seconds = (stamps.at(-1) - stamps[0]) / 1000;
+          return { fps: (stamps.length - 1) / seconds, longest: Math.max(...gaps) };
         }"""
     )
     relayout = page.evaluate(
