@@ -288,9 +288,7 @@ def main() -> None:
                 )
                 results["stream_200_tps"] = stream(page, server.base, fake, tokens)
                 fill_sessions(client, crowd - 1001)
-                results["sidebar_all_rows_loaded"] = sidebar_fully_loaded(
-                    page, server.base, crowd
-                )
+                results["sidebar_all_rows_loaded"] = sidebar_fully_loaded(page, server.base, crowd)
                 browser.close()
         finally:
             server.stop()
