@@ -13,6 +13,9 @@ from tests.support import ServerProcess, request
 WAIT = 15_000
 """Milliseconds to wait for a run to end: a shared machine can be slow."""
 
+ANSWERS = "#messages .msg-assistant .bubble-body"
+"""The text of each answer, without the controls under it."""
+
 
 def open_app(page: Page, fragment: str = "") -> None:
     """Load the UI and wait until the chat pane is ready for input."""

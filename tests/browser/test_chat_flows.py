@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.chat_support import (
+    ANSWERS,
     WAIT,
     open_app,
     say,
@@ -41,7 +42,7 @@ def test_reply_streams_in_before_the_run_ends_and_stop_shows_only_meanwhile(
     partial = wait_for_partial(chat_page, "tide2", "tide39")
     assert partial.startswith("tide0 tide1 tide2")
 
-    expect(chat_page.locator("#messages .msg-assistant").last).to_have_text(answer, timeout=WAIT)
+    expect(chat_page.locator(ANSWERS).last).to_have_text(answer, timeout=WAIT)
     expect(stop).to_be_hidden()
     assert visible_turns(chat_page) == [("user", "Stream the tides"), ("assistant", answer)]
     sid = session_with(chat_server, "Stream the tides")
@@ -60,7 +61,7 @@ def test_reload_mid_stream_reattaches_and_shows_every_message_once(
     fake_llm.script(Reply.text("Earlier answer."), Reply.text(answer, delay=0.08))
     open_app(chat_page)
     say(chat_page, "First of two")
-    expect(chat_page.locator("#messages .msg-assistant")).to_have_text("Earlier answer.")
+    expect(chat_page.locator(ANSWERS)).to_have_text("Earlier answer.")
     say(chat_page, "Second of two")
     wait_for_partial(chat_page, "reef3", "reef119")
 
@@ -74,7 +75,7 @@ def test_reload_mid_stream_reattaches_and_shows_every_message_once(
         ("user", "Second of two"),
     ], "while the run is live, the earlier exchange and the pending message are shown once"
     expect(chat_page.get_by_role("button", name="Edit your last message")).to_have_count(0)
-    expect(chat_page.locator("#messages .msg-assistant").last).to_have_text(answer, timeout=WAIT)
+    expect(chat_page.locator(ANSWERS).last).to_have_text(answer, timeout=WAIT)
     expect(chat_page.locator("#stop-button")).to_be_hidden(timeout=WAIT)
 
     assert visible_turns(chat_page) == [
@@ -134,11 +135,11 @@ def test_retry_replaces_the_last_answer_with_a_new_one(chat_page, chat_server, f
     fake_llm.script(Reply.text("The first try."), Reply.text("The second try."))
     open_app(chat_page)
     say(chat_page, "Answer twice")
-    expect(chat_page.locator("#messages .msg-assistant")).to_have_text("The first try.")
+    expect(chat_page.locator(ANSWERS)).to_have_text("The first try.")
 
     chat_page.locator("#retry-button").click()
 
-    expect(chat_page.locator("#messages .msg-assistant")).to_have_text("The second try.")
+    expect(chat_page.locator(ANSWERS)).to_have_text("The second try.")
     assert visible_turns(chat_page) == [("user", "Answer twice"), ("assistant", "The second try.")]
     sid = session_with(chat_server, "Answer twice")
     assert roles_and_text(stored_messages(chat_server, sid)) == [
@@ -155,9 +156,9 @@ def test_undo_removes_the_last_exchange_from_the_page_and_the_session(
     fake_llm.script(Reply.text("Kept answer."), Reply.text("Removed answer."))
     open_app(chat_page)
     say(chat_page, "Keep this")
-    expect(chat_page.locator("#messages .msg-assistant")).to_have_text("Kept answer.")
+    expect(chat_page.locator(ANSWERS)).to_have_text("Kept answer.")
     say(chat_page, "Drop this")
-    expect(chat_page.locator("#messages .msg-assistant").last).to_have_text("Removed answer.")
+    expect(chat_page.locator(ANSWERS).last).to_have_text("Removed answer.")
 
     chat_page.locator("#undo-button").click()
 
@@ -180,9 +181,9 @@ def test_editing_the_last_message_resends_it_in_place_of_the_old_exchange(
     )
     open_app(chat_page)
     say(chat_page, "Question one")
-    expect(chat_page.locator("#messages .msg-assistant")).to_have_text("Answer one.")
+    expect(chat_page.locator(ANSWERS)).to_have_text("Answer one.")
     say(chat_page, "Question too")
-    expect(chat_page.locator("#messages .msg-assistant").last).to_have_text("Old answer.")
+    expect(chat_page.locator(ANSWERS).last).to_have_text("Old answer.")
     edit = chat_page.locator("#messages .msg-user").last.get_by_role(
         "button", name="Edit your last message"
     )
@@ -200,9 +201,7 @@ def test_editing_the_last_message_resends_it_in_place_of_the_old_exchange(
     editor.fill("Question two, edited")
     editor.press("Enter")
 
-    expect(chat_page.locator("#messages .msg-assistant").last).to_have_text(
-        words("fresh", 30), timeout=WAIT
-    )
+    expect(chat_page.locator(ANSWERS).last).to_have_text(words("fresh", 30), timeout=WAIT)
     assert visible_turns(chat_page) == [
         ("user", "Question one"),
         ("assistant", "Answer one."),
@@ -250,9 +249,7 @@ def test_a_message_sent_mid_run_is_queued_and_sent_after_the_answer(
     expect(queued).to_be_visible()
     expect(queued).to_have_text("1 message queued; sent when this answer ends")
 
-    expect(chat_page.locator("#messages .msg-assistant").last).to_have_text(
-        "Second answer.", timeout=WAIT
-    )
+    expect(chat_page.locator(ANSWERS).last).to_have_text("Second answer.", timeout=WAIT)
     expect(queued).to_be_hidden(timeout=WAIT)
     expected = [
         ("user", "Queue first"),
@@ -310,7 +307,7 @@ def test_usage_indicator_shows_tokens_and_context_after_a_turn(chat_page, chat_s
     expect(usage).to_be_hidden()
 
     say(chat_page, "Count my tokens")
-    expect(chat_page.locator("#messages .msg-assistant")).to_have_text("Counted.")
+    expect(chat_page.locator(ANSWERS)).to_have_text("Counted.")
     expect(usage).to_be_visible()
     expect(usage.locator(".usage-tokens")).to_have_text("Tokens: 1.2k in · 56 out")
     meter = usage.get_by_role("meter", name="Context window used")

@@ -8,6 +8,7 @@ import re
 from playwright.sync_api import expect
 
 from tests.browser.chat_support import (
+    ANSWERS,
     WAIT,
     open_app,
     say,
@@ -70,7 +71,7 @@ def test_a_dropped_stream_shows_reconnecting_and_resumes_without_repeating_text(
     expect(status).to_have_text("Reconnecting…")
     expect(chat_page.locator("#stop-button")).to_be_visible()
 
-    expect(chat_page.locator("#messages .msg-assistant").last).to_have_text(answer, timeout=30_000)
+    expect(chat_page.locator(ANSWERS).last).to_have_text(answer, timeout=30_000)
     text = chat_page.locator("#messages").inner_text()
     assert text.count("swell0 ") == 1 and text.count("swell59") == 1
     assert len(opened) == 3, opened
@@ -102,7 +103,7 @@ def test_when_the_run_is_gone_the_page_shows_what_the_server_saved(
     expect(chat_page.locator("#notice")).to_have_text(
         "Lost the connection to the run; showing what was saved."
     )
-    expect(chat_page.locator("#messages .msg-assistant")).to_have_text("Saved while you were away.")
+    expect(chat_page.locator(ANSWERS)).to_have_text("Saved while you were away.")
     expect(chat_page.locator("#stop-button")).to_be_hidden(timeout=WAIT)
     assert visible_turns(chat_page) == [
         ("user", "Lose the stream"),
@@ -137,7 +138,7 @@ def test_older_messages_load_on_scrolling_up_in_place_and_once(chat_page, chat_s
     open_app(chat_page, f"#session={sid}")
     log = chat_page.locator("#messages")
     expect(log.locator(".msg")).to_have_count(100)
-    expect(log.locator(".msg").last).to_have_text("Answer 149")
+    expect(log.locator(".msg .bubble-body").last).to_have_text("Answer 149")
     expect(chat_page.get_by_text("Earlier messages are not shown.")).to_have_count(0)
 
     log.evaluate("node => { node.scrollTop = 0; }")
