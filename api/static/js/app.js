@@ -2,6 +2,7 @@
 import { initAuth, post } from "./api.js";
 import { initChat, newChat, openSession, send, stopIfRunning } from "./chat.js";
 import { initComposer } from "./composer.js";
+import { saveDraft } from "./drafts.js";
 import { initSettings } from "./settings.js";
 import { initSidebar, markCurrent, refreshSessions } from "./sidebar.js";
 import { currentSessionId, onSessionChange } from "./state.js";
@@ -21,6 +22,12 @@ function initDrawer() {
   return setOpen;
 }
 
+/** The address names the open conversation: a reload reopens it and the link can be shared. */
+function showInAddress(id) {
+  const { pathname, search } = window.location;
+  window.history.replaceState(null, "", id ? `#session=${id}` : pathname + search);
+}
+
 /**
  * Wires every control first, so a click made while the page loads is never lost. A message sent
  * meanwhile waits for `shown`: it belongs to the conversation the page is about to show.
@@ -33,15 +40,19 @@ function initControls(shown) {
     return send(text);
   };
   const composer = initComposer({ onSend, onStop: stopIfRunning });
-  initChat({ sessionsChanged: refreshSessions });
+  initChat({ sessionsChanged: refreshSessions, opened: composer.showDraft });
   initSidebar({
     open: (id) => { closeDrawer(); openSession(id); },
     renamed: (id) => { if (id === currentSessionId()) openSession(id); },
-    deleted: (id) => { if (id === currentSessionId()) newChat(); },
+    deleted: (id) => {
+      saveDraft(id, "");
+      if (id === currentSessionId()) newChat();
+    },
     reveal: () => setDrawer(true),
   });
   initSettings();
   onSessionChange(markCurrent);
+  onSessionChange(showInAddress);
   document.getElementById("new-chat").addEventListener("click", () => {
     closeDrawer();
     newChat();

@@ -47,6 +47,7 @@ export async function openSession(id) {
   detach();
   run.queue = [];
   setCurrentSessionId(id);
+  hooks.opened?.(id);
   await load(id, { attach: true });
 }
 
@@ -56,6 +57,7 @@ export function newChat() {
   loadToken += 1;
   view.readOnly = false;
   setCurrentSessionId(null);
+  hooks.opened?.(null);
   clear(view.log);
   history.reset(null, 0);
   view.total = 0;

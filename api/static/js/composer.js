@@ -1,4 +1,7 @@
-// The message box: Enter sends, Shift+Enter adds a line, Esc stops the run.
+// The message box: Enter sends, Shift+Enter adds a line, Esc stops the run. What is typed is
+// kept as the conversation's draft until it is sent.
+import { loadDraft, saveDraft } from "./drafts.js";
+import { currentSessionId } from "./state.js";
 
 export function initComposer({ onSend, onStop }) {
   const form = document.getElementById("composer");
@@ -7,6 +10,7 @@ export function initComposer({ onSend, onStop }) {
     const text = input.value;
     if (!text.trim()) return;
     input.value = "";
+    saveDraft(currentSessionId(), "");
     resize(input);
     onSend(text);
   };
@@ -22,8 +26,18 @@ export function initComposer({ onSend, onStop }) {
       onStop();
     }
   });
-  input.addEventListener("input", () => resize(input));
-  return { focus: () => input.focus() };
+  input.addEventListener("input", () => {
+    resize(input);
+    saveDraft(currentSessionId(), input.value);
+  });
+  return {
+    focus: () => input.focus(),
+    /** Shows the draft of the conversation just opened (`null`: a new chat). */
+    showDraft: (sessionId) => {
+      input.value = loadDraft(sessionId);
+      resize(input);
+    },
+  };
 }
 
 function resize(input) {
