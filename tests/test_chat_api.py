@@ -801,3 +801,28 @@ def test_session_renamed_during_its_first_turn_keeps_the_users_title(titled_serv
         ("user", "Think about something"),
         ("assistant", "Let me think about that for a little while."),
     ]
+
+
+# ── the conversation's model ─────────────────────────────────────────────────────────────
+
+
+def test_a_model_sent_with_a_message_stays_with_the_session_until_reset_to_the_default(
+    server, fake
+):
+    sid = new_session(server)
+
+    def turn(extra: dict[str, Any]) -> str:
+        fake.script(Reply.text("ok"))
+        body = {"session_id": sid, "message": "which model?", **extra}
+        reply = request(server.base, "POST", "/api/chat/start", body)
+        assert reply.status == 200, reply.body
+        wait_run_over(server, reply.json["stream_id"])
+        return fake.requests[-1]["model"]
+
+    assert turn({}) == session(server, sid)["model"], "a new session's model"
+    assert turn({"model": "fake-large"}) == "fake-large"
+    assert session(server, sid)["model"] == "fake-large"
+    assert turn({}) == "fake-large", "a later message without a model keeps the session's"
+    assert turn({"model": ""}) == "fake-model", '"" follows the model in the settings'
+    assert session(server, sid)["model"] == ""
+    assert turn({}) == "fake-model"

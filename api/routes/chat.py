@@ -36,9 +36,9 @@ def chat_start(body: ChatStart) -> JSONResponse:
     session = get_session(sid)
     workspace = str(resolve_trusted_workspace(body.workspace or session.workspace))
     attachments = [_attachment(a) for a in (body.attachments or [])[:MAX_ATTACHMENTS]]
-    stream_id = streaming.start_run(
-        sid, message, body.model or session.model, workspace, attachments
-    )
+    # No model keeps the conversation's; "" goes back to the default from the settings.
+    model = session.model if body.model is None else body.model.strip()
+    stream_id = streaming.start_run(sid, message, model, workspace, attachments)
     return JSONResponse({"stream_id": stream_id, "session_id": sid})
 
 

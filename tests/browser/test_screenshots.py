@@ -135,6 +135,13 @@ def test_mobile_screenshot(browser, settings_server, fake_llm, scene, screenshot
 
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 375, "nothing overflows sideways at phone width"
+        assert page.locator("#chat-title").bounding_box()["width"] > 250, "the title keeps a row"
+        for control in ("Model for this conversation", "Retry", "Undo"):
+            assert (
+                page.get_by_label(control)
+                .or_(page.get_by_role("button", name=control))
+                .first.is_visible()
+            )
         assert not page.locator("#sidebar").is_visible() or page.evaluate(
             "document.getElementById('sidebar').getBoundingClientRect().right <= 0"
         )

@@ -7,6 +7,7 @@ import { addEditControl } from "./edit.js";
 import { PAGE_SIZE, initHistory } from "./history.js";
 import { bubble, renderTranscript } from "./messages.js";
 import { liveRun } from "./live.js";
+import { chosenModel, initModelPicker, showModel } from "./model-picker.js";
 import { followStream } from "./stream.js";
 import { currentSessionId, setCurrentSessionId } from "./state.js";
 import { initUsage, refreshUsage } from "./usage.js";
@@ -36,6 +37,7 @@ export function initChat(options) {
   view.log.addEventListener("scroll", () => { view.stuck = nearBottom(); }, { passive: true });
   history = initHistory(view.log);
   initUsage();
+  initModelPicker();
   updateControls();
 }
 
@@ -65,6 +67,7 @@ export function newChat() {
   view.title.textContent = "New chat";
   view.empty.hidden = false;
   refreshUsage(null);
+  showModel(null, "");
   updateControls();
 }
 
@@ -106,6 +109,7 @@ function show(session, { attach, keepPlace }) {
   if (stay) view.log.scrollTop = top;
   else scrollToEnd(true);
   refreshUsage(id);
+  showModel(id, session.model || "");
   if (live) follow(live, id);
   placeEditControl();
 }
@@ -161,7 +165,7 @@ async function start(message) {
   view.log.append(mine);
   scrollToEnd(true);
   try {
-    const reply = await post("/api/chat/start", { session_id: id, message });
+    const reply = await post("/api/chat/start", { session_id: id, message, model: chosenModel() });
     follow(reply.stream_id, reply.session_id || id);
     hooks.sessionsChanged?.();
   } catch (err) {

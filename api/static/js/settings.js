@@ -2,6 +2,7 @@
 // API key, a connection test, the web UI password, and the colour theme.
 import { get, post } from "./api.js";
 import { clear, el, notify } from "./dom.js";
+import { forgetModels, modelName } from "./model-picker.js";
 import { initPasswordSection, refreshPasswordSection } from "./password.js";
 import { savedTheme, setTheme } from "./theme.js";
 
@@ -87,6 +88,7 @@ async function save(event) {
     show(await post("/api/settings", body, { quiet: true }));
     notify("Settings saved");
     result("Saved.", "ok");
+    forgetModels();
   } catch (err) {
     result(`Not saved: ${err.message}`, "error");
   }
@@ -100,7 +102,7 @@ async function loadModels() {
     const data = await get("/api/models", undefined, { quiet: true });
     clear(choice).append(el("option", { value: "", text: "Pick one to fill in the model…" }));
     for (const model of data.models || []) {
-      const name = typeof model === "string" ? model : model.id || model.name;
+      const name = modelName(model);
       if (name) choice.append(el("option", { value: name, text: name }));
     }
     const count = choice.options.length - 1;
