@@ -219,6 +219,30 @@ def test_editing_the_last_message_resends_it_in_place_of_the_old_exchange(
     assert errors.uncaught == [] and errors.console == []
 
 
+def test_arrow_up_in_an_empty_box_edits_the_last_message(chat_page, fake_llm):
+    errors = collect_errors(chat_page)
+    fake_llm.script(Reply.text("Noted."))
+    open_app(chat_page)
+    box = chat_page.locator("#message-input")
+    box.press("ArrowUp")
+    expect(chat_page.get_by_role("textbox", name="Edit your message")).to_have_count(0)
+    say(chat_page, "Remember the milk")
+    expect(chat_page.locator(ANSWERS).last).to_have_text("Noted.")
+    expect(chat_page.locator("#stop-button")).to_be_hidden()
+
+    box.fill("not empty")
+    box.press("ArrowUp")
+    expect(chat_page.get_by_role("textbox", name="Edit your message")).to_have_count(0)
+    box.fill("")
+    box.press("ArrowUp")
+    editor = chat_page.get_by_role("textbox", name="Edit your message")
+    expect(editor).to_be_focused()
+    expect(editor).to_have_value("Remember the milk")
+    editor.press("Escape")
+    expect(editor).to_have_count(0)
+    assert errors.uncaught == [] and errors.console == []
+
+
 def test_edit_control_is_hidden_while_a_run_is_live(chat_page, fake_llm):
     fake_llm.script(Reply.text("Short."), Reply.text(words("slow", 40), delay=0.08))
     open_app(chat_page)

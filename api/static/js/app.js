@@ -1,6 +1,6 @@
 // Starts the UI: auth, theme, sidebar, chat, composer, settings, and the narrow-screen drawer.
 import { initAuth, post } from "./api.js";
-import { initChat, newChat, openSession, send, stopIfRunning } from "./chat.js";
+import { editLast, initChat, newChat, openSession, send, stopIfRunning } from "./chat.js";
 import { initComposer } from "./composer.js";
 import { saveDraft } from "./drafts.js";
 import { initSettings } from "./settings.js";
@@ -39,7 +39,7 @@ function initControls(shown) {
     await shown;
     return send(text);
   };
-  const composer = initComposer({ onSend, onStop: stopIfRunning });
+  const composer = initComposer({ onSend, onStop: stopIfRunning, onEditLast: editLast });
   initChat({ sessionsChanged: refreshSessions, opened: composer.showDraft });
   initSidebar({
     open: (id) => { closeDrawer(); openSession(id); },

@@ -34,7 +34,9 @@ export function initChat(options) {
   view.stop.addEventListener("click", stop);
   view.retry.addEventListener("click", retry);
   view.undo.addEventListener("click", undo);
-  view.log.addEventListener("scroll", () => { view.stuck = nearBottom(); }, { passive: true });
+  view.jump = document.getElementById("jump-latest");
+  view.jump.addEventListener("click", () => scrollToEnd(true));
+  view.log.addEventListener("scroll", () => setStuck(nearBottom()), { passive: true });
   history = initHistory(view.log);
   initUsage();
   initModelPicker();
@@ -108,6 +110,7 @@ function show(session, { attach, keepPlace }) {
   view.empty.hidden = messages.length > 0 || Boolean(live);
   if (stay) view.log.scrollTop = top;
   else scrollToEnd(true);
+  setStuck(nearBottom());
   refreshUsage(id);
   showModel(id, session.model || "");
   if (live) follow(live, id);
@@ -243,6 +246,14 @@ async function stop() {
   await post("/api/chat/cancel", { stream_id: run.streamId }).catch(() => {});
 }
 
+/** Opens the editor of the last user message, if it can be edited now; says whether it did. */
+export function editLast() {
+  const button = view.editButton;
+  if (!button || button.hidden || !button.isConnected) return false;
+  button.click();
+  return true;
+}
+
 export function stopIfRunning() {
   if (isRunning()) stop();
 }
@@ -326,5 +337,11 @@ function nearBottom() {
 function scrollToEnd(force = false) {
   if (!force && !view.stuck) return;
   view.log.scrollTop = view.log.scrollHeight;
-  view.stuck = true;
+  setStuck(true);
+}
+
+/** At the end, new text keeps the view there; elsewhere a button leads back to it. */
+function setStuck(stuck) {
+  view.stuck = stuck;
+  view.jump.hidden = stuck;
 }

@@ -1,9 +1,9 @@
-// The message box: Enter sends, Shift+Enter adds a line, Esc stops the run. What is typed is
-// kept as the conversation's draft until it is sent.
+// The message box: Enter sends, Shift+Enter adds a line, Esc stops the run, ↑ in an empty box
+// edits the last message. What is typed is kept as the conversation's draft until it is sent.
 import { loadDraft, saveDraft } from "./drafts.js";
 import { currentSessionId } from "./state.js";
 
-export function initComposer({ onSend, onStop }) {
+export function initComposer({ onSend, onStop, onEditLast }) {
   const form = document.getElementById("composer");
   const input = document.getElementById("message-input");
   const submit = () => {
@@ -24,6 +24,8 @@ export function initComposer({ onSend, onStop }) {
       submit();
     } else if (event.key === "Escape") {
       onStop();
+    } else if (event.key === "ArrowUp" && !input.value && !hasModifier(event)) {
+      if (onEditLast()) event.preventDefault();
     }
   });
   input.addEventListener("input", () => {
@@ -38,6 +40,10 @@ export function initComposer({ onSend, onStop }) {
       resize(input);
     },
   };
+}
+
+function hasModifier(event) {
+  return event.shiftKey || event.ctrlKey || event.metaKey || event.altKey;
 }
 
 function resize(input) {
