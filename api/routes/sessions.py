@@ -10,9 +10,9 @@ import time
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
-from api import context_usage, models, other_surfaces, projects, session_ops
+from api import backup, context_usage, models, other_surfaces, projects, session_ops
 from api.models import Session, get_session, new_session
 from api.redact import redact, redact_text
 from api.responses import NO_STORE, JSONResponse
@@ -209,6 +209,18 @@ def export(
         return Response(body, media_type="text/markdown; charset=utf-8", headers=headers)
     body = dumps_file(redact(session.to_dict()))
     return Response(body, media_type="application/json", headers=headers)
+
+
+@router.get("/api/sessions/export", summary="Download every conversation as a zip of JSON exports")
+def export_all() -> StreamingResponse:
+    archive, count = backup.build_archive()
+    stamp = time.strftime("%Y-%m-%d")
+    headers = {
+        **NO_STORE,
+        "Content-Disposition": f'attachment; filename="hermes-conversations-{stamp}.zip"',
+        "X-Hermes-Conversations": str(count),
+    }
+    return StreamingResponse(backup.chunks(archive), media_type="application/zip", headers=headers)
 
 
 @router.post("/api/session/rename", summary="Set a session's title")

@@ -3,6 +3,9 @@ saved across reloads, a write-only API key, the keyboard, and the colour theme."
 
 from __future__ import annotations
 
+import json
+import zipfile
+
 import pytest
 import yaml
 from playwright.sync_api import expect
@@ -192,3 +195,22 @@ def test_settings_fixed_by_the_environment_are_marked_and_locked(chat_page):
         expect(dialog.get_by_label(label, exact=True)).to_be_disabled()
     expect(dialog.get_by_label("API key", exact=True)).to_be_disabled()
     assert uncaught == []
+
+
+def test_all_conversations_download_as_a_zip_from_the_dialog(contexts, settings_server):
+    body = {"title": "Kept safe", "messages": [{"role": "user", "content": "back me up"}]}
+    sid = request(settings_server.base, "POST", "/api/session/import", body).json["session"][
+        "session_id"
+    ]
+    page = open_app(contexts)
+    dialog = open_settings(page)
+    with page.expect_download() as started:
+        dialog.get_by_role("link", name="Download all conversations").click()
+    download = started.value
+    assert download.suggested_filename.startswith("hermes-conversations-")
+    assert download.suggested_filename.endswith(".zip")
+    with zipfile.ZipFile(download.path()) as archive:
+        saved = json.loads(archive.read(f"hermes-{sid}.json"))
+    assert saved["title"] == "Kept safe"
+    assert [m["content"] for m in saved["messages"]] == ["back me up"]
+    assert contexts.uncaught == []

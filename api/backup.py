@@ -1,0 +1,52 @@
+"""Every web conversation in one zip file: the JSON export of each, which import takes back.
+
+The archive is built in a spooled temporary file, so thousands of conversations never sit in
+memory at once, and streamed out in chunks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from typing import IO
+
+from api import models
+from api.redact import redact
+from api.storage import dumps_file
+from hermes_agent.errors import SessionNotFound
+
+IN_MEMORY_BYTES = 8 * 1024 * 1024
+CHUNK_BYTES = 256 * 1024
+
+
+def build_archive() -> tuple[IO[bytes], int]:
+    """The zip (rewound to its start) and how many conversations it holds."""
+    with contextlib.ExitStack() as on_error:
+        spool = on_error.enter_context(tempfile.SpooledTemporaryFile(max_size=IN_MEMORY_BYTES))
+        count = _write_archive(spool)
+        spool.seek(0)
+        on_error.pop_all()  # the caller streams it, then closes it
+        return spool, count
+
+
+def _write_archive(target: IO[bytes]) -> int:
+    count = 0
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for row in models.all_sessions():
+            sid = row["session_id"]
+            try:
+                session = models.get_session(sid)
+            except SessionNotFound:
+                continue  # deleted since the list was read
+            archive.writestr(f"hermes-{sid}.json", dumps_file(redact(session.to_dict())))
+            count += 1
+    return count
+
+
+def chunks(archive: IO[bytes]) -> Iterator[bytes]:
+    """The archive's bytes, closing (and so deleting) it once they are all read."""
+    with archive:
+        while data := archive.read(CHUNK_BYTES):
+            yield data
