@@ -73,6 +73,7 @@ GET_ROUTES = sorted(
         "/health",
         "/api/sessions",
         "/api/sessions/search",
+        "/api/sessions/export",
         "/api/projects",
         "/api/chat/stream",
         "/api/chat/stream/status",
