@@ -30,6 +30,13 @@ def say(page: Page, text: str) -> None:
     page.locator("#message-input").press("Enter")
 
 
+def exchange(page: Page, text: str, answer: str) -> None:
+    """Sends `text` and waits until the scripted `answer` is shown and its run has ended."""
+    say(page, text)
+    expect(page.locator(ANSWERS).last).to_have_text(answer, timeout=WAIT)
+    expect(page.locator("#stop-button")).to_be_hidden(timeout=WAIT)
+
+
 def words(prefix: str, count: int) -> str:
     """`count` distinct words, e.g. "tide0 tide1 …", so any repeat of the text is visible."""
     return " ".join(f"{prefix}{i}" for i in range(count))

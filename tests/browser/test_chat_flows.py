@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from tests.browser.chat_support import (
     ANSWERS,
     WAIT,
+    exchange,
     open_app,
     say,
     session_with,
@@ -226,9 +227,7 @@ def test_arrow_up_in_an_empty_box_edits_the_last_message(chat_page, fake_llm):
     box = chat_page.locator("#message-input")
     box.press("ArrowUp")
     expect(chat_page.get_by_role("textbox", name="Edit your message")).to_have_count(0)
-    say(chat_page, "Remember the milk")
-    expect(chat_page.locator(ANSWERS).last).to_have_text("Noted.")
-    expect(chat_page.locator("#stop-button")).to_be_hidden()
+    exchange(chat_page, "Remember the milk", "Noted.")
 
     box.fill("not empty")
     box.press("ArrowUp")

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.browser.chat_support import ANSWERS, open_app, say, session_with, stored_messages
+from tests.browser.chat_support import (
+    ANSWERS,
+    exchange,
+    open_app,
+    session_with,
+    stored_messages,
+)
 from tests.browser.pages import collect_errors, wait_until_loaded
 from tests.fakes.openai_server import Reply
 from tests.support import read_events, request
@@ -27,9 +33,7 @@ def teach_the_provider(server, fake) -> None:
 def answer(page, fake, text: str) -> str:
     """Sends `text`, waits for the scripted answer and returns the model it was asked of."""
     fake.script(Reply.text(f"Answer to {text}"))
-    say(page, text)
-    expect(page.locator(ANSWERS).last).to_have_text(f"Answer to {text}")
-    expect(page.locator("#stop-button")).to_be_hidden()
+    exchange(page, text, f"Answer to {text}")
     return fake.requests[-1]["model"]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from tests.browser.chat_support import (
+    exchange,
     open_app,
     say,
     session_with,
@@ -53,9 +54,7 @@ def test_a_message_sent_while_the_page_loads_goes_to_the_conversation_it_shows(
     errors = collect_errors(chat_page)
     fake_llm.script(Reply.text("Remembered answer."), Reply.text("Second answer."))
     open_app(chat_page)
-    say(chat_page, "The remembered chat")
-    expect(chat_page.get_by_text("Remembered answer.")).to_be_visible()
-    expect(chat_page.locator("#stop-button")).to_be_hidden()
+    exchange(chat_page, "The remembered chat", "Remembered answer.")
     sid = session_with(chat_server, "The remembered chat")
 
     held = HeldRequests(chat_page, "**/api/sessions?*")
@@ -85,9 +84,7 @@ def test_a_new_chat_started_while_a_linked_one_loads_is_not_replaced(
     errors = collect_errors(chat_page)
     fake_llm.script(Reply.text("First answer."))
     open_app(chat_page)
-    say(chat_page, "Link to this one")
-    expect(chat_page.get_by_text("First answer.")).to_be_visible()
-    expect(chat_page.locator("#stop-button")).to_be_hidden()
+    exchange(chat_page, "Link to this one", "First answer.")
     sid = session_with(chat_server, "Link to this one")
 
     held = HeldRequests(chat_page, "**/api/sessions?*")

@@ -214,3 +214,16 @@ def test_all_conversations_download_as_a_zip_from_the_dialog(contexts, settings_
     assert saved["title"] == "Kept safe"
     assert [m["content"] for m in saved["messages"]] == ["back me up"]
     assert contexts.uncaught == []
+
+
+def test_saving_another_model_renames_the_default_in_the_chat_header(contexts):
+    page = open_app(contexts)
+    picker = page.get_by_label("Model for this conversation")
+    expect(picker.locator("option").first).to_have_text("Default (fake-model)")
+    dialog = open_settings(page)
+    dialog.get_by_label("Model", exact=True).fill("saved-model")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog.locator("#settings-result")).to_have_text("Saved.")
+    expect(picker.locator("option").first).to_have_text("Default (saved-model)")
+    expect(picker).to_have_value("")
+    assert contexts.uncaught == []

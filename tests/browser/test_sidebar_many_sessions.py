@@ -10,6 +10,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.pages import Contexts
 from tests.browser.sidebar_support import listed_ids, open_menu, row
 from tests.support import ServerProcess, request
 
@@ -58,17 +59,13 @@ def crowded_server(tmp_path_factory):
 
 @pytest.fixture
 def crowded_page(browser, crowded_server):
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 800}, base_url=crowded_server.base
-    )
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.uncaught = []
-    page.on("pageerror", lambda exc: page.uncaught.append(str(exc)))
+    contexts = Contexts(browser, crowded_server.base)
+    page = contexts.page()
+    page.uncaught = contexts.uncaught
     try:
         yield page
     finally:
-        context.close()
+        contexts.close()
 
 
 def shown_ids(page) -> list[str]:
@@ -94,10 +91,19 @@ def rows_beyond(page, count: int) -> int:
     return page.locator("#session-list .session").count()
 
 
-def test_first_paint_is_bounded_and_grouped_with_pinned_on_top(crowded_page, crowded_server):
-    page = crowded_page
+def load_pages(page, pages: int) -> None:
+    """Opens the UI, then scrolls the list to its end until `pages` more pages have come in."""
     page.goto("/")
     page.locator("#session-list .session").first.wait_for()
+    count = page.locator("#session-list .session").count()
+    for _ in range(pages):
+        scroll_to_end(page)
+        count = rows_beyond(page, count)
+
+
+def test_first_paint_is_bounded_and_grouped_with_pinned_on_top(crowded_page, crowded_server):
+    page = crowded_page
+    load_pages(page, 0)
     shown = shown_ids(page)
     assert 0 < len(shown) <= FIRST_PAINT_MAX_ROWS
     assert shown == listed_ids(crowded_server.base, limit=len(shown), archived=0)
@@ -110,12 +116,7 @@ def test_scrolling_to_the_end_loads_the_next_pages_without_repeating_rows_or_hea
     crowded_page, crowded_server
 ):
     page = crowded_page
-    page.goto("/")
-    page.locator("#session-list .session").first.wait_for()
-    count = page.locator("#session-list .session").count()
-    for _ in range(3):
-        scroll_to_end(page)
-        count = rows_beyond(page, count)
+    load_pages(page, 3)
 
     shown = shown_ids(page)
     assert len(shown) == len(set(shown)), "a row is listed twice"
@@ -131,12 +132,7 @@ def test_a_change_deep_in_the_list_keeps_the_scroll_and_the_loaded_pages(
     crowded_page, crowded_server
 ):
     page = crowded_page
-    page.goto("/")
-    page.locator("#session-list .session").first.wait_for()
-    count = page.locator("#session-list .session").count()
-    for _ in range(2):
-        scroll_to_end(page)
-        count = rows_beyond(page, count)
+    load_pages(page, 2)
     shown = shown_ids(page)
     deep = shown[len(shown) // 2]
     row(page, deep).scroll_into_view_if_needed()
@@ -158,12 +154,7 @@ def test_a_change_deep_in_the_list_keeps_the_scroll_and_the_loaded_pages(
 
 def test_the_page_stays_responsive_with_many_rows_loaded(crowded_page):
     page = crowded_page
-    page.goto("/")
-    page.locator("#session-list .session").first.wait_for()
-    count = page.locator("#session-list .session").count()
-    for _ in range(4):
-        scroll_to_end(page)
-        count = rows_beyond(page, count)
+    load_pages(page, 4)
 
     started = time.monotonic()
     page.keyboard.press("Control+k")
@@ -186,12 +177,7 @@ def test_a_refresh_from_an_import_keeps_the_loaded_pages_and_the_scroll(
     crowded_page, crowded_server
 ):
     page = crowded_page
-    page.goto("/")
-    page.locator("#session-list .session").first.wait_for()
-    count = page.locator("#session-list .session").count()
-    for _ in range(2):
-        scroll_to_end(page)
-        count = rows_beyond(page, count)
+    load_pages(page, 2)
     shown = shown_ids(page)
     row(page, shown[len(shown) // 2]).scroll_into_view_if_needed()
     count = page.locator("#session-list .session").count()
