@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from typing import IO
 
 from api import models
+from api.models import Session
 from api.redact import redact
 from api.storage import dumps_file
-from hermes_agent.errors import SessionNotFound
 
 IN_MEMORY_BYTES = 8 * 1024 * 1024
 CHUNK_BYTES = 256 * 1024
@@ -31,18 +31,33 @@ def build_archive() -> tuple[IO[bytes], int]:
         return spool, count
 
 
+def export_name(sid: str, suffix: str = "json") -> str:
+    return f"hermes-{sid}.{suffix}"
+
+
+def export_json(session: Session) -> bytes:
+    """The JSON export of one session, as `POST /api/session/import` takes it back."""
+    return dumps_file(redact(session.to_dict()))
+
+
 def _write_archive(target: IO[bytes]) -> int:
     count = 0
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for row in models.all_sessions():
-            sid = row["session_id"]
-            try:
-                session = models.get_session(sid)
-            except SessionNotFound:
+            session = _uncached(row["session_id"])
+            if session is None:
                 continue  # deleted since the list was read
-            archive.writestr(f"hermes-{sid}.json", dumps_file(redact(session.to_dict())))
+            archive.writestr(export_name(session.session_id), export_json(session))
             count += 1
     return count
+
+
+def _uncached(sid: str) -> Session | None:
+    """The live object when cached, else the file read without caching it: a backup of
+    thousands of sessions must not push the ones in use out of the cache."""
+    with models.LOCK:
+        cached = models.SESSIONS.get(sid)
+    return cached if cached is not None else Session.load(sid)
 
 
 def chunks(archive: IO[bytes]) -> Iterator[bytes]:

@@ -33,16 +33,12 @@ _cache_lock = threading.Lock()
 _MARKERS = re.compile(r">>>|<<<")
 
 
-def _db() -> Any:
-    return agent_runtime.state_db()
-
-
 def _row(record: dict[str, Any]) -> dict[str, Any]:
     """A state.db session as a sidebar row, shaped like a web session's compact row."""
     last = record.get("last_active") or record.get("started_at")
     return {
         "session_id": record["id"],
-        "title": record.get("title") or record.get("preview") or "Untitled",
+        "title": record.get("title") or record.get("preview") or models.UNTITLED,
         "model": record.get("model"),
         "message_count": record.get("message_count") or 0,
         "created_at": record.get("started_at"),
@@ -61,7 +57,7 @@ def _row(record: dict[str, Any]) -> dict[str, Any]:
 
 def listed(exclude_ids: set[str]) -> list[dict[str, Any]]:
     """The other surfaces' conversations, newest activity first, minus those the web has."""
-    db = _db()
+    db = agent_runtime.state_db()
     if db is None:
         return []
     try:
@@ -103,7 +99,7 @@ def _activity(row: dict[str, Any]) -> float:
 
 def search(query: str, exclude_ids: set[str], limit: int = SEARCH_LIMIT) -> list[dict[str, Any]]:
     """Title matches first, then message matches with a snippet, one row per conversation."""
-    db = _db()
+    db = agent_runtime.state_db()
     if db is None or not query:
         return []
     rows = {r["session_id"]: r for r in listed(exclude_ids)}
@@ -135,7 +131,7 @@ def _listed_id(rows: dict[str, dict], *candidates: str) -> str | None:
 
 def session_detail(sid: str) -> dict[str, Any] | None:
     """A conversation of another surface with its whole transcript, or None if there is none."""
-    db = _db()
+    db = agent_runtime.state_db()
     if db is None or not is_valid_session_id(sid):
         return None
     record = db.get_session(sid)
@@ -200,7 +196,7 @@ def catch_up(s: Session) -> bool:
     session's lock held and no run live.
     """
     seen = s.state_message_count
-    db = _db()
+    db = agent_runtime.state_db()
     if db is None or s.active_stream_id or seen is None:
         return False
     try:

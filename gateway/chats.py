@@ -243,8 +243,7 @@ class Chat:
     def switch_model(self, model: str) -> None:
         self.model = model
         if self.agent is not None:
-            self.agent.model = model
-            self.agent.context_compressor.model = model
+            self.agent.set_model(model)
 
     def _end_current(self, end_reason: str) -> None:
         db = self.services.db

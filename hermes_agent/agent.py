@@ -142,6 +142,11 @@ class AIAgent:
         kwargs.setdefault("terminal_timeout", settings.terminal_timeout)
         return cls(provider, **kwargs)
 
+    def set_model(self, model: str) -> None:
+        """Use `model` from the next call on; the compressor sizes the context by it too."""
+        self.model = model
+        self.context_compressor.model = model
+
     def interrupt(self, message: str | None = None) -> None:
         """End the current turn as soon as possible; the running tool or call is abandoned."""
         self._interrupt.set()

@@ -197,7 +197,7 @@ def load_gateway_settings(env: Mapping[str, str] | None = None) -> GatewaySettin
     try:
         return GatewaySettings.model_validate(values)
     except ValidationError as exc:
-        raise ConfigError(f"Invalid gateway settings: {_problems(exc)}") from None
+        raise ConfigError(f"Invalid gateway settings: {describe_problems(exc)}") from None
 
 
 def _apply_gateway_env(values: dict[str, Any], path: tuple[str, ...], raw: str) -> None:
@@ -291,7 +291,7 @@ def _set_gateway_value(key: str, raw: str, env: Mapping[str, str] | None) -> Set
     try:
         checked = GatewaySettings.model_validate(section)
     except ValidationError as exc:
-        raise ConfigError(f"Invalid gateway settings: {_problems(exc)}") from None
+        raise ConfigError(f"Invalid gateway settings: {describe_problems(exc)}") from None
     values[GATEWAY_SECTION] = checked.model_dump(mode="json", exclude_defaults=True)
     _write_config(path, values)
     return load_settings(env)
@@ -341,10 +341,11 @@ def _validate(values: Mapping[str, Any]) -> Settings:
     try:
         return Settings.model_validate(agent_values)
     except ValidationError as exc:
-        raise ConfigError(f"Invalid settings: {_problems(exc)}") from None
+        raise ConfigError(f"Invalid settings: {describe_problems(exc)}") from None
 
 
-def _problems(exc: ValidationError) -> str:
+def describe_problems(exc: ValidationError, whole: str = "config") -> str:
+    """Each problem as `field.path: message`; `whole` names what a problem without a path is in."""
     return "; ".join(
-        f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}" for err in exc.errors()
+        f"{'.'.join(str(p) for p in err['loc']) or whole}: {err['msg']}" for err in exc.errors()
     )

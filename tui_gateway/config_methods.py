@@ -67,9 +67,7 @@ def set_value(p: SetParams) -> dict[str, Any]:
     session = server._session(p.session_id)
     with session["history_lock"]:
         refuse_if_running(session, "switching models")
-        agent = session["agent"]
-        agent.model = p.value
-        agent.context_compressor.model = p.value
+        session["agent"].set_model(p.value)
     server._emit("session.info", p.session_id, info_of(p.session_id, session))
     return {"key": p.key, "value": p.value, "session_id": p.session_id}
 

@@ -34,10 +34,14 @@ class Method:
     def call(self, raw: dict[str, Any]) -> dict[str, Any]:
         from pydantic import ValidationError
 
+        from hermes_agent.settings import describe_problems
+
         try:
             params = self.params.model_validate(raw)
         except ValidationError as exc:
-            raise RpcError(INVALID_PARAMS, f"invalid params: {_problems(exc)}") from None
+            raise RpcError(
+                INVALID_PARAMS, f"invalid params: {describe_problems(exc, 'params')}"
+            ) from None
         return self.handler(params)
 
 
@@ -67,9 +71,3 @@ def preload(extra_modules: tuple[str, ...] = ()) -> None:
         for module in (*HANDLER_MODULES, *extra_modules):
             importlib.import_module(module)
         _loaded = True
-
-
-def _problems(exc: Any) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in err['loc']) or 'params'}: {err['msg']}" for err in exc.errors()
-    )

@@ -29,7 +29,6 @@ from api.schemas import (
 from api.search import search_sessions
 from api.session_filters import ArchivedMode, session_filter
 from api.session_import import import_session
-from api.storage import dumps_file
 from api.transcripts import to_markdown
 from api.validation import require_session_id
 from api.workspaces import resolve_trusted_workspace
@@ -203,12 +202,12 @@ def export(
 ) -> Response:
     sid = _query_session_id(session_id, "session_id is required")
     session = get_session(sid)
-    headers = {**NO_STORE, "Content-Disposition": f'attachment; filename="hermes-{sid}.{format}"'}
+    name = backup.export_name(sid, format)
+    headers = {**NO_STORE, "Content-Disposition": f'attachment; filename="{name}"'}
     if format == "md":
         body = redact_text(to_markdown(session)).encode()
         return Response(body, media_type="text/markdown; charset=utf-8", headers=headers)
-    body = dumps_file(redact(session.to_dict()))
-    return Response(body, media_type="application/json", headers=headers)
+    return Response(backup.export_json(session), media_type="application/json", headers=headers)
 
 
 @router.get("/api/sessions/export", summary="Download every conversation as a zip of JSON exports")

@@ -43,7 +43,7 @@ from gateway.platforms.webhook_auth import (
     signed_headers,
 )
 from hermes_agent.errors import ConfigError
-from hermes_agent.settings import WebhookHook, WebhookSettings
+from hermes_agent.settings import WebhookHook, WebhookSettings, describe_problems
 
 if TYPE_CHECKING:
     from gateway.run import GatewayRunner
@@ -151,7 +151,7 @@ class WebhookAdapter(Adapter):
         try:
             message = HookMessage.model_validate_json(body)
         except ValidationError as exc:
-            return _error(400, _describe(exc))
+            return _error(400, describe_problems(exc, "body"))
         if self.runner.stopping:
             return _error(503, "Hermes is shutting down; send it again in a moment")
         return await self._answer(name, hook, message)
@@ -264,9 +264,3 @@ async def _read_body(request: Request) -> bytes | None:
         if len(body) > MAX_BODY:
             return None
     return bytes(body)
-
-
-def _describe(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}" for err in exc.errors()
-    )

@@ -24,7 +24,7 @@ from hermes_cli.tui import commands, render
 from hermes_cli.tui.client import Event, GatewayClient, GatewayGone, RpcError
 from hermes_cli.tui.prompt import PromptReader
 from hermes_cli.tui.terminal import typing_held
-from hermes_cli.tui.turn import POLL, run_turn
+from hermes_cli.tui.turn import INTERRUPTING, POLL, run_turn
 
 RECAP_MESSAGES = 4
 CLOSE_TIMEOUT = 5.0
@@ -102,7 +102,7 @@ class TuiApp:
                 except FutureTimeout:
                     pass
                 if watch.pressed():
-                    render.warn(self.console, "interrupting · Ctrl+C again to quit")
+                    render.warn(self.console, INTERRUPTING)
 
     def watch_ctrl_c(self) -> CtrlCWatch:
         return CtrlCWatch(self)

@@ -49,7 +49,6 @@ export function isRunning() {
 
 export async function openSession(id) {
   detach();
-  run.queue = [];
   setCurrentSessionId(id);
   hooks.opened?.(id);
   await load(id, { attach: true });
@@ -57,7 +56,6 @@ export async function openSession(id) {
 
 export function newChat() {
   detach();
-  run.queue = [];
   loadToken += 1;
   view.readOnly = false;
   setCurrentSessionId(null);
@@ -236,6 +234,7 @@ function detach() {
   run.follower = null;
   run.streamId = null;
   follower?.close();
+  run.queue = [];
   showQueue();
 }
 

@@ -30,6 +30,13 @@ export function clear(node) {
 
 let noticeTimer = null;
 
+/** A dialog's status line: `kind` is "ok", "error" or none (in progress). */
+export function showResult(box, text, kind = "") {
+  box.textContent = text;
+  box.classList.toggle("is-error", kind === "error");
+  box.classList.toggle("is-ok", kind === "ok");
+}
+
 /** A short message in the notice area; kind is "info" or "error". */
 export function notify(message, kind = "info") {
   const area = document.getElementById("notice");

@@ -1,7 +1,7 @@
 // The live view of one run: streamed text, tool cards, approvals, errors, status notes.
 import { el } from "./dom.js";
 import { markdownStream } from "./markdown.js";
-import { bubble, reasoningBlock, toolCard } from "./messages.js";
+import { bubble, outcomeText, reasoningBlock, toolCard } from "./messages.js";
 import { post } from "./api.js";
 
 const CHOICES = [
@@ -68,8 +68,7 @@ export function liveRun(container, sessionId, hooks = {}) {
     tool_complete: ({ name, duration, is_error: isError }) => {
       const index = openTools.findIndex((card) => card.toolName === name);
       const card = index >= 0 ? openTools.splice(index, 1)[0] : null;
-      const seconds = typeof duration === "number" ? ` in ${duration.toFixed(1)} s` : "";
-      card?.setStatus(isError ? `failed${seconds}` : `done${seconds}`, Boolean(isError));
+      card?.setStatus(outcomeText(isError, duration), Boolean(isError));
     },
     approval: (data) => {
       const card = approvalCard(sessionId, data);

@@ -114,9 +114,13 @@ function renderMessage(m, results) {
   return node;
 }
 
-/** "done in 1.2 s", "failed", or "no result" for a call whose result was never stored. */
+/** "done in 1.2 s" or "failed", the state a tool card shows once its call has ended. */
+export function outcomeText(isError, duration) {
+  const seconds = typeof duration === "number" ? ` in ${duration.toFixed(1)} s` : "";
+  return `${isError ? "failed" : "done"}${seconds}`;
+}
+
+/** The outcome of a stored call, or "no result" for one whose result was never stored. */
 function toolOutcome(result) {
-  if (!result) return "no result";
-  const seconds = typeof result._duration === "number" ? ` in ${result._duration.toFixed(1)} s` : "";
-  return `${result._is_error ? "failed" : "done"}${seconds}`;
+  return result ? outcomeText(result._is_error, result._duration) : "no result";
 }

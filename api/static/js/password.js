@@ -2,6 +2,7 @@
 // The server keeps only a hash; setting one logs this browser in with a fresh cookie, and
 // every other browser must log in again.
 import { get, initAuth, post } from "./api.js";
+import { showResult } from "./dom.js";
 
 const MIN_LENGTH = 8;
 const STATES = {
@@ -78,8 +79,5 @@ async function change(next, confirmation) {
 }
 
 function result(text, kind = "") {
-  const box = document.getElementById("password-result");
-  box.textContent = text;
-  box.classList.toggle("is-error", kind === "error");
-  box.classList.toggle("is-ok", kind === "ok");
+  showResult(document.getElementById("password-result"), text, kind);
 }

@@ -1,7 +1,7 @@
 // The settings dialog: provider, base URL, model (with the provider's list), a write-only
 // API key, a connection test, the web UI password, and the colour theme.
 import { get, post } from "./api.js";
-import { clear, el, notify } from "./dom.js";
+import { clear, el, notify, showResult } from "./dom.js";
 import { forgetModels, modelName } from "./model-picker.js";
 import { initPasswordSection, refreshPasswordSection } from "./password.js";
 import { savedTheme, setTheme } from "./theme.js";
@@ -135,8 +135,5 @@ async function testConnection() {
 
 /** The dialog's own status line; `kind` is "ok", "error" or none (in progress). */
 function result(text, kind = "") {
-  const box = document.getElementById("settings-result");
-  box.textContent = text;
-  box.classList.toggle("is-error", kind === "error");
-  box.classList.toggle("is-ok", kind === "ok");
+  showResult(document.getElementById("settings-result"), text, kind);
 }
