@@ -286,6 +286,22 @@ def test_a_message_sent_mid_run_is_queued_and_sent_after_the_answer(
     assert errors.uncaught == [] and errors.console == []
 
 
+def test_leaving_a_conversation_drops_its_queue_and_the_note(chat_page, fake_llm):
+    errors = collect_errors(chat_page)
+    fake_llm.script(Reply.text(words("swell", 40), delay=0.08))
+    open_app(chat_page)
+    say(chat_page, "Run long")
+    wait_for_partial(chat_page, "swell1", "swell39")
+    say(chat_page, "Never sent")
+    queued = chat_page.locator("#queued")
+    expect(queued).to_have_text("1 message queued; sent when this answer ends")
+
+    chat_page.get_by_role("button", name="New chat").click()
+    expect(queued).to_be_hidden()
+    expect(queued).to_have_text("")
+    assert errors.uncaught == [] and errors.console == []
+
+
 PROVIDER_FAILURES = {
     "server-error": (Reply.error(500, "The upstream model crashed"), "Error:", None),
     "quota": (
