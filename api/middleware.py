@@ -11,8 +11,10 @@ from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import urlsplit
 
-from api import auth, config
+from api import agent_runtime, auth, config
 from api.responses import JSONResponse, error_response
+from hermes_agent.errors import ConfigError
+from hermes_http.hosts import HostPolicy
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -33,6 +35,19 @@ SECURITY_HEADERS = [
     ),
 ]
 DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def host_policy_for(bind_host: str) -> Callable[[], HostPolicy]:
+    """The Host names this server answers to, following `allowed_hosts` as settings reload."""
+
+    def policy() -> HostPolicy:
+        try:
+            listed = agent_runtime.current_settings().allowed_hosts
+        except ConfigError:
+            listed = ()  # broken settings must not lock the user out of loopback
+        return HostPolicy(bind_host, listed)
+
+    return policy
 
 
 class RequestGuard:

@@ -7,6 +7,11 @@ import logging
 import socket
 
 from api.auth import password_source
+from hermes_agent.errors import ConfigError
+from hermes_agent.runtime import current_settings
+from hermes_agent.settings import Settings
+from hermes_http.connections import listener_options
+from hermes_http.hosts import HostPolicy
 
 log = logging.getLogger(__name__)
 
@@ -51,17 +56,18 @@ def serve(host: str, port: int, *, insecure: bool = False, log_level: str = "inf
     from api.app import create_app
 
     check_bind(host, insecure)
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            raise SystemExit(f"Cannot listen on {host}:{port}: {exc.strerror}") from None
+    settings = _settings_for_listening()
+    _check_port_free(host, port)
     shown = f"[{host}]" if ":" in host else host
-    log.info("Hermes Station web UI on http://%s:%d", shown, port)
+    policy = HostPolicy(host, settings.allowed_hosts)
+    announce = log.info if is_loopback(host) else log.warning
+    announce("Hermes Station web UI on http://%s:%d", shown, port)
+    announce(
+        "It answers to Host: %s. Other names get 421: list them in HERMES_ALLOWED_HOSTS.",
+        ", ".join(policy.expected()),
+    )
     uvicorn.run(
-        create_app(),
+        create_app(host),
         host=host,
         port=port,
         log_level=log_level,
@@ -69,4 +75,24 @@ def serve(host: str, port: int, *, insecure: bool = False, log_level: str = "inf
         log_config=None,
         server_header=False,
         timeout_graceful_shutdown=5,
+        **listener_options(settings.trusted_proxies),
     )
+
+
+def _settings_for_listening() -> Settings:
+    """The settings, or the defaults when config.yaml is broken: the UI then says what is wrong."""
+    try:
+        return current_settings()
+    except ConfigError as exc:
+        log.warning("%s; listening with the default host and proxy settings", exc)
+        return Settings()
+
+
+def _check_port_free(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise SystemExit(f"Cannot listen on {host}:{port}: {exc.strerror}") from None

@@ -11,7 +11,7 @@ A hook with a `callback_url` answers 202 `{"status": "accepted", "id": ...}` whe
 outlasts `gateway.webhook.reply_timeout`, and posts the same body (plus `id`, `chat_id` and
 `user_id`), signed with the hook's secret, to the callback URL when the turn ends. Refusals are
 `{"error": ...}`: 400 bad body, 401 bad or replayed signature, 404 unknown hook, 413 body over
-1 MB, 503 shutting down.
+1 MB, 421 a `Host` the listener does not answer to (see `hermes_http.hosts`), 503 shutting down.
 
 Conversations are kept per hook and `chat_id`; the server is a small FastAPI app that uvicorn
 serves inside the gateway's event loop.
@@ -43,7 +43,10 @@ from gateway.platforms.webhook_auth import (
     signed_headers,
 )
 from hermes_agent.errors import ConfigError
+from hermes_agent.runtime import current_settings
 from hermes_agent.settings import WebhookHook, WebhookSettings, describe_problems
+from hermes_http.connections import listener_options
+from hermes_http.hosts import HostGuard, HostPolicy
 
 if TYPE_CHECKING:
     from gateway.run import GatewayRunner
@@ -89,13 +92,16 @@ class WebhookAdapter(Adapter):
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
+        shared = current_settings()
+        host = self.settings.host
         config = uvicorn.Config(
-            self.app,
-            host=self.settings.host,
+            HostGuard(self.app, lambda: HostPolicy(host, current_settings().allowed_hosts)),
+            host=host,
             port=self.settings.port,
             log_level="warning",
             lifespan="off",
             timeout_graceful_shutdown=5,
+            **listener_options(shared.trusted_proxies),
         )
         self._server = _EmbeddedServer(config)
         self._serving = asyncio.create_task(self._server.serve(), name="webhook server")
