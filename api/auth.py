@@ -8,6 +8,9 @@ the CSRF token that login returned, in the `X-Hermes-CSRF` header; the token is 
 the cookie, so a page on another origin can neither read nor forge it. Without a password the
 server trusts its loopback clients and none of this applies.
 
+Logging out ends the cookie on the server too (`api.revocations`), so a copy of it left in
+another browser profile, a proxy log or a stolen backup stops working at once.
+
 Cookies are signed with a key derived from a random secret kept in the state dir and from the
 current password's verifier, so changing or removing the password invalidates every cookie
 issued before, while restarts keep people logged in.
@@ -26,6 +29,7 @@ from pathlib import Path
 from typing import Literal
 
 from api import config, passwords
+from api.revocations import RevokedCookies
 from hermes_agent.durable import atomic_write
 from hermes_agent.errors import BadRequest, Conflict, HermesError
 
@@ -63,9 +67,14 @@ def configured_password() -> str | None:
 class Authenticator:
     """The password (from either source), the login cookies, CSRF tokens and throttling."""
 
-    def __init__(self, secret_file: Path, password_file: Path) -> None:
+    def __init__(
+        self, secret_file: Path, password_file: Path, revoked_file: Path | None = None
+    ) -> None:
         self._secret_file = secret_file
         self._password_file = password_file
+        self._revoked = RevokedCookies(
+            revoked_file or secret_file.with_name("revoked_sessions.json")
+        )
         self._secret: bytes | None = None
         self._stored: passwords.PasswordHash | None = None
         self._stored_loaded = False
@@ -176,15 +185,29 @@ class Authenticator:
         return f"{body}.{self._sign(body)}"
 
     def valid_cookie(self, value: str | None) -> bool:
-        if not value or value.count(".") != 2:
+        parts = self._signed_parts(value)
+        if parts is None:
             return False
-        body, _, signature = value.rpartition(".")
-        expiry = body.split(".", 1)[0]
-        return (
-            hmac.compare_digest(signature.encode(), self._sign(body).encode())
-            and expiry.isdigit()
-            and int(expiry) > time.time()
+        expiry, cookie_id = parts
+        return expiry > time.time() and not self._revoked.is_revoked(
+            cookie_id, expiry - SESSION_SECONDS
         )
+
+    def end_session(self, value: str | None) -> None:
+        """Log out: the cookie is refused from now on, even if a copy of it survives."""
+        parts = self._signed_parts(value)
+        if parts is not None:
+            self._revoked.revoke(parts[1], parts[0])
+
+    def _signed_parts(self, value: str | None) -> tuple[int, str] | None:
+        """(expiry, random id) of a cookie this server signed, else None."""
+        if not value or value.count(".") != 2:
+            return None
+        body, _, signature = value.rpartition(".")
+        expiry, _, cookie_id = body.partition(".")
+        if not hmac.compare_digest(signature.encode(), self._sign(body).encode()):
+            return None
+        return (int(expiry), cookie_id) if expiry.isdigit() else None
 
     def csrf_token(self, cookie: str) -> str:
         return self._sign("csrf:" + cookie)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -74,6 +75,8 @@ class ServerProcess:
     root: Path
     port: int = field(default_factory=free_port)
     extra_env: dict[str, str] = field(default_factory=dict)
+    # (soft, hard) RLIMIT_NOFILE the server starts with, as a login shell would give it.
+    open_files: tuple[int, int] | None = None
     proc: subprocess.Popen | None = None
 
     @property
@@ -118,10 +121,14 @@ class ServerProcess:
             env=self.env(),
             stdout=log,
             stderr=subprocess.STDOUT,
+            preexec_fn=self._limit_open_files if self.open_files else None,  # noqa: PLW1509
         )
         log.close()
         self.wait_ready(timeout)
         return self
+
+    def _limit_open_files(self) -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, self.open_files)
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
