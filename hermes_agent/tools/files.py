@@ -4,17 +4,26 @@ Every path is resolved (symlinks followed) before it is checked, so `../`, absol
 links pointing out of the workspace are all refused the same way. Paths inside protected
 directories (the Hermes home, with its settings and keys) are refused even when the workspace
 contains them: the agent must not edit its own configuration.
+
+The checked path is then used without following any link (`confined`): if a part of it is
+swapped for a link after the check, the tool fails instead of reading or writing outside.
+Writes replace files atomically. Writing into a repository's `.git` needs the user's approval,
+because repository metadata runs commands (hooks, `core.fsmonitor`) on the next git command.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
+import io
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from hermes_agent.errors import ToolError
+from hermes_agent.tools import confined
 from hermes_agent.tools.registry import Tool, ToolContext, register
 
 MAX_READ_CHARS = 40_000
@@ -23,6 +32,15 @@ MAX_LIST_ENTRIES = 500
 MAX_MATCHES = 200
 MAX_SEARCH_FILE_BYTES = 2 * 1024 * 1024
 SKIP_DIRS = frozenset({".git", "node_modules", ".venv", "__pycache__", ".mypy_cache"})
+GIT_WRITE_REASON = "it writes inside .git, where repository config and hooks can run commands"
+# Characters HFS+ ignores in names, so that ".g\u200cit" is ".git" there.
+_IGNORED_IN_NAMES = dict.fromkeys(
+    map(
+        ord,
+        "\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u206a\u206b"
+        "\u206c\u206d\u206e\u206f\ufeff",
+    )
+)
 
 
 def resolve_in_workspace(ctx: ToolContext, raw: object) -> Path:
@@ -33,7 +51,13 @@ def resolve_in_workspace(ctx: ToolContext, raw: object) -> Path:
         raise ToolError("path contains a NUL byte")
     root = ctx.workspace.resolve()
     candidate = Path(raw).expanduser()
-    resolved = (candidate if candidate.is_absolute() else root / candidate).resolve()
+    try:
+        resolved = (candidate if candidate.is_absolute() else root / candidate).resolve()
+    except RuntimeError:  # pathlib's report of a symlink loop
+        raise ToolError(f"{raw} is a loop of symbolic links") from None
+    except OSError as exc:  # e.g. a link changed while it was being resolved
+        reason = exc.strerror or exc
+        raise ToolError(f"{raw} could not be resolved ({reason}); it may be changing") from None
     if not resolved.is_relative_to(root):
         raise ToolError(f"{raw} is outside the workspace ({root})")
     for protected in ctx.protected_paths:
@@ -42,31 +66,64 @@ def resolve_in_workspace(ctx: ToolContext, raw: object) -> Path:
     return resolved
 
 
-def _relative(ctx: ToolContext, path: Path) -> str:
-    return str(path.relative_to(ctx.workspace.resolve())) or "."
+def _locate(ctx: ToolContext, raw: object) -> tuple[Path, tuple[str, ...]]:
+    """The workspace root and the components of the checked path below it."""
+    path = resolve_in_workspace(ctx, raw)
+    root = ctx.workspace.resolve()
+    return root, path.relative_to(root).parts
+
+
+def _locate_file(ctx: ToolContext, raw: object) -> tuple[Path, tuple[str, ...]]:
+    root, parts = _locate(ctx, raw)
+    if not parts:
+        raise ToolError(f"{raw} is the workspace directory, not a file")
+    return root, parts
+
+
+def _shown(parts: tuple[str, ...]) -> str:
+    return "/".join(parts) or "."
+
+
+@contextlib.contextmanager
+def _opening(raw: str, expected: str) -> Iterator[None]:
+    """Failures to open the checked path `raw`, as results the model can act on."""
+    try:
+        yield
+    except confined.LinkRefused:
+        raise ToolError(
+            f"{raw} changed while it was being opened: part of it is now a symbolic link, "
+            "which is not followed"
+        ) from None
+    except IsADirectoryError:
+        raise ToolError(f"{raw} is a directory") from None
+    except (FileNotFoundError, NotADirectoryError, confined.NotAFile):
+        raise ToolError(f"{raw} is not {expected}") from None
 
 
 def read_file(args: dict[str, Any], ctx: ToolContext) -> str:
     """Lines `offset`.. of a text file (1-based), so long files can be read in parts."""
-    path = resolve_in_workspace(ctx, args.get("path"))
-    if not path.is_file():
-        raise ToolError(f"{args['path']} is not a file")
+    root, parts = _locate_file(ctx, args.get("path"))
     offset = _positive_int(args.get("offset", 1), "offset")
     limit = _positive_int(args.get("limit", DEFAULT_READ_LINES), "limit")
-    with open(path, "rb") as f:
+    with _opening(args["path"], "a file"), confined.open_file(root, parts) as f:
         if b"\x00" in f.read(8192):
             raise ToolError(f"{args['path']} looks like a binary file")
+        f.seek(0)
+        return _lines(f, offset, limit)
+
+
+def _lines(f: BinaryIO, offset: int, limit: int) -> str:
     shown: list[str] = []
     size = 0
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for number, line in enumerate(f, start=1):
-            if number < offset:
-                continue
-            if len(shown) >= limit or size + len(line) > MAX_READ_CHARS:
-                shown.append(f"\n… [file continues: read again with offset={number}]")
-                break
-            shown.append(line)
-            size += len(line)
+    text = io.TextIOWrapper(f, encoding="utf-8", errors="replace")
+    for number, line in enumerate(text, start=1):
+        if number < offset:
+            continue
+        if len(shown) >= limit or size + len(line) > MAX_READ_CHARS:
+            shown.append(f"\n… [file continues: read again with offset={number}]")
+            break
+        shown.append(line)
+        size += len(line)
     return "".join(shown)
 
 
@@ -77,49 +134,90 @@ def _positive_int(value: object, name: str) -> int:
 
 
 def write_file(args: dict[str, Any], ctx: ToolContext) -> str:
-    path = resolve_in_workspace(ctx, args.get("path"))
+    root, parts = _locate_file(ctx, args.get("path"))
     content = args.get("content")
     if not isinstance(content, str):
         raise ToolError("content must be a string")
-    if path.is_dir():
-        raise ToolError(f"{args['path']} is a directory")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(content)
-    return f"Wrote {len(content.encode())} bytes to {_relative(ctx, path)}"
+    data = content.encode()
+    _authorise_write(ctx, parts)
+    with (
+        _opening(args["path"], "in a directory (part of its path is a file)"),
+        confined.open_dir(root, parts[:-1], create=True) as parent,
+    ):
+        confined.replace_file(parent, parts[-1], data)
+    return f"Wrote {len(data)} bytes to {_shown(parts)}"
 
 
 def edit_file(args: dict[str, Any], ctx: ToolContext) -> str:
-    path = resolve_in_workspace(ctx, args.get("path"))
+    root, parts = _locate_file(ctx, args.get("path"))
     old, new = args.get("old_string"), args.get("new_string")
     if not isinstance(old, str) or not old or not isinstance(new, str):
         raise ToolError("old_string (non-empty) and new_string must be strings")
-    if not path.is_file():
-        raise ToolError(f"{args['path']} is not a file")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ToolError(f"{args['path']} is not a UTF-8 text file") from None
-    count = text.count(old)
-    if count == 0:
-        raise ToolError("old_string was not found in the file; copy it exactly")
-    if count > 1 and not args.get("replace_all"):
+    with (
+        _opening(args["path"], "a file"),
+        confined.open_dir(root, parts[:-1]) as parent,
+    ):
+        text = _read_text(parent, parts[-1], args["path"])
+        count = text.count(old)
+        if count == 0:
+            raise ToolError("old_string was not found in the file; copy it exactly")
+        if count > 1 and not args.get("replace_all"):
+            raise ToolError(
+                f"old_string appears {count} times; add surrounding text or set replace_all"
+            )
+        _authorise_write(ctx, parts)
+        confined.replace_file(parent, parts[-1], text.replace(old, new).encode())
+    return f"Replaced {count} occurrence(s) in {_shown(parts)}"
+
+
+def _read_text(parent: int, name: str, raw: str) -> str:
+    """The file's text with newlines made \\n, as `read_file` shows it to the model."""
+    with confined.open_file_at(parent, name) as f:
+        try:
+            return io.TextIOWrapper(f, encoding="utf-8").read()
+        except UnicodeDecodeError:
+            raise ToolError(f"{raw} is not a UTF-8 text file") from None
+
+
+def _authorise_write(ctx: ToolContext, parts: tuple[str, ...]) -> None:
+    """Repository metadata is code: a hook, or `core.fsmonitor` in .git/config, runs on the
+    next git command, even the auto-approved `git status`. So writing inside a `.git` (or a
+    `.git` file, which points git at another directory) is approved like a command."""
+    if not any(_is_git_name(part) for part in parts):
+        return
+    description = f"write {_shown(parts)}"
+    if ctx.approval.mode == "off" or description in ctx.session_approved:
+        return
+    if ctx.approval.mode == "allowlist":
         raise ToolError(
-            f"old_string appears {count} times; add surrounding text or set replace_all"
+            "writing inside .git needs the user's approval, and the allowlist mode never asks"
         )
-    fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text.replace(old, new))
-    return f"Replaced {count} occurrence(s) in {_relative(ctx, path)}"
+    if ctx.ask_approval is None:
+        raise ToolError("writing inside .git needs the user's approval, and no one can be asked")
+    choice = ctx.ask_approval(description, GIT_WRITE_REASON)
+    if choice == "session":
+        ctx.session_approved.add(description)
+    elif choice not in ("once", "always"):
+        raise ToolError(f"the user denied writing {_shown(parts)}")
+
+
+def _is_git_name(name: str) -> bool:
+    """Whether a file system may take `name` for `.git`: case-insensitive ones do in any case."""
+    return name.translate(_IGNORED_IN_NAMES).casefold() == ".git"
 
 
 def list_dir(args: dict[str, Any], ctx: ToolContext) -> str:
-    path = resolve_in_workspace(ctx, args.get("path") or ".")
-    if not path.is_dir():
-        raise ToolError(f"{args.get('path', '.')} is not a directory")
-    entries = sorted(path.iterdir(), key=lambda p: (not p.is_dir(), p.name.lower()))
-    lines = [e.name + ("/" if e.is_dir() else "") for e in entries[:MAX_LIST_ENTRIES]]
+    raw = args.get("path") or "."
+    root, parts = _locate(ctx, raw)
+    with (
+        _opening(raw, "a directory"),
+        confined.open_dir(root, parts) as fd,
+        os.scandir(fd) as scan,
+    ):
+        entries = sorted(
+            (not e.is_dir(follow_symlinks=False), e.name.lower(), e.name) for e in scan
+        )
+    lines = [name + ("" if not_dir else "/") for not_dir, _, name in entries[:MAX_LIST_ENTRIES]]
     if len(entries) > MAX_LIST_ENTRIES:
         lines.append(f"… and {len(entries) - MAX_LIST_ENTRIES} more")
     return "\n".join(lines) or "(empty directory)"
@@ -133,47 +231,50 @@ def search_files(args: dict[str, Any], ctx: ToolContext) -> str:
         regex = re.compile(pattern if args.get("regex") else re.escape(pattern), re.IGNORECASE)
     except re.error as exc:
         raise ToolError(f"invalid regular expression: {exc}") from None
-    root = resolve_in_workspace(ctx, args.get("path") or ".")
+    raw = args.get("path") or "."
+    start = _locate(ctx, raw)
     name_glob = args.get("glob") or "*"
     matches: list[str] = []
-    for path in _walk(root, ctx):
-        if not fnmatch.fnmatch(path.name, name_glob):
-            continue
-        for number, line in _text_lines(path):
-            if regex.search(line):
-                matches.append(f"{_relative(ctx, path)}:{number}: {line.strip()[:200]}")
-                if len(matches) >= MAX_MATCHES:
-                    return "\n".join(matches) + f"\n… stopped at {MAX_MATCHES} matches"
+    with _opening(raw, "a file or directory"), contextlib.closing(_files(ctx, *start)) as files:
+        for shown, parent, name in files:
+            if not fnmatch.fnmatch(name, name_glob):
+                continue
+            for number, line in _text_lines(parent, name):
+                if regex.search(line):
+                    matches.append(f"{shown}:{number}: {line.strip()[:200]}")
+                    if len(matches) >= MAX_MATCHES:
+                        return "\n".join(matches) + f"\n… stopped at {MAX_MATCHES} matches"
     return "\n".join(matches) or "No matches."
 
 
-def _walk(root: Path, ctx: ToolContext):
-    """Files under `root`, never entering protected directories or following links."""
-    if root.is_file():
-        yield root
-        return
+def _files(ctx: ToolContext, root: Path, parts: tuple[str, ...]) -> Iterator[tuple[str, int, str]]:
+    """(shown path, directory descriptor, name) of each regular file at or under root/parts,
+    never following a link nor entering a skipped or protected directory."""
     protected = [p.resolve() for p in ctx.protected_paths]
-    for directory, subdirs, files in os.walk(root):
-        subdirs[:] = sorted(
-            d
-            for d in subdirs
-            if d not in SKIP_DIRS
-            and not any((Path(directory) / d).resolve().is_relative_to(p) for p in protected)
-        )
-        for name in sorted(files):
-            path = Path(directory) / name
-            if not path.is_symlink():
-                yield path
 
+    def prune(below: tuple[str, ...]) -> bool:
+        path = root.joinpath(*parts, *below)
+        return below[-1] in SKIP_DIRS or any(path.is_relative_to(p) for p in protected)
 
-def _text_lines(path: Path):
-    try:
-        if path.stat().st_size > MAX_SEARCH_FILE_BYTES:
+    with contextlib.ExitStack() as stack:
+        try:
+            top = stack.enter_context(confined.open_dir(root, parts))
+        except NotADirectoryError:
+            parent = stack.enter_context(confined.open_dir(root, parts[:-1]))
+            yield _shown(parts), parent, parts[-1]
             return
-        data = path.read_bytes()
+        for below, fd, names in stack.enter_context(contextlib.closing(confined.walk(top, prune))):
+            for name in names:
+                yield _shown((*parts, *below, name)), fd, name
+
+
+def _text_lines(parent: int, name: str) -> Iterator[tuple[int, str]]:
+    try:
+        with confined.open_file_at(parent, name) as f:
+            data = f.read(MAX_SEARCH_FILE_BYTES + 1)
     except OSError:
         return
-    if b"\x00" in data[:8192]:
+    if len(data) > MAX_SEARCH_FILE_BYTES or b"\x00" in data[:8192]:
         return
     yield from enumerate(data.decode("utf-8", errors="replace").splitlines(), start=1)
 
