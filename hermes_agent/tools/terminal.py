@@ -1,8 +1,10 @@
 """Shell commands in the workspace, with a timeout, capped output and the approval policy.
 
-A command the policy does not allow outright goes to the user through the approval
-callback; with no callback (a non-interactive surface) it is refused. Only the user's answer
-can approve it: nothing the model sends reaches the policy.
+A command the policy allows outright runs exactly as the policy checked it, without a shell.
+Any other command goes to the user through the approval callback, and runs through
+`/bin/sh -c` once approved; with no callback (a non-interactive surface) it is refused. Only
+the user's answer can approve it: nothing the model sends reaches the policy. Either way the
+child's environment has no secret-looking variables.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import time
 from typing import Any
 
 from hermes_agent.errors import ToolError
+from hermes_agent.tools.approval import NOT_ALLOWLISTED, Invocation
 from hermes_agent.tools.registry import Tool, ToolContext, register
 
 MAX_OUTPUT_BYTES = 20_000
@@ -32,8 +35,7 @@ def terminal(args: dict[str, Any], ctx: ToolContext) -> str:
     if "\x00" in command:
         raise ToolError("command contains a NUL byte")
     timeout = _timeout(args.get("timeout"), ctx.terminal_timeout)
-    _authorise(command, ctx)
-    return _run(command, ctx, timeout)
+    return _run(_authorise(command, ctx), ctx, timeout)
 
 
 def _timeout(value: object, limit: float) -> float:
@@ -47,35 +49,50 @@ def _timeout(value: object, limit: float) -> float:
     return min(float(value), limit)
 
 
-def _authorise(command: str, ctx: ToolContext) -> None:
-    decision = ctx.approval.decide(command)
-    if decision == "run" or command in ctx.session_approved:
-        return
-    if decision == "deny":
-        raise ToolError("this command is not on the allowlist, and approvals are off")
+def _authorise(command: str, ctx: ToolContext) -> Invocation:
+    """What to run for `command`: the policy's own invocation when it allows the command
+    outright, else the shell, once the user (or a session approval) allows it."""
+    env = _child_environment()
+    decision = ctx.approval.review(command, ctx.workspace, ctx.protected_paths, environ=env)
+    if decision.invocation is not None:
+        return decision.invocation
+    shell = Invocation("/bin/sh", ("/bin/sh", "-c", command), env, ctx.workspace)
+    if decision.verdict == "run" or command in ctx.session_approved:
+        return shell
+    if decision.verdict == "deny":
+        if decision.reason == NOT_ALLOWLISTED:
+            raise ToolError("this command is not on the allowlist, and approvals are off")
+        raise ToolError(
+            f"the allowlist does not cover this command ({decision.reason}), and approvals are off"
+        )
     if ctx.ask_approval is None:
         raise ToolError("this command needs the user's approval, and no one can be asked")
-    choice = ctx.ask_approval(command, "not on the allowlist")
+    choice = ctx.ask_approval(command, decision.reason)
     if choice == "session":
         ctx.session_approved.add(command)
     elif choice not in ("once", "always"):
         raise ToolError("the user denied this command")
+    return shell
 
 
-def _run(command: str, ctx: ToolContext, timeout: float) -> str:
-    """Run in its own process group; output goes to a spool file, so a chatty command never
-    stalls on a full pipe. When the shell ends, whatever it left in the background is
-    stopped too: the agent must not leave processes behind."""
-    env = {
+def _child_environment() -> dict[str, str]:
+    return {
         k: v
         for k, v in os.environ.items()
         if not any(marker in k.upper() for marker in SECRET_ENV_MARKERS)
     }
+
+
+def _run(invocation: Invocation, ctx: ToolContext, timeout: float) -> str:
+    """Run in its own process group; output goes to a spool file, so a chatty command never
+    stalls on a full pipe. When the command ends, whatever it left in the background is
+    stopped too: the agent must not leave processes behind."""
     with tempfile.TemporaryFile() as spool:
         proc = subprocess.Popen(
-            ["/bin/sh", "-c", command],
-            cwd=ctx.workspace,
-            env=env,
+            list(invocation.argv),
+            executable=invocation.executable,
+            cwd=invocation.cwd,
+            env=dict(invocation.env),
             stdin=subprocess.DEVNULL,
             stdout=spool,
             stderr=subprocess.STDOUT,
