@@ -12,10 +12,11 @@ import logging
 import threading
 from typing import Any
 
+from api import config, workspaces
 from hermes_agent import runtime
 from hermes_agent.errors import HermesError
 from hermes_agent.runtime import current_settings, shared_provider, state_db
-from hermes_agent.settings import Settings
+from hermes_agent.settings import Settings, hermes_home
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,8 @@ def agent_for(session_id: str, model: str, workspace: str) -> Any:
         session_id=session_id,
         session_db=state_db(),
         platform="web",
-        workspace=workspace,
+        workspace=workspaces.ready(workspace),
+        protected_paths=(hermes_home(), config.STATE_DIR),
     )
     with SESSION_AGENT_CACHE_LOCK:
         SESSION_AGENT_CACHE[session_id] = (agent, key)

@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hermes_agent.settings import DEFAULT_WORKSPACE as AGENT_DEFAULT_WORKSPACE
+
 if TYPE_CHECKING:
     from api.models import Session
 
@@ -46,8 +48,11 @@ SESSION_DIR = STATE_DIR / "sessions"
 SESSION_INDEX_FILE = SESSION_DIR / "_index.json"
 PROJECTS_FILE = STATE_DIR / "projects.json"
 HERMES_WEBUI_DEFAULT_WORKSPACE = _path_from_env(
-    "HERMES_WEBUI_DEFAULT_WORKSPACE", STATE_DIR / "workspace"
+    "HERMES_WEBUI_DEFAULT_WORKSPACE", AGENT_DEFAULT_WORKSPACE
 )
+# The default before it moved out of the protected Hermes home; sessions that still name it
+# are given the new default (`api.workspaces.current_workspace`).
+LEGACY_DEFAULT_WORKSPACE = STATE_DIR / "workspace"
 HERMES_WEBUI_DEFAULT_MODEL = os.environ.get("HERMES_WEBUI_DEFAULT_MODEL", "").strip()
 # Short aliases used throughout the web server.
 DEFAULT_WORKSPACE = HERMES_WEBUI_DEFAULT_WORKSPACE

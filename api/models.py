@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
+import math
 import os
 import time
 import uuid
@@ -23,6 +24,7 @@ from api import session_index
 from api.config import (
     DEFAULT_MODEL,
     DEFAULT_WORKSPACE,
+    LEGACY_DEFAULT_WORKSPACE,
     LOCK,
     SESSION_DIR,
     SESSION_INDEX_FILE,
@@ -222,12 +224,9 @@ class Session:
         for message in reversed(self.messages):
             if not isinstance(message, dict) or message.get("role") == "tool":
                 continue
-            stamp = message.get("_ts") or message.get("timestamp")
-            if stamp:
-                try:
-                    return float(stamp)
-                except (TypeError, ValueError):
-                    continue
+            stamp = _epoch_seconds(message.get("_ts") or message.get("timestamp"))
+            if stamp is not None:
+                return stamp
         return self.updated_at
 
     # ── persistence ──────────────────────────────────────────────────────────────────────
@@ -299,13 +298,28 @@ _INIT_FIELDS = frozenset(inspect.signature(Session.__init__).parameters) - {"sel
 def _timestamp(value: object, default: float) -> float:
     """Epoch seconds; anything unusable (0, null, text) becomes `default`, so sorting works."""
     if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-        return float(value)
+        return _epoch_seconds(value) or default
     return default
 
 
+def _epoch_seconds(value: object) -> float | None:
+    """A message's time as a finite number, or None: "inf" or "nan" in an imported message
+    would sort above every session forever and reach clients as null."""
+    try:
+        stamp = float(value) if value else None
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return stamp if stamp is not None and math.isfinite(stamp) else None
+
+
 def _normalise_workspace(workspace: str | os.PathLike) -> str:
+    """An absolute path; the old default inside the protected Hermes home becomes the new one,
+    since no file tool may touch it."""
     path = Path(workspace).expanduser()
-    return os.path.normpath(path) if path.is_absolute() else str(path.resolve())
+    normal = os.path.normpath(path) if path.is_absolute() else str(path.resolve())
+    if normal == str(LEGACY_DEFAULT_WORKSPACE) and LEGACY_DEFAULT_WORKSPACE != DEFAULT_WORKSPACE:
+        return str(DEFAULT_WORKSPACE)
+    return normal
 
 
 def _read_session_file(path: Path) -> Session | None:

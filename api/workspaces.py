@@ -27,16 +27,19 @@ _SYSTEM_ROOTS = tuple(
 
 
 def resolve_trusted_workspace(raw: str | None) -> Path:
-    """An existing directory under the user's home or the default workspace, resolved.
+    """An existing directory under the user's home or the default workspace, resolved; the
+    default workspace itself is created when first asked for.
 
     Symlinks are resolved before the check, so a link cannot smuggle in a system path.
     """
     if raw is None or not str(raw).strip():
-        return config.DEFAULT_WORKSPACE
+        return Path(ready(str(config.DEFAULT_WORKSPACE)))
     if "\x00" in str(raw):
         raise BadRequest("Path contains a NUL byte")
     try:
         path = Path(str(raw).strip()).expanduser().resolve()
+        if path == config.DEFAULT_WORKSPACE:
+            return Path(ready(str(path)))
         exists, is_dir = path.exists(), path.is_dir()
     except (OSError, ValueError, RuntimeError) as exc:
         raise BadRequest(f"Path is not usable: {exc}") from None
@@ -51,7 +54,17 @@ def resolve_trusted_workspace(raw: str | None) -> Path:
     if home != Path("/") and path.is_relative_to(home):
         return path
     if any(path.is_relative_to(root) for root in _SYSTEM_ROOTS):
-        raise BadRequest(f"Path points to a system directory: {path}")
+        raise BadRequest(
+            "Path points to a system directory, outside the user home directory and the "
+            f"default workspace: {path}"
+        )
     raise BadRequest(
         f"Path is outside the user home directory and not under the default workspace: {path}"
     )
+
+
+def ready(workspace: str) -> str:
+    """`workspace`, created first if it is the default one (made on first use, not install)."""
+    if Path(workspace) == config.DEFAULT_WORKSPACE:
+        config.DEFAULT_WORKSPACE.mkdir(parents=True, exist_ok=True)
+    return workspace

@@ -35,7 +35,7 @@ from gateway.platforms.base import Adapter, Channel, quietly
 from gateway.store import GatewayState
 from hermes_agent.approval_queue import Approvals
 from hermes_agent.errors import ConfigError
-from hermes_agent.settings import GatewaySettings, hermes_home
+from hermes_agent.settings import DEFAULT_WORKSPACE, GatewaySettings, hermes_home
 
 log = logging.getLogger("gateway")
 
@@ -139,7 +139,7 @@ class GatewayRunner:
     def _services(self, loop: asyncio.AbstractEventLoop) -> Services:
         from hermes_agent.runtime import current_settings, shared_provider, state_db
 
-        workspace = Path(self.settings.workspace or self.directory / "workspace").expanduser()
+        workspace = Path(self.settings.workspace or DEFAULT_WORKSPACE).expanduser()
         workspace.mkdir(parents=True, exist_ok=True)
         return Services(
             current_settings(), shared_provider(), state_db(), workspace, self.approvals, loop

@@ -32,6 +32,7 @@ class GatewayProcess:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(SECRET_ENV_PREFIXES)}
         self.env.update(fake_provider_env(llm), HERMES_HOME=str(self.home))
         self.env.update(PYTHONPATH=str(REPO_ROOT), HERMES_GATEWAY_SHUTDOWN_TIMEOUT="30")
+        self.env.update(HOME=str(root / "user-home"))
         if tg is not None:
             self.env.update(
                 HERMES_GATEWAY_PLATFORMS="telegram",
@@ -46,7 +47,7 @@ class GatewayProcess:
 
     @property
     def workspace(self) -> Path:
-        return self.home / "gateway" / "workspace"
+        return self.root / "user-home" / "HermesWorkspace"
 
     def start(self) -> GatewayProcess:
         self.root.mkdir(parents=True, exist_ok=True)
