@@ -12,18 +12,27 @@ from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from api import __version__, config, models, recovery, session_index
-from api.middleware import RequestGuard
+from api import (
+    __version__,
+    config,
+    models,
+    openapi_extras,
+    openapi_links,
+    recovery,
+    session_index,
+)
+from api.middleware import RequestGuard, host_policy_for
 from api.responses import JSONResponse, error_response
 from api.routes import auth, chat, health, projects, sessions, settings, ui
 from hermes_agent.errors import HermesError
+from hermes_http.hosts import HostGuard
 
 log = logging.getLogger(__name__)
 
 
 @contextlib.asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-    for directory in (config.STATE_DIR, config.SESSION_DIR, config.DEFAULT_WORKSPACE):
+    for directory in (config.STATE_DIR, config.SESSION_DIR):
         directory.mkdir(parents=True, exist_ok=True)
     rows = models.index_rows()
     log.info("%d saved sessions in %s", len(rows), config.SESSION_DIR)
@@ -32,7 +41,8 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     session_index.close_current()
 
 
-def create_app() -> FastAPI:
+def create_app(bind_host: str | None = None) -> FastAPI:
+    """The web application; `bind_host` is the address it listens on (default: the setting)."""
     app = FastAPI(
         title="Hermes Station",
         version=__version__,
@@ -51,6 +61,7 @@ def create_app() -> FastAPI:
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
     app.add_middleware(RequestGuard)
+    app.add_middleware(HostGuard, policy=host_policy_for(bind_host or config.HOST))
     app.openapi = lambda: _openapi_with_our_errors(app)
     return app
 
@@ -64,19 +75,18 @@ ERROR_SCHEMA = {
 
 
 def _openapi_with_our_errors(app: FastAPI) -> dict:
-    """The generated schema, with FastAPI's 422 replaced by the 400 `{"error"}` we send."""
+    """The generated schema, with FastAPI's 422 replaced by the 400 `{"error"}` we send, the
+    errors the request guard can answer any request with declared on every operation, and the
+    links from replies that carry an id to the operations that take it."""
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(
         title=app.title, version=app.version, description=app.description, routes=app.routes
     )
-    error_ref = {
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-    }
     for operation in (op for path in schema["paths"].values() for op in path.values()):
-        responses = operation.setdefault("responses", {})
-        if responses.pop("422", None) is not None:
-            responses["400"] = {"description": "Bad or missing input", **error_ref}
+        operation.setdefault("responses", {}).pop("422", None)
+    openapi_extras.add_shared_errors(schema)
+    openapi_links.add_links(schema)
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)
@@ -92,11 +102,25 @@ async def _hermes_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status, exc.message, **exc.details)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     messages = {404: "not found", 405: "method not allowed"}
     message = messages.get(exc.status_code) or str(exc.detail)
-    return error_response(exc.status_code, message)
+    reply = error_response(exc.status_code, message)
+    if exc.status_code == 405:
+        reply.headers["Allow"] = _allowed_methods(request, exc)
+    return reply
+
+
+def _allowed_methods(request: Request, exc: HTTPException) -> str:
+    """Every method served at this path, as RFC 9110 asks a 405 to say. Read from the schema:
+    the router's own list names only the first route it tried, and GET and POST of one path
+    are separate routes."""
+    documented = request.app.openapi()["paths"].get(request.url.path)
+    if not documented:
+        return (exc.headers or {}).get("Allow", "")
+    methods = {method.upper() for method in documented}
+    return ", ".join(sorted(methods | ({"HEAD"} if "GET" in methods else set())))
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:

@@ -15,7 +15,7 @@ from hermes_agent.errors import BadRequest, NotFound, StoreError
 
 NAME_MAX = 80
 DEFAULT_COLOR = "#7c6cf0"
-_COLOR = re.compile(r"^#[0-9a-fA-F]{3,8}$")
+_COLOR = re.compile(r"#[0-9a-fA-F]{3,8}")
 _LOCK = threading.Lock()
 
 
@@ -83,7 +83,7 @@ def _clean_name(name: object) -> str:
 def _clean_color(color: object) -> str | None:
     if color is None or color == "":
         return None
-    if not isinstance(color, str) or not _COLOR.match(color):
+    if not isinstance(color, str) or not _COLOR.fullmatch(color):
         raise BadRequest("Invalid color format")
     return color
 

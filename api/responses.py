@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.responses import Response
+from starlette import responses
 
 from api.storage import dumps
 
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-class JSONResponse(Response):
-    """A JSON body; cheaper than the default encoder on large transcripts."""
+class JSONResponse(responses.JSONResponse):
+    """A JSON body; cheaper than the default encoder on large transcripts.
+
+    A subclass of Starlette's, so FastAPI documents a route's `response_model` as its reply.
+    """
 
     media_type = "application/json"
 

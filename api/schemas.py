@@ -1,20 +1,50 @@
 """Request bodies of the HTTP API, so validation and `/openapi.json` come from one source.
 
 Unknown fields are ignored rather than refused: clients of the original web UI send extras.
+Some rules are checked by the handlers, which answer with the messages those clients know
+(`Invalid session_id`, `message is required`); the schema states them through
+`json_schema_extra`, which documents a rule without making pydantic enforce it.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, model_validator
 
 from api.config import MAX_JSON_DEPTH
-from api.validation import check_json_value
+from api.validation import SESSION_ID_PATTERN, check_json_value
+from hermes_agent.approval_queue import CHOICES
+
+# The characters `str.strip()` removes, spelled out so every regex engine reads them alike.
+PY_WHITESPACE = r"\t-\r\x1c- \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NOT_BLANK = {"pattern": f"[^{PY_WHITESPACE}]"}
+COLOR = {"pattern": r"^(#[0-9a-fA-F]{3,8})?$"}
+MESSAGE_ROLES = ("user", "assistant", "system", "tool")
+IMPORTED_MESSAGE = {
+    "type": "object",
+    "properties": {
+        "role": {"enum": list(MESSAGE_ROLES)},
+        "content": {"anyOf": [{"type": "string"}, {"type": "array"}, {"type": "null"}]},
+    },
+    "required": ["role"],
+}
+
+
+def _number_not_text(value: Any) -> Any:
+    if isinstance(value, str | bool):
+        raise ValueError("Input should be a valid integer")
+    return value
+
+
+# JSON's integer: 385 and 385.0 alike (JSON Schema counts both), never "385" or true.
+WholeNumber = Annotated[int, Strict(False), BeforeValidator(_number_not_text)]
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    # Strict: a value of another JSON type is refused, not coerced ("no" or 0 for a boolean,
+    # "5" for a number), so a body the schema calls invalid never passes as something else.
+    model_config = ConfigDict(extra="ignore", strict=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -24,7 +54,10 @@ class Body(BaseModel):
 
 
 class SessionRef(Body):
-    session_id: str = Field(description="Session id: lowercase letters, digits and `_`.")
+    session_id: str = Field(
+        description="Session id: lowercase letters, digits and `_` (not first).",
+        json_schema_extra={"pattern": SESSION_ID_PATTERN},
+    )
 
 
 class NewSession(Body):
@@ -33,8 +66,17 @@ class NewSession(Body):
     profile: str | None = Field(None, max_length=64)
 
 
+class SessionUpdate(SessionRef):
+    workspace: str | None = Field(
+        None, description="Directory for the agent's file tools; omitted or blank: unchanged."
+    )
+    model: str | None = Field(
+        None, max_length=200, description='Model of the next turns; "" means the default.'
+    )
+
+
 class Rename(SessionRef):
-    title: str
+    title: str = Field(json_schema_extra=NOT_BLANK)
 
 
 class Pin(SessionRef):
@@ -50,14 +92,16 @@ class Move(SessionRef):
 
 
 class Truncate(SessionRef):
-    keep_count: int = Field(description="How many leading messages to keep.")
+    keep_count: WholeNumber = Field(
+        description="How many leading messages to keep.", json_schema_extra={"minimum": 0}
+    )
 
 
 class ImportSession(Body):
     """A transcript to store as a new session; any `session_id` given is ignored."""
 
     title: str | None = Field(None, max_length=1000)
-    messages: list[dict[str, Any]]
+    messages: list[dict[str, Any]] = Field(json_schema_extra={"items": IMPORTED_MESSAGE})
     model: str | None = Field(None, max_length=200)
     workspace: str | None = None
     tool_calls: list[dict[str, Any]] | None = None
@@ -65,14 +109,14 @@ class ImportSession(Body):
 
 
 class ProjectCreate(Body):
-    name: str
-    color: str | None = None
+    name: str = Field(json_schema_extra=NOT_BLANK)
+    color: str | None = Field(None, json_schema_extra=COLOR)
 
 
 class ProjectRename(Body):
     project_id: str
-    name: str
-    color: str | None = None
+    name: str = Field(json_schema_extra=NOT_BLANK)
+    color: str | None = Field(None, json_schema_extra=COLOR)
 
 
 class ProjectRef(Body):
@@ -80,39 +124,47 @@ class ProjectRef(Body):
 
 
 class ChatStart(SessionRef):
-    message: str = Field(max_length=200_000)
+    message: str = Field(max_length=200_000, json_schema_extra=NOT_BLANK)
     model: str | None = Field(None, max_length=200)
     workspace: str | None = None
     attachments: list[dict[str, Any] | str] | None = Field(None, max_length=20)
 
 
 class StreamRef(Body):
-    stream_id: str
+    stream_id: str = Field(json_schema_extra={"minLength": 1})
 
 
 class ApprovalAnswer(SessionRef):
-    choice: str = Field(description="once, session, always or deny")
+    choice: str = Field(
+        description="once, session, always or deny", json_schema_extra={"enum": list(CHOICES)}
+    )
     approval_id: str | None = None
 
 
-class SettingsUpdate(Body):
-    """Only the fields sent are changed; an empty string clears a text setting."""
+def _omittable(schema: dict[str, Any]) -> None:
+    """A field that may be left out but never sent as null: its schema has no null default."""
+    schema.pop("default", None)
 
-    provider: Literal["openai", "anthropic", "local"] | None = None
+
+class SettingsUpdate(Body):
+    """Only the fields sent are changed; an empty string or null clears a text setting."""
+
+    # No null for these three: they have no empty state to go back to (omit them instead).
+    provider: Literal["openai", "anthropic", "local"] = Field(None, json_schema_extra=_omittable)
     base_url: str | None = Field(None, max_length=500)
     model: str | None = Field(None, max_length=200)
     api_key: str | None = Field(None, max_length=500, description="Write-only.")
     model_path: str | None = Field(None, max_length=1000)
-    context_length: int | None = Field(None, ge=512, le=10_000_000)
-    llm_titles: bool | None = None
+    context_length: WholeNumber = Field(None, ge=512, le=10_000_000, json_schema_extra=_omittable)
+    llm_titles: bool = Field(None, json_schema_extra=_omittable)
 
 
 class SideQuestion(SessionRef):
-    question: str = Field(max_length=200_000)
+    question: str = Field(max_length=200_000, json_schema_extra=NOT_BLANK)
 
 
 class BackgroundTask(SessionRef):
-    prompt: str = Field(max_length=200_000)
+    prompt: str = Field(max_length=200_000, json_schema_extra=NOT_BLANK)
 
 
 class Login(Body):

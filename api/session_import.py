@@ -6,12 +6,12 @@ import orjson
 
 from api import config
 from api.models import Session, cache_session, title_from
-from api.schemas import ImportSession
+from api.schemas import MESSAGE_ROLES, ImportSession
 from api.session_ops import TITLE_MAX
 from api.workspaces import resolve_trusted_workspace
 from hermes_agent.errors import BadRequest, PayloadTooLarge
 
-ROLES = frozenset({"user", "assistant", "system", "tool"})
+ROLES = frozenset(MESSAGE_ROLES)
 IMPORTED_TITLE = "Imported session"
 
 
@@ -44,7 +44,7 @@ def _check_messages(messages: list[dict]) -> None:
         )
     for i, message in enumerate(messages):
         role = message.get("role")
-        if role not in ROLES:
+        if not isinstance(role, str) or role not in ROLES:
             raise BadRequest(f"messages[{i}].role must be one of: {', '.join(sorted(ROLES))}")
         content = message.get("content")
         if content is not None and not isinstance(content, str | list):

@@ -15,7 +15,7 @@ from api import agent_runtime, turn_merge
 from api.config import LOCK, STREAMS, STREAMS_LOCK, _get_session_agent_lock
 from api.models import SESSIONS, UNTITLED, Session, get_session, message_text
 from api.turn_fold import recorded_count
-from hermes_agent.errors import BadRequest, EmptyTranscript
+from hermes_agent.errors import BadRequest, Conflict, EmptyTranscript
 from hermes_agent.history import rewrite_transcript
 
 TITLE_MAX = 80
@@ -119,6 +119,40 @@ def set_archived(session_id: str, archived: bool) -> Session:
 
 def move_to_project(session_id: str, project_id: str | None) -> Session:
     return update_session(session_id, lambda s: setattr(s, "project_id", project_id or None))
+
+
+def change_workspace_and_model(
+    session_id: str, workspace: str | None, model: str | None
+) -> Session:
+    """Set what the next turn uses; None leaves a field alone, model "" means the default.
+
+    A live run keeps the workspace it started with, so moving the session elsewhere under it
+    is refused (409); a new model only applies from the next turn, so it may change anytime.
+    The check and the save share the agent lock that `start_run` takes, so no run can start
+    between them.
+    """
+    with _get_session_agent_lock(session_id):
+        s = get_session(session_id)
+        with LOCK:
+            s = SESSIONS.get(session_id, s)
+        if workspace is not None and workspace != s.workspace:
+            _refuse_while_running(s, "change its workspace")
+            s.workspace = workspace
+        if model is not None:
+            s.model = model
+        s.save()
+    return s
+
+
+def _refuse_while_running(s: Session, action: str) -> None:
+    with STREAMS_LOCK:
+        stream_id = s.active_stream_id
+        running = bool(stream_id) and stream_id in STREAMS
+    if running:
+        raise Conflict(
+            f"A run is active in this session; {action} when it has ended",
+            active_stream_id=stream_id,
+        )
 
 
 def clear_session(session_id: str) -> Session:

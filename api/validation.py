@@ -7,13 +7,16 @@ from typing import Any
 
 from hermes_agent.errors import BadRequest
 
-SESSION_ID_PATTERN = r"^[0-9a-z_]{1,64}$"
+# The first character is never `_`: names starting with it are the store's own files
+# (`_index.json`, the sidebar index), never sessions.
+SESSION_ID_PATTERN = r"^[0-9a-z][0-9a-z_]{0,63}$"
 _SESSION_ID = re.compile(SESSION_ID_PATTERN)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def is_valid_session_id(value: object) -> bool:
-    """Lowercase letters, digits and `_` only: an id can never name a path outside its dir."""
+    """Lowercase letters, digits and `_`, not leading: an id can never name a path outside its
+    dir, nor one of the store's own files there."""
     return isinstance(value, str) and _SESSION_ID.fullmatch(value) is not None
 
 

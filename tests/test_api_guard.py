@@ -38,6 +38,7 @@ GET_ROUTES_WITH_ID = [
     "/api/background/status",
 ]
 POST_ROUTES_WITH_ID = {
+    "/api/session/update": {"model": "m"},
     "/api/session/rename": {"title": "t"},
     "/api/session/delete": {},
     "/api/session/pin": {"pinned": True},

@@ -6,7 +6,8 @@ from fastapi import APIRouter
 from pydantic import Field
 from starlette.requests import Request
 
-from api import auth
+from api import auth, passwords, replies
+from api.openapi_extras import errors
 from api.responses import NO_STORE, JSONResponse
 from api.schemas import Body, Login
 from hermes_agent.errors import BadRequest
@@ -19,7 +20,9 @@ class PasswordChange(Body):
         None, max_length=1000, description="The password in use; required when one is set."
     )
     new: str | None = Field(
-        max_length=1000, description="The new password (8 characters or more); null removes it."
+        max_length=1000,
+        description="The new password (8 characters or more); null removes it.",
+        json_schema_extra={"minLength": passwords.MIN_LENGTH},
     )
 
 
@@ -54,7 +57,9 @@ def _logged_out(body: dict) -> JSONResponse:
 
 
 @router.get(
-    "/api/auth/status", summary="Whether a password is required and whether you have a session"
+    "/api/auth/status",
+    summary="Whether a password is required and whether you have a session",
+    response_model=replies.AuthStatus,
 )
 def status(request: Request) -> JSONResponse:
     source = auth.password_source()
@@ -71,7 +76,12 @@ def status(request: Request) -> JSONResponse:
     return JSONResponse(body, headers=NO_STORE)
 
 
-@router.post("/api/auth/login", summary="Log in with the server's password")
+@router.post(
+    "/api/auth/login",
+    summary="Log in with the server's password",
+    response_model=replies.LoggedIn,
+    responses=errors(429),
+)
 def login(body: Login, request: Request) -> JSONResponse:
     guard = auth.authenticator()
     if guard is None:
@@ -84,12 +94,20 @@ def login(body: Login, request: Request) -> JSONResponse:
     return _logged_in(guard, request, {"ok": True})
 
 
-@router.post("/api/auth/logout", summary="End this browser's session")
-def logout() -> JSONResponse:
+@router.post("/api/auth/logout", summary="End this browser's session", response_model=replies.Ok)
+def logout(request: Request) -> JSONResponse:
+    guard = auth.authenticator()
+    if guard is not None:
+        guard.end_session(_cookie_of(request))
     return _logged_out({"ok": True})
 
 
-@router.post("/api/auth/password", summary="Set, change or remove the web UI password")
+@router.post(
+    "/api/auth/password",
+    summary="Set, change or remove the web UI password",
+    response_model=replies.PasswordChanged,
+    responses=errors(409, 429),
+)
 def change_password(body: PasswordChange, request: Request) -> JSONResponse:
     guard = auth.shared()
     guard.change_password(body.current, body.new, _client(request))

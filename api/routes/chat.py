@@ -9,9 +9,16 @@ from fastapi import APIRouter, Query
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
-from api import side_runs, streaming
+from api import replies, side_runs, streaming
 from api.config import STREAMS, STREAMS_LOCK
 from api.models import get_session
+from api.openapi_extras import (
+    SESSION_ID_CHECKED,
+    SESSION_ID_QUERY,
+    STREAM_ID_CHECKED,
+    STREAM_ID_QUERY,
+    errors,
+)
 from api.responses import NO_STORE, JSONResponse
 from api.run_events import FINISHED_RUNS, TERMINAL_EVENTS, RunLog, parse_event_id
 from api.schemas import ApprovalAnswer, BackgroundTask, ChatStart, SideQuestion, StreamRef
@@ -25,9 +32,28 @@ router = APIRouter(tags=["chat"])
 
 HEARTBEAT_SECONDS = 15.0
 MAX_ATTACHMENTS = 20
+SSE_EVENT = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "description": "`<stream_id>:<seq>`; resume after it"},
+        "event": {"type": "string", "description": "token, tool, done, stream_end, ..."},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+        "retry": {"type": "integer", "minimum": 0},
+    },
+}
+EVENT_STREAM = {
+    "description": "The run's events, then the end of the stream after its last one",
+    "content": {"text/event-stream": {"itemSchema": SSE_EVENT}},
+}
+CANCELLED = {"response_model": replies.Cancelled}
 
 
-@router.post("/api/chat/start", summary="Start a turn; the message is saved before it runs")
+@router.post(
+    "/api/chat/start",
+    summary="Start a turn; the message is saved before it runs",
+    response_model=replies.RunStarted,
+    responses=errors(404, 409),
+)
 def chat_start(body: ChatStart) -> JSONResponse:
     sid = require_session_id(body.session_id)
     message = body.message.strip()
@@ -61,10 +87,16 @@ def _run_log(stream_id: str | None) -> RunLog:
     return found
 
 
-@router.get("/api/chat/stream", summary="The run's events as SSE; resume with Last-Event-ID")
+@router.get(
+    "/api/chat/stream",
+    summary="The run's events as SSE; resume with Last-Event-ID",
+    response_class=StreamingResponse,
+    responses={200: EVENT_STREAM, **errors(404)},
+    openapi_extra=STREAM_ID_QUERY,
+)
 async def chat_stream(
     request: Request,
-    stream_id: str | None = Query(None),
+    stream_id: str | None = STREAM_ID_CHECKED,
     after: str | None = Query(None, description="Resume after this event id."),
 ) -> StreamingResponse:
     run_log = _run_log(stream_id)
@@ -102,8 +134,13 @@ async def _sse(run_log: RunLog, seq: int) -> AsyncIterator[bytes]:
             return
 
 
-@router.get("/api/chat/stream/status", summary="Whether a run is live")
-def stream_status(stream_id: str | None = Query(None)) -> JSONResponse:
+@router.get(
+    "/api/chat/stream/status",
+    summary="Whether a run is live",
+    response_model=replies.StreamStatus,
+    openapi_extra=STREAM_ID_QUERY,
+)
+def stream_status(stream_id: str | None = STREAM_ID_CHECKED) -> JSONResponse:
     if not stream_id:
         raise BadRequest("stream_id is required")
     with STREAMS_LOCK:
@@ -122,18 +159,28 @@ def _cancel(stream_id: str | None) -> JSONResponse:
     return JSONResponse({"ok": True, "cancelled": cancelled, "stream_id": stream_id})
 
 
-@router.get("/api/chat/cancel", summary="Cancel a run (GET, for older clients)")
-def cancel_get(stream_id: str | None = Query(None)) -> JSONResponse:
+@router.get(
+    "/api/chat/cancel",
+    summary="Cancel a run (GET, for older clients)",
+    openapi_extra=STREAM_ID_QUERY,
+    **CANCELLED,
+)
+def cancel_get(stream_id: str | None = STREAM_ID_CHECKED) -> JSONResponse:
     return _cancel(stream_id)
 
 
-@router.post("/api/chat/cancel", summary="Cancel a run")
+@router.post("/api/chat/cancel", summary="Cancel a run", **CANCELLED)
 def cancel_post(body: StreamRef) -> JSONResponse:
     return _cancel(body.stream_id)
 
 
-@router.get("/api/approval/pending", summary="Commands waiting for the user's decision")
-def approval_pending(session_id: str | None = Query(None)) -> JSONResponse:
+@router.get(
+    "/api/approval/pending",
+    summary="Commands waiting for the user's decision",
+    response_model=replies.ApprovalsPending,
+    openapi_extra=SESSION_ID_QUERY,
+)
+def approval_pending(session_id: str | None = SESSION_ID_CHECKED) -> JSONResponse:
     sid = require_session_id(session_id)
     pending = [item.public() for item in APPROVALS.pending(sid)]
     return JSONResponse(
@@ -142,7 +189,12 @@ def approval_pending(session_id: str | None = Query(None)) -> JSONResponse:
     )
 
 
-@router.post("/api/approval/respond", summary="Answer a pending approval")
+@router.post(
+    "/api/approval/respond",
+    summary="Answer a pending approval",
+    response_model=replies.ApprovalAnswered,
+    responses=errors(404),
+)
 def approval_respond(body: ApprovalAnswer) -> JSONResponse:
     sid = require_session_id(body.session_id)
     if body.choice not in CHOICES:
@@ -152,7 +204,12 @@ def approval_respond(body: ApprovalAnswer) -> JSONResponse:
     return JSONResponse({"ok": True, "choice": body.choice})
 
 
-@router.post("/api/btw", summary="Ask a side question; the conversation itself is not changed")
+@router.post(
+    "/api/btw",
+    summary="Ask a side question; the conversation itself is not changed",
+    response_model=replies.AsideStarted,
+    responses=errors(404, 409),
+)
 def btw(body: SideQuestion) -> JSONResponse:
     question = body.question.strip()
     if not question:
@@ -160,7 +217,12 @@ def btw(body: SideQuestion) -> JSONResponse:
     return JSONResponse(side_runs.ask_aside(require_session_id(body.session_id), question))
 
 
-@router.post("/api/background", summary="Run a prompt as a background task of this session")
+@router.post(
+    "/api/background",
+    summary="Run a prompt as a background task of this session",
+    response_model=replies.BackgroundStarted,
+    responses=errors(404, 409),
+)
 def background(body: BackgroundTask) -> JSONResponse:
     prompt = body.prompt.strip()
     if not prompt:
@@ -171,8 +233,13 @@ def background(body: BackgroundTask) -> JSONResponse:
     )
 
 
-@router.get("/api/background/status", summary="Finished background tasks (each returned once)")
-def background_status(session_id: str | None = Query(None)) -> JSONResponse:
+@router.get(
+    "/api/background/status",
+    summary="Finished background tasks (each returned once)",
+    response_model=replies.BackgroundResults,
+    openapi_extra=SESSION_ID_QUERY,
+)
+def background_status(session_id: str | None = SESSION_ID_CHECKED) -> JSONResponse:
     if not session_id:
         raise BadRequest("Missing session_id")
     results = side_runs.background_results(require_session_id(session_id))

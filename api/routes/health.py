@@ -6,13 +6,13 @@ import time
 
 from fastapi import APIRouter
 
-from api import __version__, config
+from api import __version__, config, replies
 from api.responses import NO_STORE, JSONResponse
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", summary="Whether the server is up")
+@router.get("/health", summary="Whether the server is up", response_model=replies.Health)
 async def health() -> JSONResponse:
     return JSONResponse(
         {

@@ -12,8 +12,9 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query
 from starlette.responses import Response, StreamingResponse
 
-from api import backup, context_usage, models, other_surfaces, projects, session_ops
+from api import backup, context_usage, models, other_surfaces, projects, replies, session_ops
 from api.models import Session, get_session, new_session
+from api.openapi_extras import SESSION_ID_CHECKED, SESSION_ID_QUERY, errors
 from api.redact import redact, redact_text
 from api.responses import NO_STORE, JSONResponse
 from api.schemas import (
@@ -24,21 +25,43 @@ from api.schemas import (
     Pin,
     Rename,
     SessionRef,
+    SessionUpdate,
     Truncate,
 )
 from api.search import search_sessions
 from api.session_filters import ArchivedMode, session_filter
 from api.session_import import import_session
 from api.transcripts import to_markdown
-from api.validation import require_session_id
+from api.validation import SESSION_ID_PATTERN, require_session_id
 from api.workspaces import resolve_trusted_workspace
 from hermes_agent.errors import BadRequest, SessionNotFound
 
 router = APIRouter(tags=["sessions"])
 
-SID_QUERY = Query(None, description="Session id.")
 ARCHIVED_QUERY = Query("1", description="0: leave archived sessions out; only: nothing else.")
-PROJECT_QUERY = Query(None, description="Only the sessions of this project.")
+PROJECT_QUERY = Query(
+    None,
+    description="Only the sessions of this project.",
+    json_schema_extra={"pattern": SESSION_ID_PATTERN},
+)
+DOWNLOAD_HEADERS = {"Content-Disposition": {"schema": {"type": "string"}}}
+EXPORT_REPLIES = {
+    200: {
+        "description": "The session as JSON (`format=json`) or Markdown (`format=md`)",
+        "content": {"text/markdown": {"schema": {"type": "string"}}},
+        "headers": DOWNLOAD_HEADERS,
+    },
+    **errors(404),
+}
+ARCHIVE_REPLY = {
+    "description": "A zip of JSON exports, one per session",
+    "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+    "headers": {
+        **DOWNLOAD_HEADERS,
+        "X-Hermes-Conversations": {"schema": {"type": "string", "pattern": "^[0-9]+$"}},
+    },
+}
+EDITED = {"response_model": replies.SessionEdited, "responses": errors(404)}
 
 
 def _query_session_id(session_id: str | None, missing: str) -> str:
@@ -54,7 +77,11 @@ def _ok(session: Session, *, with_messages: bool = False) -> JSONResponse:
     return JSONResponse(redact({"ok": True, "session": payload}))
 
 
-@router.post("/api/session/new", summary="Start a session (in memory until its first message)")
+@router.post(
+    "/api/session/new",
+    summary="Start a session (in memory until its first message)",
+    response_model=replies.SessionCreated,
+)
 def create_session(body: NewSession | None = None) -> JSONResponse:
     body = body or NewSession()
     workspace = resolve_trusted_workspace(body.workspace)
@@ -62,9 +89,15 @@ def create_session(body: NewSession | None = None) -> JSONResponse:
     return JSONResponse({"session": {**session.compact(), "messages": []}})
 
 
-@router.get("/api/session", summary="One session with its transcript (pageable)")
+@router.get(
+    "/api/session",
+    summary="One session with its transcript (pageable)",
+    response_model=replies.SessionRead,
+    responses=errors(404),
+    openapi_extra=SESSION_ID_QUERY,
+)
 def read_session(
-    session_id: str | None = SID_QUERY,
+    session_id: str | None = SESSION_ID_CHECKED,
     messages: int = Query(1, ge=0, le=1, description="0 for metadata only."),
     msg_limit: int | None = Query(
         None, ge=1, le=1_000_000_000, description="Return only the last N messages."
@@ -122,7 +155,12 @@ def _page(messages: list, limit: int | None, before: int | None) -> tuple[int, l
     return start, messages[start:end]
 
 
-@router.get("/api/sessions", summary="The sidebar list: pinned first, then newest")
+@router.get(
+    "/api/sessions",
+    summary="The sidebar list: pinned first, then newest",
+    response_model=replies.SessionList,
+    responses=errors(404),
+)
 def list_sessions(
     limit: int | None = Query(None, ge=1, le=10_000),
     offset: int = Query(0, ge=0, le=1_000_000_000),
@@ -156,7 +194,12 @@ def _redact_title(row: dict[str, Any]) -> dict[str, Any]:
     return row if clean == title else {**row, "title": clean}
 
 
-@router.get("/api/sessions/search", summary="Find sessions by title or message text")
+@router.get(
+    "/api/sessions/search",
+    summary="Find sessions by title or message text",
+    response_model=replies.SearchResults,
+    responses=errors(404),
+)
 def search(
     *,
     q: str = Query("", max_length=500),
@@ -181,7 +224,12 @@ def search(
     return JSONResponse({"sessions": redact(rows), "query": query, "count": len(rows)})
 
 
-@router.post("/api/session/import_cli", summary="Continue a terminal or chat-app conversation here")
+@router.post(
+    "/api/session/import_cli",
+    summary="Continue a terminal or chat-app conversation here",
+    response_model=replies.SessionContinued,
+    responses=errors(404),
+)
 def import_cli(body: SessionRef) -> JSONResponse:
     sid = require_session_id(body.session_id)
     session, imported = other_surfaces.continue_in_web(sid)
@@ -190,14 +238,24 @@ def import_cli(body: SessionRef) -> JSONResponse:
     return JSONResponse(redact(reply))
 
 
-@router.post("/api/session/import", summary="Store a transcript as a new session")
+@router.post(
+    "/api/session/import",
+    summary="Store a transcript as a new session",
+    response_model=replies.SessionEditedWithMessages,
+)
 def import_(body: ImportSession) -> JSONResponse:
     return _ok(import_session(body), with_messages=True)
 
 
-@router.get("/api/session/export", summary="Download a session as JSON or Markdown")
+@router.get(
+    "/api/session/export",
+    summary="Download a session as JSON or Markdown",
+    response_model=replies.SessionExport,
+    responses=EXPORT_REPLIES,
+    openapi_extra=SESSION_ID_QUERY,
+)
 def export(
-    session_id: str | None = SID_QUERY,
+    session_id: str | None = SESSION_ID_CHECKED,
     format: Literal["json", "md"] = Query("json"),
 ) -> Response:
     sid = _query_session_id(session_id, "session_id is required")
@@ -210,7 +268,12 @@ def export(
     return Response(backup.export_json(session), media_type="application/json", headers=headers)
 
 
-@router.get("/api/sessions/export", summary="Download every conversation as a zip of JSON exports")
+@router.get(
+    "/api/sessions/export",
+    summary="Download every conversation as a zip of JSON exports",
+    response_class=StreamingResponse,
+    responses={200: ARCHIVE_REPLY},
+)
 def export_all() -> StreamingResponse:
     archive, count = backup.build_archive()
     stamp = time.strftime("%Y-%m-%d")
@@ -222,31 +285,47 @@ def export_all() -> StreamingResponse:
     return StreamingResponse(backup.chunks(archive), media_type="application/zip", headers=headers)
 
 
-@router.post("/api/session/rename", summary="Set a session's title")
+@router.post(
+    "/api/session/update",
+    summary="Change a session's workspace or model",
+    response_model=replies.SessionEdited,
+    responses=errors(404, 409),
+)
+def update(body: SessionUpdate) -> JSONResponse:
+    sid = require_session_id(body.session_id)
+    raw_workspace = (body.workspace or "").strip()
+    workspace = str(resolve_trusted_workspace(raw_workspace)) if raw_workspace else None
+    model = None if body.model is None else body.model.strip()
+    return _ok(session_ops.change_workspace_and_model(sid, workspace, model))
+
+
+@router.post("/api/session/rename", summary="Set a session's title", **EDITED)
 def rename(body: Rename) -> JSONResponse:
     sid = require_session_id(body.session_id)
     session = session_ops.rename_session(sid, body.title)
     return JSONResponse(redact({"ok": True, "session": session.compact()}))
 
 
-@router.post("/api/session/delete", summary="Delete a session (idempotent)")
+@router.post(
+    "/api/session/delete", summary="Delete a session (idempotent)", response_model=replies.Ok
+)
 def delete(body: SessionRef) -> JSONResponse:
     sid = require_session_id(body.session_id)
     models.delete_session(sid)
     return JSONResponse({"ok": True})
 
 
-@router.post("/api/session/pin", summary="Pin or unpin a session")
+@router.post("/api/session/pin", summary="Pin or unpin a session", **EDITED)
 def pin(body: Pin) -> JSONResponse:
     return _ok(session_ops.set_pinned(require_session_id(body.session_id), body.pinned))
 
 
-@router.post("/api/session/archive", summary="Archive or unarchive a session")
+@router.post("/api/session/archive", summary="Archive or unarchive a session", **EDITED)
 def archive(body: Archive) -> JSONResponse:
     return _ok(session_ops.set_archived(require_session_id(body.session_id), body.archived))
 
 
-@router.post("/api/session/move", summary="Move a session into a project (or out of all)")
+@router.post("/api/session/move", summary="Move a session into a project (or out of all)", **EDITED)
 def move(body: Move) -> JSONResponse:
     sid = require_session_id(body.session_id)
     if body.project_id:
@@ -254,36 +333,63 @@ def move(body: Move) -> JSONResponse:
     return _ok(session_ops.move_to_project(sid, body.project_id))
 
 
-@router.post("/api/session/clear", summary="Empty a session's transcript")
+@router.post("/api/session/clear", summary="Empty a session's transcript", **EDITED)
 def clear(body: SessionRef) -> JSONResponse:
     return _ok(session_ops.clear_session(require_session_id(body.session_id)))
 
 
-@router.post("/api/session/truncate", summary="Keep only the first N messages")
+@router.post(
+    "/api/session/truncate",
+    summary="Keep only the first N messages",
+    response_model=replies.SessionEditedWithMessages,
+    responses=errors(404),
+)
 def truncate(body: Truncate) -> JSONResponse:
     session = session_ops.truncate_session(require_session_id(body.session_id), body.keep_count)
     return _ok(session, with_messages=True)
 
 
-@router.post("/api/session/retry", summary="Remove the last exchange and return its user text")
+@router.post(
+    "/api/session/retry",
+    summary="Remove the last exchange and return its user text",
+    response_model=replies.Retried,
+    responses=errors(404, 409),
+)
 def retry(body: SessionRef) -> JSONResponse:
     result = session_ops.retry_last(require_session_id(body.session_id))
     return JSONResponse(redact({"ok": True, **result}))
 
 
-@router.post("/api/session/undo", summary="Remove the last exchange")
+@router.post(
+    "/api/session/undo",
+    summary="Remove the last exchange",
+    response_model=replies.Undone,
+    responses=errors(404, 409),
+)
 def undo(body: SessionRef) -> JSONResponse:
     result = session_ops.undo_last(require_session_id(body.session_id))
     return JSONResponse(redact({"ok": True, **result}))
 
 
-@router.get("/api/session/status", summary="A session's summary and whether a run is live")
-def status(session_id: str | None = SID_QUERY) -> JSONResponse:
+@router.get(
+    "/api/session/status",
+    summary="A session's summary and whether a run is live",
+    response_model=replies.SessionStatus,
+    responses=errors(404),
+    openapi_extra=SESSION_ID_QUERY,
+)
+def status(session_id: str | None = SESSION_ID_CHECKED) -> JSONResponse:
     sid = _query_session_id(session_id, "Missing session_id")
     return JSONResponse(redact(session_ops.session_status(sid)), headers=NO_STORE)
 
 
-@router.get("/api/session/usage", summary="A session's token and cost totals and context fill")
-def usage(session_id: str | None = SID_QUERY) -> JSONResponse:
+@router.get(
+    "/api/session/usage",
+    summary="A session's token and cost totals and context fill",
+    response_model=replies.SessionUsage,
+    responses=errors(404),
+    openapi_extra=SESSION_ID_QUERY,
+)
+def usage(session_id: str | None = SESSION_ID_CHECKED) -> JSONResponse:
     sid = _query_session_id(session_id, "Missing session_id")
     return JSONResponse(context_usage.session_usage(sid), headers=NO_STORE)

@@ -13,7 +13,8 @@ import time
 
 from fastapi import APIRouter
 
-from api import agent_runtime
+from api import agent_runtime, replies
+from api.openapi_extras import errors
 from api.responses import NO_STORE, JSONResponse
 from api.schemas import SettingsUpdate
 from hermes_agent.errors import ProviderError
@@ -42,12 +43,20 @@ def _public(settings: Settings) -> dict:
     return data
 
 
-@router.get("/api/settings", summary="The agent's settings (the API key is never returned)")
+@router.get(
+    "/api/settings",
+    summary="The agent's settings (the API key is never returned)",
+    response_model=replies.SettingsView,
+)
 def read_settings() -> JSONResponse:
     return JSONResponse(_public(agent_runtime.current_settings()), headers=NO_STORE)
 
 
-@router.post("/api/settings", summary="Change provider settings; saved to config.yaml")
+@router.post(
+    "/api/settings",
+    summary="Change provider settings; saved to config.yaml",
+    response_model=replies.SettingsView,
+)
 def update_settings(body: SettingsUpdate) -> JSONResponse:
     changes = body.model_dump(exclude_unset=True)
     for key, value in changes.items():
@@ -55,7 +64,12 @@ def update_settings(body: SettingsUpdate) -> JSONResponse:
     return JSONResponse(_public(agent_runtime.reload_settings()), headers=NO_STORE)
 
 
-@router.get("/api/models", summary="The models the configured provider offers")
+@router.get(
+    "/api/models",
+    summary="The models the configured provider offers",
+    response_model=replies.ModelList,
+    responses=errors(502),
+)
 def list_models() -> JSONResponse:
     settings = agent_runtime.current_settings()
     models = agent_runtime.shared_provider().list_models()
@@ -64,7 +78,12 @@ def list_models() -> JSONResponse:
     )
 
 
-@router.post("/api/settings/test", summary="Send one tiny request to the configured provider")
+@router.post(
+    "/api/settings/test",
+    summary="Send one tiny request to the configured provider",
+    response_model=replies.ProviderAnswered,
+    responses=errors(502),
+)
 def test_provider() -> JSONResponse:
     settings = agent_runtime.current_settings()
     started = time.monotonic()

@@ -32,7 +32,9 @@ class Page:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] not in ("GET", "HEAD"):
-            await error_response(405, "method not allowed")(scope, receive, send)
+            refusal = error_response(405, "method not allowed")
+            refusal.headers["Allow"] = "GET, HEAD"
+            await refusal(scope, receive, send)
             return
         response = FileResponse(
             STATIC_DIR / self.filename, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS

@@ -1,0 +1,329 @@
+"""The JSON replies of the HTTP API, described once so `/openapi.json` tells clients the truth.
+
+Handlers build their replies as plain data (orjson-encoded, byte-compatible with the original
+web UI's clients) and declare these models as their `response_model`: FastAPI does not
+re-validate a `Response` a handler returns, so the models document the wire format without
+touching it. The suite fuzzes the live server against this schema, so a reply that drifts from
+its model fails there.
+
+Every model allows fields it does not name: replies may grow, and clients ignore what they do
+not know.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.validation import SESSION_ID_PATTERN
+
+Message = dict[str, Any]
+
+
+class Reply(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class Ok(Reply):
+    ok: Literal[True]
+
+
+# ── sessions ─────────────────────────────────────────────────────────────────────────────
+class ListedSession(Reply):
+    """What every conversation in the sidebar has, whichever surface it was started on."""
+
+    session_id: str
+    title: str
+    model: str | None
+    message_count: int
+    created_at: float | None
+    updated_at: float | None
+    last_message_at: float | None
+    pinned: bool
+    archived: bool
+    project_id: str | None
+    input_tokens: int
+    output_tokens: int
+    estimated_cost: float | None
+
+
+class CompactSession(ListedSession):
+    """A web session's sidebar row (its *compact* form). Times are Unix seconds."""
+
+    session_id: str = Field(json_schema_extra={"pattern": SESSION_ID_PATTERN})
+    workspace: str
+    model: str
+    created_at: float
+    updated_at: float
+    last_message_at: float
+    profile: str | None
+    personality: str | None
+    compression_anchor_visible_idx: int | None
+    compression_anchor_message_key: str | None
+    context_length: int | None
+    threshold_tokens: int | None
+    last_prompt_tokens: int | None
+    active_stream_id: str | None
+    has_pending_message: bool
+    is_streaming: bool
+
+
+class OtherSurfaceSession(ListedSession):
+    """A conversation of the terminal, a chat app or `hermes chat`, read from state.db."""
+
+    source: str | None
+    is_cli_session: Literal[True]
+
+
+class SessionWithMessages(CompactSession):
+    messages: list[Message]
+
+
+class SearchMatch(BaseModel):
+    """How a row matched; absent when the query is empty and every session is listed."""
+
+    match_type: Literal["title", "content"] | None = None
+    snippet: str | None = Field(None, description="Where the text matched (content matches).")
+
+
+class WebSearchHit(CompactSession, SearchMatch):
+    pass
+
+
+class OtherSurfaceSearchHit(OtherSurfaceSession, SearchMatch):
+    pass
+
+
+class TranscriptPage(Reply):
+    """The transcript part of `GET /api/session`: a page of messages and where it starts."""
+
+    messages: list[Message]
+    tool_calls: list[Any]
+    pending_user_message: str | None
+    messages_truncated: bool = Field(alias="_messages_truncated")
+    messages_offset: int = Field(alias="_messages_offset")
+
+
+class WebSessionDetail(CompactSession, TranscriptPage):
+    pending_attachments: list[Any]
+    pending_started_at: float | None
+    context_length: int
+    threshold_tokens: int
+    last_prompt_tokens: int
+
+
+class OtherSurfaceDetail(OtherSurfaceSession, TranscriptPage):
+    read_only: Literal[True]
+    continue_id: str = Field(description="The id `import_cli` continues it under.")
+
+
+class SessionRead(Reply):
+    session: WebSessionDetail | OtherSurfaceDetail
+
+
+class SessionCreated(Reply):
+    session: SessionWithMessages
+
+
+class SessionEdited(Ok):
+    session: CompactSession
+
+
+class SessionEditedWithMessages(Ok):
+    session: SessionWithMessages
+
+
+class SessionContinued(SessionEditedWithMessages):
+    imported: bool = Field(description="False when the web session already existed.")
+
+
+class SessionList(Reply):
+    sessions: list[CompactSession | OtherSurfaceSession]
+    total: int
+    offset: int
+    limit: int | None
+    cli_count: int
+    server_time: float
+    server_tz: str
+
+
+class SearchResults(Reply):
+    sessions: list[WebSearchHit | OtherSurfaceSearchHit]
+    query: str
+    count: int
+
+
+class SessionExport(Reply):
+    """A session file as stored (secrets masked): `POST /api/session/import` takes it back."""
+
+    session_id: str
+    title: str
+    messages: list[Message]
+    tool_calls: list[Any]
+
+
+class Retried(Ok):
+    last_user_text: str
+    removed_count: int
+
+
+class Undone(Ok):
+    removed_count: int
+    removed_preview: str
+
+
+class TokenTotals(Reply):
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+    estimated_cost: float | None
+
+
+class SessionStatus(TokenTotals):
+    session_id: str
+    title: str
+    model: str
+    workspace: str
+    personality: str | None
+    message_count: int
+    created_at: float
+    updated_at: float
+    agent_running: bool
+
+
+class SessionUsage(TokenTotals):
+    model: str
+    context_tokens: int
+    context_length: int
+    threshold_tokens: int
+
+
+# ── projects ─────────────────────────────────────────────────────────────────────────────
+class Project(Reply):
+    project_id: str
+    name: str
+    color: str
+    created_at: float
+
+
+class ProjectList(Reply):
+    projects: list[Project]
+
+
+class ProjectSaved(Ok):
+    project: Project
+
+
+# ── chat ─────────────────────────────────────────────────────────────────────────────────
+class RunStarted(Reply):
+    stream_id: str
+    session_id: str
+
+
+class AsideStarted(RunStarted):
+    session_id: str = Field(description="The side question's own id; it is never stored.")
+    parent_session_id: str
+
+
+class BackgroundStarted(RunStarted):
+    task_id: str
+
+
+class StreamStatus(Reply):
+    active: bool
+    stream_id: str
+    finished: bool
+
+
+class Cancelled(Ok):
+    cancelled: bool = Field(description="False when the run was unknown or had ended.")
+    stream_id: str
+
+
+class PendingApproval(Reply):
+    approval_id: str
+    session_id: str
+    command: str
+    reason: str
+    requested_at: float
+    choices: list[str]
+
+
+class ApprovalsPending(Reply):
+    pending: PendingApproval | None
+    pending_count: int
+    all: list[PendingApproval]
+
+
+class ApprovalAnswered(Ok):
+    choice: str
+
+
+class BackgroundResult(Reply):
+    task_id: str
+    prompt: str
+    session_id: str
+    answer: str | None
+    completed_at: float | None
+
+
+class BackgroundResults(Reply):
+    results: list[BackgroundResult]
+
+
+# ── settings, auth, health ───────────────────────────────────────────────────────────────
+class SettingsView(Reply):
+    """The agent's settings; the API key is write-only (`api_key` is always null)."""
+
+    provider: Literal["openai", "anthropic", "local"]
+    model: str
+    base_url: str | None
+    api_key: None
+    model_path: str | None
+    context_length: int
+    llm_titles: bool
+    api_key_set: bool
+    web_settable: list[str]
+    from_environment: list[str] = Field(description="Settings fixed by HERMES_* variables.")
+
+
+class ModelList(Reply):
+    provider: str
+    current: str
+    models: list[str]
+
+
+class ProviderAnswered(Ok):
+    provider: str
+    model: str
+    reply: str
+    latency_ms: int
+
+
+PasswordSource = Literal["environment", "settings"]
+
+
+class AuthStatus(Reply):
+    auth_required: bool
+    authenticated: bool
+    password_source: PasswordSource | None
+    csrf_token: str | None = Field(None, description="Only with a password and a session.")
+
+
+class LoggedIn(Ok):
+    csrf_token: str = Field(description="Send it as `X-Hermes-CSRF` with every write.")
+
+
+class PasswordChanged(Ok):
+    auth_required: bool
+    password_source: PasswordSource | None
+    csrf_token: str | None = Field(None, description="For the new session, when one is set.")
+
+
+class Health(Reply):
+    status: Literal["ok"]
+    version: str
+    sessions: int
+    active_streams: int
+    uptime_seconds: float
