@@ -7,6 +7,8 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 CHROMIUM ?= /usr/bin/chromium
 # The terminal client's end-to-end tests run it in a real tmux.
 TMUX_BIN ?= /usr/bin/tmux
+# The allowlist tests attack the agent through real git repositories.
+GIT_BIN ?= /usr/bin/git
 
 .PHONY: run test lint bench clean
 
@@ -24,18 +26,18 @@ $(VENV)/.test-deps: pyproject.toml | $(PY)
 run: $(VENV)/.run-deps
 	$(VENV)/bin/hermes web
 
-$(CHROMIUM) $(TMUX_BIN):
+$(CHROMIUM) $(TMUX_BIN) $(GIT_BIN):
 	@if [ "$$(id -u)" -eq 0 ]; then \
 		DEBIAN_FRONTEND=noninteractive apt-get update -q && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium tmux; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium tmux git; \
 	else \
-		echo "error: $@ is missing; the browser and terminal tests need Debian's packages:" >&2; \
-		echo "       sudo apt-get update && sudo apt-get install -y chromium tmux" >&2; \
+		echo "error: $@ is missing; the browser, terminal and git tests need Debian's packages:" >&2; \
+		echo "       sudo apt-get update && sudo apt-get install -y chromium tmux git" >&2; \
 		exit 1; \
 	fi
 	@test -x $@ || { echo "error: $@ still missing after install" >&2; exit 1; }
 
-test: $(VENV)/.test-deps $(CHROMIUM) $(TMUX_BIN)
+test: $(VENV)/.test-deps $(CHROMIUM) $(TMUX_BIN) $(GIT_BIN)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest -q

@@ -8,7 +8,9 @@ With nothing configured the provider is `local`: the bundled small model, no key
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -23,16 +25,26 @@ ProviderName = Literal["openai", "anthropic", "local"]
 ApprovalMode = Literal["ask", "allowlist", "off"]
 
 ALL_TOOLS = ("read_file", "write_file", "edit_file", "list_dir", "search_files", "terminal", "todo")
-# File contents are read with the workspace-confined file tools instead, so
-# `cat ~/.hermes/config.yaml` always needs the user's approval.
-# Commands that only look around and have no option to write a file.
+# Commands that only look around. Each runs unasked only with the options and paths that
+# `hermes_agent.tools.safe_commands` (and `safe_git`) check: nothing outside the workspace, no
+# option that writes, sets the clock or runs a program. File contents are read with the
+# workspace-confined file tools, so `cat` is not here.
 DEFAULT_ALLOWLIST = ("ls", "pwd", "echo", "date", "whoami", "uname", "du", "wc", "git status")
+# Where the agent works when no directory was chosen: outside the Hermes home (which the file
+# tools refuse to touch, since it holds the settings and keys) and easy to find.
+DEFAULT_WORKSPACE = Path("~/HermesWorkspace")
 DEFAULT_MODELS = {
     "openai": "gpt-4o-mini",
     "anthropic": "claude-sonnet-4-5",
     "local": "smollm2-135m",
 }
 SECRET_FIELDS = frozenset({"api_key"})
+# A DNS name (optionally `*.`-prefixed for subdomains) or an IP literal, with an optional port.
+_HOST_NAME = re.compile(
+    r"(\*\.)?[A-Za-z0-9._-]{1,253}(:\d{1,5})?"
+    r"|\[[0-9A-Fa-f:.]+\](:\d{1,5})?"
+    r"|[0-9A-Fa-f.]*:[0-9A-Fa-f:.]+"
+)
 SHOWN_SECRET_MIN = 12  # shorter keys are masked whole
 
 
@@ -56,6 +68,12 @@ class Settings(BaseModel):
     terminal_allowlist: tuple[str, ...] = DEFAULT_ALLOWLIST
     terminal_timeout: float = Field(60.0, gt=0, le=3600)
     llm_titles: bool = Field(True, description="Ask the model for a title after a first turn.")
+    allowed_hosts: tuple[str, ...] = Field(
+        (), description="Host names the web server and webhook answer to besides loopback."
+    )
+    trusted_proxies: tuple[str, ...] = Field(
+        (), description="Addresses or networks of reverse proxies whose X-Forwarded-* we believe."
+    )
 
     @field_validator("base_url", "api_key", "model_path", mode="before")
     @classmethod
@@ -75,6 +93,24 @@ class Settings(BaseModel):
         if unknown:
             raise ValueError(f"unknown tools {unknown}; known: {', '.join(ALL_TOOLS)}")
         return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [name for name in value if not _HOST_NAME.fullmatch(name.strip())]
+        if bad:
+            raise ValueError(f"not host names: {bad}; write names like hermes.example.com")
+        return tuple(name.strip().lower() for name in value)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network") from None
+        return tuple(entry.strip() for entry in value)
 
     @property
     def effective_model(self) -> str:
@@ -108,8 +144,10 @@ ENV_KEYS = {
     "HERMES_TERMINAL_ALLOWLIST": "terminal_allowlist",
     "HERMES_TERMINAL_TIMEOUT": "terminal_timeout",
     "HERMES_LLM_TITLES": "llm_titles",
+    "HERMES_ALLOWED_HOSTS": "allowed_hosts",
+    "HERMES_TRUSTED_PROXIES": "trusted_proxies",
 }
-LIST_FIELDS = frozenset({"enabled_tools", "terminal_allowlist"})
+LIST_FIELDS = frozenset({"enabled_tools", "terminal_allowlist", "allowed_hosts", "trusted_proxies"})
 
 
 # ── the messaging gateway (`hermes gateway`): the `gateway:` mapping of config.yaml ────────

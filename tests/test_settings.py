@@ -133,6 +133,8 @@ def test_every_hermes_environment_variable_is_parsed(home):
         "HERMES_TERMINAL_ALLOWLIST": "ls,git status, ,pwd",
         "HERMES_TERMINAL_TIMEOUT": "9",
         "HERMES_LLM_TITLES": "false",
+        "HERMES_ALLOWED_HOSTS": "Hermes.Lan, *.tail.test ,[::1]:8787",
+        "HERMES_TRUSTED_PROXIES": "10.0.0.0/8, ::1",
     }
     assert set(env) == set(ENV_KEYS), "a new environment variable needs a case here"
     settings = load_settings(env_for(home, **env))
@@ -152,7 +154,23 @@ def test_every_hermes_environment_variable_is_parsed(home):
         "terminal_allowlist": ("ls", "git status", "pwd"),
         "terminal_timeout": 9.0,
         "llm_titles": False,
+        "allowed_hosts": ("hermes.lan", "*.tail.test", "[::1]:8787"),
+        "trusted_proxies": ("10.0.0.0/8", "::1"),
     }
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "named"),
+    [
+        ("HERMES_ALLOWED_HOSTS", "evil.example/path", "allowed_hosts"),
+        ("HERMES_ALLOWED_HOSTS", "http://hermes.lan", "allowed_hosts"),
+        ("HERMES_TRUSTED_PROXIES", "proxy.lan", "trusted_proxies"),
+        ("HERMES_TRUSTED_PROXIES", "*", "trusted_proxies"),
+    ],
+)
+def test_host_and_proxy_lists_refuse_what_they_cannot_match(home, name, value, named):
+    with pytest.raises(ConfigError, match=named):
+        load_settings(env_for(home, **{name: value}))
 
 
 def test_env_keys_cover_every_setting():

@@ -43,6 +43,8 @@ def create_project(page, name: str, colour: str) -> None:
     dialog.get_by_label(colour, exact=True).check()
     dialog.get_by_role("button", name="Create").click()
     expect(dialog).to_have_count(0)
+    # The dialog closes before the project is saved; the sidebar lists it once it is.
+    expect(page.locator(".project-name", has_text=name)).to_be_visible()
 
 
 def test_create_a_coloured_project_move_a_session_into_it_and_filter_by_it(
