@@ -17,6 +17,33 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# Every route that takes a session id: in the query (GET) or in the body, with what else the
+# body needs (POST). Tests of id validation walk all of them.
+GET_ROUTES_WITH_ID = [
+    "/api/session",
+    "/api/session/export",
+    "/api/session/status",
+    "/api/session/usage",
+    "/api/approval/pending",
+    "/api/background/status",
+]
+POST_ROUTES_WITH_ID = {
+    "/api/session/update": {"model": "m"},
+    "/api/session/rename": {"title": "t"},
+    "/api/session/delete": {},
+    "/api/session/pin": {"pinned": True},
+    "/api/session/archive": {"archived": True},
+    "/api/session/move": {"project_id": None},
+    "/api/session/clear": {},
+    "/api/session/truncate": {"keep_count": 0},
+    "/api/session/retry": {},
+    "/api/session/undo": {},
+    "/api/session/import_cli": {},
+    "/api/chat/start": {"message": "hello"},
+    "/api/approval/respond": {"choice": "deny"},
+    "/api/btw": {"question": "why?"},
+    "/api/background": {"prompt": "later"},
+}
 SECRET_ENV_PREFIXES = (
     "OPENAI_",
     "ANTHROPIC_",
@@ -26,6 +53,18 @@ SECRET_ENV_PREFIXES = (
     "TELEGRAM_",
     "HERMES_",
 )
+
+
+class Approver:
+    """An approval callback that records what it was asked and gives a fixed answer."""
+
+    def __init__(self, answer: str) -> None:
+        self.answer = answer
+        self.asked: list[tuple[str, str]] = []
+
+    def __call__(self, command: str, reason: str) -> str:
+        self.asked.append((command, reason))
+        return self.answer
 
 
 def free_port() -> int:

@@ -11,7 +11,7 @@ import pytest
 
 from api.app import create_app
 from tests.conftest import TEST_BASE, TEST_ROOT, TEST_STATE_DIR
-from tests.support import Reply, request
+from tests.support import GET_ROUTES_WITH_ID, POST_ROUTES_WITH_ID, Reply, request
 
 SESSIONS_DIR = TEST_STATE_DIR / "sessions"
 PROJECTS_FILE = TEST_STATE_DIR / "projects.json"
@@ -29,31 +29,6 @@ PATH_LIKE_IDS = [
     "/tmp/abc",
 ]
 
-GET_ROUTES_WITH_ID = [
-    "/api/session",
-    "/api/session/export",
-    "/api/session/status",
-    "/api/session/usage",
-    "/api/approval/pending",
-    "/api/background/status",
-]
-POST_ROUTES_WITH_ID = {
-    "/api/session/update": {"model": "m"},
-    "/api/session/rename": {"title": "t"},
-    "/api/session/delete": {},
-    "/api/session/pin": {"pinned": True},
-    "/api/session/archive": {"archived": True},
-    "/api/session/move": {"project_id": None},
-    "/api/session/clear": {},
-    "/api/session/truncate": {"keep_count": 0},
-    "/api/session/retry": {},
-    "/api/session/undo": {},
-    "/api/session/import_cli": {},
-    "/api/chat/start": {"message": "hello"},
-    "/api/approval/respond": {"choice": "deny"},
-    "/api/btw": {"question": "why?"},
-    "/api/background": {"prompt": "later"},
-}
 OTHER_POST_ROUTES = [
     "/api/session/new",
     "/api/session/import",

@@ -21,24 +21,13 @@ from hermes_agent.errors import ToolError
 from hermes_agent.settings import DEFAULT_ALLOWLIST
 from hermes_agent.tools.approval import ApprovalPolicy
 from hermes_agent.tools.registry import ToolContext, run_tool, tools_named
+from tests.support import Approver
 
 SECRET = "TOP-SECRET-CONTENT"
 
 
 def call(ctx: ToolContext, name: str, **arguments: object) -> tuple[str, bool]:
     return run_tool(name, json.dumps(arguments), ctx)
-
-
-class Approver:
-    """An approval callback that records what it was asked and gives a fixed answer."""
-
-    def __init__(self, answer: str) -> None:
-        self.answer = answer
-        self.asked: list[tuple[str, str]] = []
-
-    def __call__(self, command: str, reason: str) -> str:
-        self.asked.append((command, reason))
-        return self.answer
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ import pytest
 from hermes_agent.settings import DEFAULT_ALLOWLIST
 from hermes_agent.tools.approval import ApprovalPolicy
 from hermes_agent.tools.registry import ToolContext, run_tool
+from tests.support import Approver
 
 SECRET = "TOP-SECRET-CONTENT"
 GIT = "/usr/bin/git"
@@ -54,18 +55,6 @@ class World:
             .replace("@NOW@", str(int(time.time())))
             .replace("@NOW_OPERAND@", time.strftime("%m%d%H%M%Y.%S", now))
         )
-
-
-class Approver:
-    """An approval callback that records what it was asked and gives a fixed answer."""
-
-    def __init__(self, answer: str) -> None:
-        self.answer = answer
-        self.asked: list[tuple[str, str]] = []
-
-    def __call__(self, command: str, reason: str) -> str:
-        self.asked.append((command, reason))
-        return self.answer
 
 
 @pytest.fixture

@@ -17,36 +17,10 @@ import pytest
 from api.validation import is_valid_session_id
 from hermes_agent.agent import new_session_id
 from tests.conftest import TEST_BASE, TEST_STATE_DIR
-from tests.support import Reply, request
+from tests.support import GET_ROUTES_WITH_ID, POST_ROUTES_WITH_ID, Reply, request
 
 INDEX_FILE = TEST_STATE_DIR / "sessions" / "_index.json"
 RESERVED_IDS = ["_index", "_anything", "_", "__", "_1", "_index_json"]
-
-GET_ROUTES_WITH_SESSION_ID = [
-    "/api/session",
-    "/api/session/export",
-    "/api/session/status",
-    "/api/session/usage",
-    "/api/approval/pending",
-    "/api/background/status",
-]
-POST_ROUTES_WITH_SESSION_ID = {
-    "/api/session/update": {"model": "m"},
-    "/api/session/rename": {"title": "t"},
-    "/api/session/delete": {},
-    "/api/session/pin": {"pinned": True},
-    "/api/session/archive": {"archived": True},
-    "/api/session/move": {"project_id": None},
-    "/api/session/clear": {},
-    "/api/session/truncate": {"keep_count": 0},
-    "/api/session/retry": {},
-    "/api/session/undo": {},
-    "/api/session/import_cli": {},
-    "/api/chat/start": {"message": "hello"},
-    "/api/approval/respond": {"choice": "deny"},
-    "/api/btw": {"question": "why?"},
-    "/api/background": {"prompt": "later"},
-}
 
 
 def get(path: str, **query: object) -> Reply:
@@ -91,16 +65,16 @@ def assert_invalid_id(reply: Reply) -> None:
 
 
 @pytest.mark.parametrize("reserved", RESERVED_IDS)
-@pytest.mark.parametrize("path", GET_ROUTES_WITH_SESSION_ID)
+@pytest.mark.parametrize("path", GET_ROUTES_WITH_ID)
 def test_reserved_session_id_in_a_query_is_400(indexed_session, path, reserved):
     assert_invalid_id(get(path, session_id=reserved))
     assert_index_intact(indexed_session)
 
 
 @pytest.mark.parametrize("reserved", RESERVED_IDS)
-@pytest.mark.parametrize("path", sorted(POST_ROUTES_WITH_SESSION_ID))
+@pytest.mark.parametrize("path", sorted(POST_ROUTES_WITH_ID))
 def test_reserved_session_id_in_a_body_is_400(indexed_session, path, reserved):
-    assert_invalid_id(post(path, {"session_id": reserved, **POST_ROUTES_WITH_SESSION_ID[path]}))
+    assert_invalid_id(post(path, {"session_id": reserved, **POST_ROUTES_WITH_ID[path]}))
     assert_index_intact(indexed_session)
 
 

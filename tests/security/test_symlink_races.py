@@ -30,6 +30,7 @@ from hermes_agent.tools import confined
 from hermes_agent.tools.approval import ApprovalPolicy
 from hermes_agent.tools.files import GIT_WRITE_REASON, MAX_MATCHES
 from hermes_agent.tools.registry import ToolContext, run_tool
+from tests.support import Approver
 
 SECRET = "TOP-SECRET-CONTENT"
 INSIDE = "inside notes\n"
@@ -44,18 +45,6 @@ RENAME_EXCHANGE = 2
 def make_ctx(workspace: Path, **kwargs: object) -> ToolContext:
     kwargs.setdefault("approval", ApprovalPolicy(mode="ask", allowlist=DEFAULT_ALLOWLIST))
     return ToolContext(workspace=workspace, **kwargs)
-
-
-class Approver:
-    """An approval callback that records what it was asked and gives a fixed answer."""
-
-    def __init__(self, answer: str) -> None:
-        self.answer = answer
-        self.asked: list[tuple[str, str]] = []
-
-    def __call__(self, command: str, reason: str) -> str:
-        self.asked.append((command, reason))
-        return self.answer
 
 
 def call(ctx: ToolContext, name: str, **arguments: object) -> tuple[str, bool]:
