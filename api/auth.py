@@ -181,7 +181,8 @@ class Authenticator:
         return hmac.new(self._key(), text.encode(), hashlib.sha256).hexdigest()
 
     def new_cookie(self) -> str:
-        body = f"{int(time.time()) + SESSION_SECONDS}.{secrets.token_hex(16)}"
+        issued = max(int(time.time()), int(self._revoked.not_before()))
+        body = f"{issued + SESSION_SECONDS}.{secrets.token_hex(16)}"
         return f"{body}.{self._sign(body)}"
 
     def valid_cookie(self, value: str | None) -> bool:

@@ -41,6 +41,11 @@ class RevokedCookies:
             state = self._loaded()
             return issued_at < state.ended_before or cookie_id in state.ids
 
+    def not_before(self) -> float:
+        """The earliest issue time a new cookie may carry and still be valid."""
+        with self._lock:
+            return self._loaded().ended_before
+
     def revoke(self, cookie_id: str, expires_at: int) -> None:
         with self._lock:
             state = self._loaded()
@@ -69,7 +74,8 @@ class RevokedCookies:
             return _Revoked()
         except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
             log.error("cannot read %s (%s): ending every login session", self._path, exc)
-            # Whole seconds, as cookies carry them: a login right after this still works.
-            state = _Revoked(ended_before=int(time.time()))
+            # Cookies carry whole seconds: every one issued up to this second ends, and new
+            # ones are dated from the next (`not_before`).
+            state = _Revoked(ended_before=int(time.time()) + 1)
             self._save(state)
             return state

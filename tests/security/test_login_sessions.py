@@ -248,3 +248,16 @@ def test_a_stalled_request_body_is_dropped_but_a_long_event_stream_is_not(tmp_pa
             stalled.close()
         finally:
             server.stop()
+
+
+def test_a_damaged_list_ends_cookies_of_the_same_second_but_not_the_next_login(tmp_path):
+    """Cookies carry whole seconds; a cookie from the very second the damage is found still
+    ends, and a login right after it still works."""
+    from api.auth import Authenticator
+
+    issuer = Authenticator(tmp_path / "secret_key", tmp_path / "password.json")
+    cookie = issuer.new_cookie()
+    (tmp_path / "revoked_sessions.json").write_bytes(b"not json")
+    reader = Authenticator(tmp_path / "secret_key", tmp_path / "password.json")
+    assert not reader.valid_cookie(cookie)
+    assert reader.valid_cookie(reader.new_cookie())
