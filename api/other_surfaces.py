@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from api import agent_runtime, models
 from api.config import _get_session_agent_lock
@@ -20,6 +20,9 @@ from api.models import Session
 from api.turn_fold import recorded_count
 from api.validation import is_valid_session_id
 from hermes_agent.errors import HermesError, NotFound, SessionNotFound
+
+if TYPE_CHECKING:
+    from hermes_state import ConversationStore
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +71,7 @@ def listed(exclude_ids: set[str]) -> list[dict[str, Any]]:
     return [row for row in rows if row["session_id"] not in exclude_ids]
 
 
-def _rows_of_other_surfaces(db: Any) -> list[dict[str, Any]]:
+def _rows_of_other_surfaces(db: ConversationStore) -> list[dict[str, Any]]:
     """Every sidebar page asks for these; they are read again only after another process
     wrote to state.db (this server's own writes go to web sessions, which are left out)."""
     global _cached

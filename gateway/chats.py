@@ -14,20 +14,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway.platforms.base import quietly
 from hermes_agent import history as stored_history
 from hermes_agent.agent import new_session_id
 from hermes_agent.approval_queue import Approvals
-from hermes_agent.errors import HermesError
+from hermes_agent.errors import StoreError
 from hermes_agent.settings import Settings
 from hermes_agent.titles import title_session
 from hermes_agent.usage import session_usage
+
+if TYPE_CHECKING:
+    from hermes_state import ConversationStore
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +41,7 @@ class Services:
 
     settings: Settings
     provider: Any
-    db: Any
+    db: ConversationStore | None
     workspace: Path
     approvals: Approvals
     loop: asyncio.AbstractEventLoop
@@ -131,7 +133,7 @@ class Chat:
     def _title(self, text: str) -> None:
         try:
             title_session(self.services.db, self.session_id, text)
-        except (sqlite3.Error, HermesError) as exc:
+        except StoreError as exc:
             log.warning("could not title session %s: %s", self.session_id, exc)
 
     # -- the agent's callbacks (worker thread → loop) ----------------------------------------
@@ -251,7 +253,7 @@ class Chat:
             return
         try:
             db.end_session(self.session_id, end_reason)
-        except (sqlite3.Error, HermesError) as exc:
+        except StoreError as exc:
             log.warning("could not end session %s: %s", self.session_id, exc)
 
     def _switch(self, session_id: str, history: list[dict[str, Any]]) -> None:

@@ -19,6 +19,7 @@ from hermes_agent.errors import NotFound
 if TYPE_CHECKING:
     from gateway.chats import Chat
     from gateway.run import GatewayRunner
+    from hermes_state import ConversationStore
 
 HELP = """\
 **Commands**
@@ -162,7 +163,7 @@ async def _resume(runner: GatewayRunner, chat: Chat, arg: str, channel: Channel)
     await channel.send("\n".join(lines))
 
 
-def _recent(db: Any) -> str:
+def _recent(db: ConversationStore) -> str:
     rows = db.list_sessions_rich(limit=RECENT, order_by_last_active=True)
     named = [row.get("title") or row.get("preview") or row["id"] for row in rows]
     if not named:

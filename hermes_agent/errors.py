@@ -9,7 +9,7 @@ The core raises these; each surface maps them once, at its boundary:
     │   └── SessionNotFound   also a KeyError, the store's historical contract
     ├── Conflict         409  the request is valid but the state forbids it
     │   └── EmptyTranscript   also a ValueError: nothing left to retry or undo
-    ├── StoreError       500  the disk refused a write
+    ├── StoreError       500  storage failed: a file damaged, unwritable, full or locked
     ├── ProviderError    502  the model provider failed; `kind` says how
     │   └── ContextLengthExceeded  the prompt does not fit the model's window
     ├── ToolError             a tool refused or failed; the model sees the message

@@ -10,11 +10,13 @@ on resume, nor show up in search.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hermes_agent.errors import HermesError, NotFound
+from hermes_agent.errors import NotFound, StoreError
+
+if TYPE_CHECKING:
+    from hermes_state import ConversationStore
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +27,9 @@ def last_user_index(history: list[dict[str, Any]]) -> int | None:
     )
 
 
-def rewrite_transcript(db: Any, session_id: str, history: list[dict[str, Any]]) -> None:
+def rewrite_transcript(
+    db: ConversationStore | None, session_id: str, history: list[dict[str, Any]]
+) -> None:
     """Make the stored transcript of `session_id` equal `history` (when the row exists)."""
     if db is None or db.get_session(session_id) is None:
         return
@@ -36,7 +40,7 @@ def rewrite_transcript(db: Any, session_id: str, history: list[dict[str, Any]]) 
             db.truncate_messages(session_id, len(rows))  # an undo: only the tail goes
         else:
             db.replace_messages(session_id, rows)
-    except (sqlite3.Error, HermesError) as exc:
+    except StoreError as exc:
         log.warning("could not rewrite the transcript of %s: %s", session_id, exc)
 
 
@@ -69,7 +73,7 @@ def compress(agent: Any, history: list[dict[str, Any]], cancel: threading.Event)
     return compressed
 
 
-def find_session(db: Any, wanted: str) -> str:
+def find_session(db: ConversationStore, wanted: str) -> str:
     """A session id from an id, a unique id prefix or a title; NotFound otherwise."""
     session_id = db.resolve_session_id(wanted) or db.resolve_session_by_title(wanted)
     if not session_id:
@@ -77,7 +81,7 @@ def find_session(db: Any, wanted: str) -> str:
     return session_id
 
 
-def resume_target(db: Any, wanted: str) -> str:
+def resume_target(db: ConversationStore, wanted: str) -> str:
     """The stored session to continue for `wanted` (id, id prefix or title): a compressed
     conversation continues from its newest continuation, an empty one from the first
     descendant that has messages. NotFound when nothing matches."""

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hermes_agent.errors import HermesError
 from hermes_agent.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from hermes_state import ConversationStore
 
 log = logging.getLogger(__name__)
 
 _settings: Settings | None = None
 _provider: Any = None
 _settings_lock = threading.Lock()
-_state_db: Any = None
+_state_db: ConversationStore | None = None
 _state_db_lock = threading.Lock()
 
 
@@ -53,8 +56,9 @@ def shared_provider() -> Any:
         return _provider
 
 
-def state_db() -> Any:
-    """The shared SessionDB, or None when it cannot be opened (turns still run, unrecorded)."""
+def state_db() -> ConversationStore | None:
+    """The shared store (SessionDB on state.db), or None when it cannot be opened: turns still
+    run, unrecorded, and the reason is logged."""
     global _state_db
     with _state_db_lock:
         if _state_db is None:

@@ -5,9 +5,13 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from typing import TYPE_CHECKING
 
 from hermes_agent.errors import ProviderError
 from hermes_agent.providers.base import ChatRequest, Provider, complete
+
+if TYPE_CHECKING:
+    from hermes_state import ConversationStore
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +63,7 @@ def local_title(text: str) -> str | None:
     return cut + "…"
 
 
-def title_session(db, session_id: str, first_message: str) -> str | None:
+def title_session(db: ConversationStore, session_id: str, first_message: str) -> str | None:
     """Give an untitled session a title; a taken title gets the next `#N` in its lineage."""
     if db.get_session_title(session_id):
         return None

@@ -6,10 +6,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hermes_agent.errors import BadRequest
 from hermes_agent.history import find_session
+
+if TYPE_CHECKING:
+    from hermes_state import ConversationStore
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -39,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     if args.model:
         settings = settings.model_copy(update={"model": args.model})
-    db = SessionDB()
+    db: ConversationStore = SessionDB()
     session_id, history = _continuation(db, args.session)
     printer = _Printer()
     agent = AIAgent.from_settings(
@@ -72,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _continuation(db: Any, wanted: str | None) -> tuple[str | None, list[dict]]:
+def _continuation(db: ConversationStore, wanted: str | None) -> tuple[str | None, list[dict]]:
     if not wanted:
         return None, []
     session_id = find_session(db, wanted)

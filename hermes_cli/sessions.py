@@ -6,9 +6,12 @@ import argparse
 import json
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hermes_agent.history import find_session
+
+if TYPE_CHECKING:
+    from hermes_state import ConversationStore
 
 PREVIEW = 50
 
@@ -39,7 +42,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     export.set_defaults(run=_export)
 
 
-def _db() -> Any:
+def _db() -> ConversationStore:
     from hermes_state import SessionDB
 
     return SessionDB()

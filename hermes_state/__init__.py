@@ -13,10 +13,15 @@ several processes use it at once:
 - Structured message content (lists, dicts) is stored as `"\\x00json:" + JSON`. Two FTS5 indexes
   (words; trigrams for CJK and substrings) are kept in step with `messages` by triggers.
 
+Surfaces and the agent hold a `ConversationStore`, the protocol listing what they call, of
+which `SessionDB` is the SQLite implementation. No `sqlite3` error leaves the package: every
+public method raises `StoreError` (`hermes_agent.errors`), saying what happened to the file.
+
 This module is the package's public surface. The work is split by job: `connection` (opening
-the file, WAL fallback, why the store is unavailable), `schema` (migrations and search-index
-DDL), `messages` (content encoding and conversation shape), `search` (FTS query planning),
-`listing` (sidebar rows and compression tips), and SessionDB itself in `store` with its
+the file, WAL fallback, why the store is unavailable), `failures` (sqlite3 errors into
+`StoreError`), `conversation_store` (the protocol), `schema` (migrations and search-index DDL),
+`messages` (content encoding and conversation shape), `search` (FTS query planning), `listing`
+(sidebar rows and compression tips), and SessionDB itself in `store` with its
 `transcripts`, `queries` and `maintenance` mixins.
 """
 
@@ -31,6 +36,7 @@ from hermes_state.connection import (
     get_hermes_home,
     get_last_init_error,
 )
+from hermes_state.conversation_store import ConversationStore
 from hermes_state.listing import PREVIEW_CHARS
 from hermes_state.maintenance import GHOST_SESSION_AGE_S, ORPHAN_CONTINUATION_AGE_S
 from hermes_state.messages import JSON_PREFIX, content_text, decode_content, encode_content
@@ -48,6 +54,7 @@ __all__ = [
     "ORPHAN_CONTINUATION_AGE_S",
     "PREVIEW_CHARS",
     "SCHEMA_VERSION",
+    "ConversationStore",
     "Migration",
     "SessionDB",
     "TitleInUse",

@@ -125,7 +125,15 @@ class QueriesMixin:
         params.update({f"like{i}": f"%{_escape_like(t)}%" for i, t in enumerate(plan.likes)})
 
         def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-            results = [dict(row) for row in self._ranked_rows(conn, plan, filters, params)]
+            try:
+                rows = self._ranked_rows(conn, plan, filters, params)
+            except sqlite3.OperationalError as exc:
+                message = str(exc).lower()
+                if "fts5" not in message and "syntax" not in message:
+                    raise
+                log.warning("search query %r rejected by FTS5: %s", query, exc)
+                return []
+            results = [dict(row) for row in rows]
             for result in results:
                 snippet = result["snippet"] or ""
                 result["snippet"] = (
@@ -134,14 +142,7 @@ class QueriesMixin:
                 result["context"] = self._context(conn, result["session_id"], result["id"])
             return results
 
-        try:
-            return self._read(read)
-        except sqlite3.OperationalError as exc:
-            message = str(exc).lower()
-            if "fts5" not in message and "syntax" not in message:
-                raise
-            log.warning("search query %r rejected by FTS5: %s", query, exc)
-            return []
+        return self._read(read)
 
     @staticmethod
     def _ranked_rows(

@@ -27,6 +27,7 @@ from hermes_state.connection import (
     _set_last_init_error,
     default_db_path,
 )
+from hermes_state.failures import translated
 from hermes_state.maintenance import MaintenanceMixin
 from hermes_state.queries import QueriesMixin
 from hermes_state.schema import SCHEMA_VERSION, _apply_migrations, _schema_version
@@ -91,7 +92,8 @@ class SessionDB(MessagesMixin, QueriesMixin, MaintenanceMixin):
         self._conn: sqlite3.Connection | None = None
         self.journal_mode = ""
         try:
-            self._conn, self.journal_mode = _open_connection(self.db_path, self._BUSY_TIMEOUT_S)
+            with translated(self.db_path):
+                self._conn, self.journal_mode = _open_connection(self.db_path, self._BUSY_TIMEOUT_S)
             self._init_schema()
         except Exception as exc:
             _set_last_init_error(f"{type(exc).__name__}: {exc}")
@@ -144,17 +146,19 @@ class SessionDB(MessagesMixin, QueriesMixin, MaintenanceMixin):
         self, fn: Callable[[sqlite3.Connection], T], begin: str | None, *, write: bool
     ) -> T:
         """Run `fn` under the lock (in a transaction opened with `begin`, if given), retrying
-        while another process holds the database."""
+        while another process holds the database. Every query of the store runs here, so this
+        is where a sqlite3 error that outlasts the retries becomes a StoreError."""
         attempt = 0
-        while True:
-            attempt += 1
-            try:
-                with self._lock:
-                    return self._transact_once(fn, begin, write)
-            except sqlite3.OperationalError as exc:
-                if attempt >= self._WRITE_MAX_RETRIES or not _is_contention(exc):
-                    raise
-            time.sleep(random.uniform(*self._RETRY_JITTER_S))
+        with translated(self.db_path):
+            while True:
+                attempt += 1
+                try:
+                    with self._lock:
+                        return self._transact_once(fn, begin, write)
+                except sqlite3.OperationalError as exc:
+                    if attempt >= self._WRITE_MAX_RETRIES or not _is_contention(exc):
+                        raise
+                time.sleep(random.uniform(*self._RETRY_JITTER_S))
 
     def _transact_once(
         self, fn: Callable[[sqlite3.Connection], T], begin: str | None, write: bool
@@ -196,7 +200,7 @@ class SessionDB(MessagesMixin, QueriesMixin, MaintenanceMixin):
         return self._read(lambda conn: conn.execute(sql, params).fetchone())
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, translated(self.db_path):
             if self._conn is None:
                 return
             self._try_wal_checkpoint(self._conn)
@@ -217,7 +221,7 @@ class SessionDB(MessagesMixin, QueriesMixin, MaintenanceMixin):
         parent_session_id: str | None = None,
     ) -> str:
         """Record a session (an existing id is left unchanged). A missing parent raises
-        `sqlite3.IntegrityError`: the foreign key is enforced even by INSERT OR IGNORE."""
+        StoreError: the foreign key is enforced even by INSERT OR IGNORE."""
         if isinstance(model_config, dict):
             model_config = json.dumps(model_config, ensure_ascii=False) if model_config else None
         self._write_one(

@@ -50,7 +50,7 @@ class MessagesMixin:
         codex_message_items: Any = None,
     ) -> int:
         """Append one message and bump the session's counters; returns the message id.
-        A session that does not exist raises `sqlite3.IntegrityError`."""
+        A session that does not exist raises StoreError."""
         message = {
             "role": role,
             "content": content,

@@ -128,7 +128,7 @@ def test_database_runs_in_wal_mode_with_foreign_keys_enforced(db):
     assert db.journal_mode == "wal"
     with _raw(db) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(StoreError):
         db.create_session("child", source="tui", parent_session_id="missing-parent")
     assert db.get_session("child") is None
 
@@ -293,7 +293,7 @@ def test_execute_write_rolls_back_everything_when_the_function_raises(db):
 
 def test_integrity_errors_fail_at_once_without_retrying(db):
     start = time.monotonic()
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(StoreError):
         db.append_message("no-such-session", role="user", content="x")
     assert time.monotonic() - start < 0.5
 
@@ -506,7 +506,7 @@ def test_the_unique_index_backs_up_title_uniqueness(db):
     db.create_session("a", source="tui")
     db.create_session("b", source="tui")
     db.set_session_title("a", "Chat")
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(StoreError):
         db._execute_write(
             lambda conn: conn.execute("UPDATE sessions SET title = 'Chat' WHERE id = 'b'")
         )
@@ -614,7 +614,7 @@ def test_tool_calls_and_reasoning_fields_round_trip_and_are_counted(db):
 
 
 def test_appending_to_a_missing_session_is_refused(db):
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(StoreError):
         db.append_message("missing", role="user", content="lost?")
     assert db.message_count() == 0
 

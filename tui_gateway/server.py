@@ -18,15 +18,17 @@ are loaded.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hermes_agent.errors import HermesError, StoreError
 from tui_gateway import registry, rpc
 from tui_gateway.render import make_stream_renderer, render_message
 from tui_gateway.session_state import info_of
+
+if TYPE_CHECKING:
+    from hermes_state import ConversationStore
 
 __all__ = ["handle_request", "make_stream_renderer", "render_message", "write_json"]
 
@@ -94,15 +96,15 @@ def _start_thread(target: Callable[[], object], name: str) -> None:
 # -- the store ----------------------------------------------------------------------------------
 
 
-def _get_db() -> Any:
-    """The shared SessionDB (opened on first use), or None when it cannot be opened: turns
+def _get_db() -> ConversationStore | None:
+    """The shared store (opened on first use), or None when it cannot be opened: turns
     still run, unrecorded, and the reason is logged once by the store."""
     from hermes_agent.runtime import state_db
 
     return state_db()
 
 
-def _require_db() -> Any:
+def _require_db() -> ConversationStore:
     db = _get_db()
     if db is None:
         from hermes_state import format_session_db_unavailable
@@ -169,7 +171,7 @@ def _finalize_session(session: dict[str, Any] | None, end_reason: str = "tui_clo
         return
     try:
         db.end_session(session_id, end_reason)
-    except (sqlite3.Error, HermesError) as exc:  # closing goes on for the other sessions
+    except StoreError as exc:  # closing goes on for the other sessions
         log.warning("could not end session %s: %s", session_id, exc)
 
 

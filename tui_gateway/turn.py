@@ -10,12 +10,11 @@ The reply is `{"status": "streaming"}` at once; the turn then sends `message.sta
 from __future__ import annotations
 
 import logging
-import sqlite3
 from typing import Any
 
 from pydantic import Field
 
-from hermes_agent.errors import HermesError
+from hermes_agent.errors import StoreError
 from tui_gateway import server
 from tui_gateway.params import SessionParams
 from tui_gateway.registry import method
@@ -168,7 +167,7 @@ def _auto_title(sid: str, session: dict[str, Any], text: str) -> None:
         return
     try:
         title = title_session(db, key, text)
-    except (sqlite3.Error, HermesError) as exc:
+    except StoreError as exc:
         log.warning("could not title session %s: %s", key, exc)
         return
     if title:
