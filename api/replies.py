@@ -273,10 +273,15 @@ class BackgroundResults(Reply):
 
 
 # ── settings, auth, health ───────────────────────────────────────────────────────────────
+class ProviderChoice(Reply):
+    name: str
+    title: str
+
+
 class SettingsView(Reply):
     """The agent's settings; the API key is write-only (`api_key` is always null)."""
 
-    provider: Literal["openai", "anthropic", "local"]
+    provider: str
     model: str
     base_url: str | None
     api_key: None
@@ -286,6 +291,7 @@ class SettingsView(Reply):
     api_key_set: bool
     web_settable: list[str]
     from_environment: list[str] = Field(description="Settings fixed by HERMES_* variables.")
+    providers: list[ProviderChoice] = Field(description="The installed providers, to pick from.")
 
 
 class ModelList(Reply):

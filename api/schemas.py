@@ -8,7 +8,7 @@ Some rules are checked by the handlers, which answer with the messages those cli
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, model_validator
 
@@ -146,11 +146,20 @@ def _omittable(schema: dict[str, Any]) -> None:
     schema.pop("default", None)
 
 
+def _installed_provider(schema: dict[str, Any]) -> None:
+    """Omittable, and one of the provider plugins installed when the schema is built (the
+    settings check the name again when it is saved)."""
+    from hermes_agent.providers import PROVIDERS
+
+    _omittable(schema)
+    schema["enum"] = list(PROVIDERS.names())
+
+
 class SettingsUpdate(Body):
     """Only the fields sent are changed; an empty string or null clears a text setting."""
 
     # No null for these three: they have no empty state to go back to (omit them instead).
-    provider: Literal["openai", "anthropic", "local"] = Field(None, json_schema_extra=_omittable)
+    provider: str = Field(None, max_length=100, json_schema_extra=_installed_provider)
     base_url: str | None = Field(None, max_length=500)
     model: str | None = Field(None, max_length=200)
     api_key: str | None = Field(None, max_length=500, description="Write-only.")

@@ -1,11 +1,13 @@
 """Who may talk to the agent: deny by default.
 
-A person is let in when their user id is listed for the platform in the settings
-(`gateway.telegram.allowed_users`), or when they sent a pairing code from `hermes gateway pair`
-(one use, valid for an hour by default). Anyone else gets one polite refusal, once ever, and
-is ignored from then on, so a stranger cannot make the bot talk by writing to it.
+A person is let in when their user id is listed for the platform in the settings (the
+`allowed_users` of its section, such as `gateway.telegram.allowed_users`), or when they sent a
+pairing code from `hermes gateway pair` (one use, valid for an hour by default). Anyone else
+gets one polite refusal, once ever, and is ignored from then on, so a stranger cannot make the
+bot talk by writing to it.
 
-A webhook request is let in by its signature: the hook's secret is its access control.
+A platform registered as `trusted` proves every sender itself: a webhook request is let in by
+its signature, so the hook's secret is its access control.
 
 `access.json` holds the pairing codes (hashed), the paired users and the users already
 refused. `hermes gateway pair` writes to it while the gateway runs, so every change is a
@@ -27,13 +29,13 @@ from typing import Any
 
 from gateway.events import Inbound
 from gateway.store import read_json, write_json
+from hermes_agent.plugins import PLATFORMS
 from hermes_agent.settings import GatewaySettings
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L to misread
 CODE_LENGTH = 8
 DEFAULT_CODE_TTL = 3600.0
 MAX_ATTEMPTS = 5  # wrong codes a stranger may try before being ignored
-TRUSTED_PLATFORMS = frozenset({"webhook"})
 PAIR_COMMANDS = re.compile(r"^/(?:pair|start)(?:@\w+)?\s+(\S+)\s*$", re.IGNORECASE)
 
 REFUSAL = (
@@ -54,7 +56,11 @@ def normalize_code(text: str) -> str:
 
 class Access:
     def __init__(self, settings: GatewaySettings, directory: Path) -> None:
-        self._allowed = {"telegram": set(settings.telegram.allowed_users)}
+        self._allowed = {
+            name: set(getattr(section, "allowed_users", ()))
+            for name, section in settings.sections().items()
+        }
+        self._trusted = frozenset(plugin.name for plugin in PLATFORMS if plugin.trusted)
         self._pairing = settings.pairing
         self._path = directory / "access.json"
         self._lock_path = directory / "access.lock"
@@ -64,7 +70,7 @@ class Access:
         self._paired = {p: set(ids) for p, ids in (data.get("paired") or {}).items()}
 
     def is_allowed(self, event: Inbound) -> bool:
-        if event.platform in TRUSTED_PLATFORMS:
+        if event.platform in self._trusted:
             return True
         user = event.user_id
         return user in self._allowed.get(event.platform, ()) or user in self._paired.get(

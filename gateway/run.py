@@ -35,6 +35,7 @@ from gateway.platforms.base import Adapter, Channel, quietly
 from gateway.store import GatewayState
 from hermes_agent.approval_queue import Approvals
 from hermes_agent.errors import ConfigError
+from hermes_agent.plugins import PLATFORMS
 from hermes_agent.settings import DEFAULT_WORKSPACE, GatewaySettings, hermes_home
 
 log = logging.getLogger("gateway")
@@ -321,18 +322,10 @@ class GatewayRunner:
 
 
 def build_adapters(runner: GatewayRunner) -> list[Adapter]:
-    """The enabled platforms' adapters; each platform's library is imported only if used."""
-    adapters: list[Adapter] = []
-    for name in runner.settings.platforms:
-        if name == "telegram":
-            from gateway.platforms.telegram import TelegramAdapter
-
-            adapters.append(TelegramAdapter(runner.settings.telegram, runner))
-        elif name == "webhook":
-            from gateway.platforms.webhook import WebhookAdapter
-
-            adapters.append(WebhookAdapter(runner.settings.webhook, runner))
-    return adapters
+    """The enabled platforms' adapters, each built by its plugin from its settings section
+    (so each platform's library is imported only if it is used)."""
+    settings = runner.settings
+    return [PLATFORMS[name].create(settings.section(name), runner) for name in settings.platforms]
 
 
 async def _keep_typing(channel: Channel) -> None:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hermes_agent.compression import ContextCompressor, estimate_tokens
 from hermes_agent.errors import ContextLengthExceeded, ProviderError
@@ -34,6 +34,9 @@ from hermes_agent.settings import Settings
 from hermes_agent.tools.approval import ApprovalPolicy
 from hermes_agent.tools.registry import ApprovalCallback, Tool, ToolContext, run_tool, tools_named
 from hermes_agent.usage import TurnUsage
+
+if TYPE_CHECKING:
+    from hermes_state import ConversationStore
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +80,7 @@ class AIAgent:
         *,
         model: str,
         session_id: str | None = None,
-        session_db: Any = None,
+        session_db: ConversationStore | None = None,
         platform: str = "cli",
         workspace: str | Path | None = None,
         tools: list[Tool] | None = None,
@@ -276,6 +279,7 @@ class AIAgent:
         return message
 
     def _run_tools(self, turn: _Turn, calls: list[dict[str, Any]]) -> None:
+        offered = {tool.name: tool for tool in self.tools}
         for call in calls:
             name = call["function"]["name"]
             arguments = call["function"]["arguments"]
@@ -290,7 +294,7 @@ class AIAgent:
                     _preview_args(arguments),
                 )
                 started = time.monotonic()
-                output, is_error = run_tool(name, arguments, self.tool_context)
+                output, is_error = run_tool(name, arguments, self.tool_context, offered)
                 duration = round(time.monotonic() - started, 3)
             _safely(
                 self.tool_progress_callback,
@@ -358,7 +362,7 @@ class AIAgent:
     def _ensure_db_session(self) -> None:
         if self.session_db is None or self._db_session_created:
             return
-        self.session_db.ensure_session(self.session_id, source=self.platform, model=self.model)
+        self.session_db.create_session(self.session_id, self.platform, model=self.model)
         self._db_session_created = True
 
     def _record(self, message: dict[str, Any], finish_reason: str | None = None) -> None:

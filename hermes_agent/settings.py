@@ -4,6 +4,9 @@ Read once by each surface at start-up and passed down; nothing writes the enviro
 settings around. The environment wins over the file, the file over the defaults.
 
 With nothing configured the provider is `local`: the bundled small model, no key, no network.
+
+Providers, tools and chat platforms are plugins (`hermes_agent.plugins`): the settings that
+name them are checked against what is installed, not against a fixed list.
 """
 
 from __future__ import annotations
@@ -16,15 +19,25 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializeAsAny,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 
 from hermes_agent.durable import atomic_write
 from hermes_agent.errors import ConfigError
+from hermes_agent.plugins import PLATFORMS, check_names
+from hermes_agent.providers import PROVIDERS
+from hermes_agent.tools.registry import TOOLS, tool_names
 
-ProviderName = Literal["openai", "anthropic", "local"]
 ApprovalMode = Literal["ask", "allowlist", "off"]
 
-ALL_TOOLS = ("read_file", "write_file", "edit_file", "list_dir", "search_files", "terminal", "todo")
 # Commands that only look around. Each runs unasked only with the options and paths that
 # `hermes_agent.tools.safe_commands` (and `safe_git`) check: nothing outside the workspace, no
 # option that writes, sets the clock or runs a program. File contents are read with the
@@ -33,11 +46,6 @@ DEFAULT_ALLOWLIST = ("ls", "pwd", "echo", "date", "whoami", "uname", "du", "wc",
 # Where the agent works when no directory was chosen: outside the Hermes home (which the file
 # tools refuse to touch, since it holds the settings and keys) and easy to find.
 DEFAULT_WORKSPACE = Path("~/HermesWorkspace")
-DEFAULT_MODELS = {
-    "openai": "gpt-4o-mini",
-    "anthropic": "claude-sonnet-4-5",
-    "local": "smollm2-135m",
-}
 SECRET_FIELDS = frozenset({"api_key"})
 # A DNS name (optionally `*.`-prefixed for subdomains) or an IP literal, with an optional port.
 _HOST_NAME = re.compile(
@@ -53,7 +61,7 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    provider: ProviderName = "local"
+    provider: str = Field("local", description="The name of an installed provider plugin.")
     model: str = ""
     base_url: str | None = None
     api_key: str | None = None
@@ -63,7 +71,9 @@ class Settings(BaseModel):
     max_iterations: int = Field(30, ge=1, le=1000)
     max_retries: int = Field(2, ge=0, le=10)
     request_timeout: float = Field(120.0, gt=0)
-    enabled_tools: tuple[str, ...] = ALL_TOOLS
+    enabled_tools: tuple[str, ...] = Field(
+        default_factory=tool_names, description="Default: every installed tool."
+    )
     approval_mode: ApprovalMode = "ask"
     terminal_allowlist: tuple[str, ...] = DEFAULT_ALLOWLIST
     terminal_timeout: float = Field(60.0, gt=0, le=3600)
@@ -86,13 +96,16 @@ class Settings(BaseModel):
         """YAML 1.1 reads a bare `off` as false; in this setting it can only mean "off"."""
         return "off" if value is False else value
 
+    @field_validator("provider")
+    @classmethod
+    def _known_provider(cls, value: str) -> str:
+        check_names(PROVIDERS, (value,), "provider")
+        return value
+
     @field_validator("enabled_tools")
     @classmethod
     def _known_tools(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = [name for name in value if name not in ALL_TOOLS]
-        if unknown:
-            raise ValueError(f"unknown tools {unknown}; known: {', '.join(ALL_TOOLS)}")
-        return value
+        return check_names(TOOLS, value, "tools")
 
     @field_validator("allowed_hosts")
     @classmethod
@@ -114,7 +127,7 @@ class Settings(BaseModel):
 
     @property
     def effective_model(self) -> str:
-        return self.model or DEFAULT_MODELS[self.provider]
+        return self.model or PROVIDERS[self.provider].default_model
 
     def public(self) -> dict[str, Any]:
         """The settings as plain data with secrets masked, for `hermes config show`."""
@@ -152,7 +165,6 @@ LIST_FIELDS = frozenset({"enabled_tools", "terminal_allowlist", "allowed_hosts",
 
 # ── the messaging gateway (`hermes gateway`): the `gateway:` mapping of config.yaml ────────
 GATEWAY_SECTION = "gateway"
-GatewayPlatform = Literal["telegram", "webhook"]
 
 
 def _as_strings(value: Any) -> Any:
@@ -187,13 +199,68 @@ class WebhookSettings(_Section):
     reply_timeout: float = Field(25.0, gt=0, le=600)
 
 
-class GatewaySettings(_Section):
-    platforms: tuple[GatewayPlatform, ...] = ()
+class GatewaySettings(BaseModel):
+    """The gateway's own settings and one section per installed platform, named after it
+    (`telegram`, `webhook`, a plugin's): each checked by that platform's `settings` model
+    (`hermes_agent.plugins.PlatformPlugin`) and holding its defaults when left out."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    __pydantic_extra__: dict[str, SerializeAsAny[BaseModel]]  # the platform sections
+
+    platforms: tuple[str, ...] = ()
     pairing: bool = True
     workspace: str | None = None
     shutdown_timeout: float = Field(30.0, ge=0, le=3600)
-    telegram: TelegramSettings = TelegramSettings()
-    webhook: WebhookSettings = WebhookSettings()
+
+    @field_validator("platforms")
+    @classmethod
+    def _known_platforms(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return check_names(PLATFORMS, value, "platforms")
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _platform_sections(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        """Any key that is not a field above must be an installed platform's section."""
+        if not isinstance(data, Mapping):
+            return handler(data)
+        own = {key: value for key, value in data.items() if key in cls.model_fields}
+        sections, errors = _platform_sections(
+            {key: value for key, value in data.items() if key not in cls.model_fields}
+        )
+        try:
+            settings = handler({**own, **sections})
+        except ValidationError as exc:
+            errors = [*exc.errors(), *errors]
+        if errors:
+            raise ValidationError.from_exception_data(cls.__name__, errors)
+        return settings
+
+    def section(self, platform: str) -> BaseModel:
+        """The settings section of an installed platform (`gateway.<platform>`)."""
+        return self.__pydantic_extra__[platform]
+
+    def sections(self) -> dict[str, BaseModel]:
+        """Every installed platform's section, by platform name."""
+        return dict(self.__pydantic_extra__)
+
+
+def _platform_sections(raw: Mapping[str, Any]) -> tuple[dict[str, BaseModel], list[Any]]:
+    """Each installed platform's section, validated by its model; errors located under it."""
+    sections: dict[str, BaseModel] = {}
+    errors: list[Any] = []  # pydantic's error details, to raise as one ValidationError
+    for name, value in raw.items():
+        plugin = PLATFORMS.get(name)
+        if plugin is None:
+            errors.append({"type": "extra_forbidden", "loc": (name,), "input": value})
+            continue
+        try:
+            sections[name] = plugin.settings.model_validate({} if value is None else value)
+        except ValidationError as exc:
+            errors += [{**error, "loc": (name, *error["loc"])} for error in exc.errors()]
+    for plugin in PLATFORMS:
+        if plugin.name not in raw:
+            sections[plugin.name] = plugin.settings()
+    return sections, errors
 
 
 # environment variable → path in the gateway section; `name=value` pairs fill a hook field
@@ -221,13 +288,10 @@ def load_gateway_settings(env: Mapping[str, str] | None = None) -> GatewaySettin
     section = read_config_file(config_path(env)).get(GATEWAY_SECTION) or {}
     if not isinstance(section, dict):
         raise ConfigError(f"{GATEWAY_SECTION} in config.yaml must be a mapping")
-    values = {**section, "telegram": dict(section.get("telegram") or {})}
-    values["webhook"] = {**(section.get("webhook") or {})}
-    values["webhook"]["hooks"] = {
-        name: dict(hook or {}) for name, hook in (values["webhook"].get("hooks") or {}).items()
-    }
-    if env.get("TELEGRAM_BOT_TOKEN") and not values["telegram"].get("token"):
-        values["telegram"]["token"] = env["TELEGRAM_BOT_TOKEN"]
+    values = dict(section)
+    fallback_token = env.get("TELEGRAM_BOT_TOKEN")
+    if fallback_token and not _child(values, "telegram").get("token"):
+        values["telegram"]["token"] = fallback_token
     for name, path in GATEWAY_ENV_KEYS.items():
         raw = env.get(name, "").strip()
         if raw:
@@ -239,20 +303,29 @@ def load_gateway_settings(env: Mapping[str, str] | None = None) -> GatewaySettin
 
 
 def _apply_gateway_env(values: dict[str, Any], path: tuple[str, ...], raw: str) -> None:
-    if path[-2:-1] == ("hooks",):
+    *parents, leaf = path
+    target = values
+    for key in parents:
+        target = _child(target, key)
+    if parents[-1:] == ["hooks"]:
         for pair in raw.split(","):
             name, _, value = pair.partition("=")
             if name.strip() and value.strip():
-                values["webhook"]["hooks"].setdefault(name.strip(), {})[path[-1]] = value.strip()
+                _child(target, name.strip())[leaf] = value.strip()
         return
-    target = values
-    for key in path[:-1]:
-        target = target[key]
-    target[path[-1]] = (
+    target[leaf] = (
         [part.strip() for part in raw.split(",") if part.strip()]
-        if path[-1] in GATEWAY_LIST_FIELDS
+        if leaf in GATEWAY_LIST_FIELDS
         else raw
     )
+
+
+def _child(parent: dict[str, Any], key: str) -> dict[str, Any]:
+    """`parent[key]` as a new mapping the environment may fill; the file's value is copied,
+    never changed, and a value that is no mapping (an empty YAML section) starts empty."""
+    child = parent.get(key)
+    parent[key] = child = dict(child) if isinstance(child, dict) else {}
+    return child
 
 
 def hermes_home(env: Mapping[str, str] | None = None) -> Path:
@@ -330,7 +403,9 @@ def _set_gateway_value(key: str, raw: str, env: Mapping[str, str] | None) -> Set
         checked = GatewaySettings.model_validate(section)
     except ValidationError as exc:
         raise ConfigError(f"Invalid gateway settings: {describe_problems(exc)}") from None
-    values[GATEWAY_SECTION] = checked.model_dump(mode="json", exclude_defaults=True)
+    saved = checked.model_dump(mode="json", exclude_defaults=True)
+    # untouched platform sections dump as {}: leave them out, as a person would
+    values[GATEWAY_SECTION] = {name: value for name, value in saved.items() if value != {}}
     _write_config(path, values)
     return load_settings(env)
 
@@ -370,8 +445,8 @@ def _inferred_provider(values: Mapping[str, Any], env: Mapping[str, str]) -> str
 
 
 def _provider_key(provider: str, env: Mapping[str, str]) -> str | None:
-    name = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}.get(provider)
-    return env.get(name) if name else None
+    plugin = PROVIDERS.get(provider)
+    return env.get(plugin.key_env) if plugin and plugin.key_env else None
 
 
 def _validate(values: Mapping[str, Any]) -> Settings:

@@ -8,8 +8,6 @@ import sys
 
 from hermes_agent.errors import ConfigError
 
-PLATFORM_NAMES = ("telegram", "webhook")
-
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     gateway = commands.add_parser(
@@ -34,7 +32,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         description="Print a one-time pairing code. Whoever sends it to the bot (as a "
         "message, or /pair CODE) is allowed from then on.",
     )
-    pair.add_argument("--platform", choices=PLATFORM_NAMES, help="only valid on this platform")
+    pair.add_argument("--platform", help="only valid on this platform (an installed one)")
     pair.add_argument(
         "--minutes", type=float, default=60, help="how long the code is valid (default 60)"
     )
@@ -43,22 +41,18 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def _run(_args: argparse.Namespace) -> int:
     from gateway.run import run_gateway
+    from hermes_agent.plugins import PLATFORMS
     from hermes_agent.runtime import current_settings
     from hermes_agent.settings import load_gateway_settings
 
     settings = load_gateway_settings()
     if not settings.platforms:
         raise ConfigError(
-            "no platform is enabled: hermes config set gateway.platforms telegram "
-            "(or webhook, or both, comma-separated)"
+            "no platform is enabled: hermes config set gateway.platforms NAME "
+            f"(installed: {', '.join(PLATFORMS.names())}; several comma-separated)"
         )
-    if "telegram" in settings.platforms and not settings.telegram.token:
-        raise ConfigError(
-            "Telegram needs the bot's token: hermes config set gateway.telegram.token TOKEN "
-            "(or HERMES_TELEGRAM_TOKEN)"
-        )
-    if "webhook" in settings.platforms and not settings.webhook.hooks:
-        raise ConfigError("the webhook needs at least one hook with a secret (docs/gateway.md)")
+    for name in settings.platforms:
+        PLATFORMS[name].check(settings.section(name))
     current_settings()  # a bad agent setting is reported now, not at the first message
     # HTTP clients log every request's URL at info, and Telegram's URLs hold the bot's token
     for client in ("httpx", "httpx2"):
@@ -74,10 +68,14 @@ def _run(_args: argparse.Namespace) -> int:
 
 def _pair(args: argparse.Namespace) -> int:
     from gateway.access import new_pairing_code
+    from hermes_agent.plugins import PLATFORMS
     from hermes_agent.settings import hermes_home, load_gateway_settings
 
     if args.minutes <= 0:
         raise ConfigError("--minutes must be more than 0")
+    if args.platform and args.platform not in PLATFORMS:
+        installed = ", ".join(PLATFORMS.names())
+        raise ConfigError(f"--platform {args.platform!r} is not installed; installed: {installed}")
     if not load_gateway_settings().pairing:
         raise ConfigError("pairing is off (gateway.pairing: false)")
     code = new_pairing_code(hermes_home() / "gateway", args.platform, args.minutes * 60)

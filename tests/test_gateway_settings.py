@@ -187,6 +187,13 @@ def test_pair_refuses_a_validity_of_zero_minutes(home):
     assert "--minutes" in result.stderr
 
 
+def test_pair_refuses_a_platform_that_is_not_installed_and_names_the_installed_ones(home):
+    result = gateway_cli(home, "pair", "--platform", "irc")
+    assert result.returncode == 1
+    assert "--platform 'irc' is not installed; installed: telegram, webhook" in result.stderr
+    assert not (home / "gateway" / "access.json").exists()
+
+
 def test_the_gateway_says_so_when_telegram_rejects_the_token(home):
     with FakeTelegram() as tg:
         result = gateway_cli(

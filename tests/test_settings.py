@@ -16,7 +16,6 @@ import yaml
 
 from hermes_agent.errors import ConfigError
 from hermes_agent.settings import (
-    ALL_TOOLS,
     DEFAULT_ALLOWLIST,
     ENV_KEYS,
     Settings,
@@ -24,6 +23,17 @@ from hermes_agent.settings import (
     set_config_value,
 )
 from tests.support import REPO_ROOT
+
+# Every installed tool is enabled by default; in the test environment those are the built-ins.
+BUILTIN_TOOLS = (
+    "read_file",
+    "write_file",
+    "edit_file",
+    "list_dir",
+    "search_files",
+    "terminal",
+    "todo",
+)
 
 
 @pytest.fixture
@@ -51,7 +61,7 @@ def test_defaults_use_the_local_provider_and_its_model(home):
     assert settings.api_key is None
     assert settings.base_url is None
     assert settings.approval_mode == "ask"
-    assert settings.enabled_tools == ALL_TOOLS
+    assert settings.enabled_tools == BUILTIN_TOOLS
     assert settings.terminal_allowlist == DEFAULT_ALLOWLIST
     assert settings.context_length == 8192
 

@@ -18,6 +18,7 @@ from api.openapi_extras import errors
 from api.responses import NO_STORE, JSONResponse
 from api.schemas import SettingsUpdate
 from hermes_agent.errors import ProviderError
+from hermes_agent.providers import PROVIDERS
 from hermes_agent.providers.base import ChatRequest, complete
 from hermes_agent.settings import Settings, environment_overrides, set_config_value
 
@@ -40,6 +41,9 @@ def _public(settings: Settings) -> dict:
     data["api_key_set"] = bool(settings.api_key)
     data["web_settable"] = list(WEB_SETTABLE)
     data["from_environment"] = sorted(environment_overrides() & set(WEB_SETTABLE))
+    data["providers"] = [
+        {"name": plugin.name, "title": plugin.title or plugin.name} for plugin in PROVIDERS
+    ]
     return data
 
 

@@ -1,31 +1,23 @@
-"""Model providers behind one contract (`base.Provider`), chosen from the settings."""
+"""Model providers behind one contract (`base.Provider`), found by name in a registry.
+
+Every entry point of the `hermes_station.providers` group names a `base.ProviderPlugin`; the
+built-in ones (`builtin.py`) are entry points of this distribution like any other's.
+"""
 
 from __future__ import annotations
 
-from hermes_agent.providers.base import Provider
-from hermes_agent.settings import Settings
+from typing import TYPE_CHECKING
+
+from hermes_agent.plugins import Registry
+from hermes_agent.providers.base import Provider, ProviderPlugin
+
+if TYPE_CHECKING:
+    from hermes_agent.settings import Settings
+
+PROVIDERS: Registry[ProviderPlugin] = Registry("hermes_station.providers", ProviderPlugin)
 
 
 def create_provider(settings: Settings) -> Provider:
-    """The provider the settings name; SDKs are imported only for the one in use."""
-    if settings.provider == "openai":
-        from hermes_agent.providers.openai_compat import OpenAICompatProvider
-
-        return OpenAICompatProvider(
-            settings.base_url,
-            settings.api_key,
-            timeout=settings.request_timeout,
-            max_retries=settings.max_retries,
-        )
-    if settings.provider == "anthropic":
-        from hermes_agent.providers.anthropic import AnthropicProvider
-
-        return AnthropicProvider(
-            settings.api_key,
-            settings.base_url,
-            timeout=settings.request_timeout,
-            max_retries=settings.max_retries,
-        )
-    from hermes_agent.providers.local import LocalProvider
-
-    return LocalProvider(settings.model_path, min(settings.context_length, 8192))
+    """The provider the settings name (validated: it is installed); SDKs are imported only
+    for the one in use."""
+    return PROVIDERS[settings.provider].create(settings)

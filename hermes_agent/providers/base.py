@@ -7,9 +7,12 @@ class attributes; the agent loop reads those and never branches on a provider's 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+if TYPE_CHECKING:
+    from hermes_agent.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,23 @@ class Provider(Protocol):
     def list_models(self) -> list[str]:
         """The model names this provider can serve, for pickers. Raises `ProviderError`."""
         ...
+
+
+@dataclass(frozen=True)
+class ProviderPlugin:
+    """A provider as registered in the `hermes_station.providers` entry point group.
+
+    `create(settings)` builds the provider when the settings choose `name`; it is the only
+    place a provider's SDK may be imported, so a process pays only for the provider in use.
+    `title` labels it in pickers; `default_model` is used when the settings name no model;
+    `key_env` is the environment variable an API key is read from when none is configured.
+    """
+
+    name: str
+    create: Callable[[Settings], Provider]
+    title: str = ""
+    default_model: str = ""
+    key_env: str | None = None
 
 
 def complete(provider: Provider, request: ChatRequest, cancel: threading.Event) -> StreamResult:

@@ -24,7 +24,7 @@ from typing import Any, BinaryIO
 
 from hermes_agent.errors import ToolError
 from hermes_agent.tools import confined
-from hermes_agent.tools.registry import Tool, ToolContext, register
+from hermes_agent.tools.registry import Tool, ToolContext
 
 MAX_READ_CHARS = 40_000
 DEFAULT_READ_LINES = 2000
@@ -285,68 +285,61 @@ def _schema(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
 
 PATH = {"type": "string", "description": "Path relative to the workspace."}
 
-register(
-    Tool(
-        "read_file",
-        "Read a text file from the workspace, from line `offset` (1-based) for `limit` lines.",
-        _schema(
-            {
-                "path": PATH,
-                "offset": {"type": "integer", "minimum": 1},
-                "limit": {"type": "integer", "minimum": 1},
-            },
-            ["path"],
-        ),
-        read_file,
-    )
+READ_FILE = Tool(
+    "read_file",
+    "Read a text file from the workspace, from line `offset` (1-based) for `limit` lines.",
+    _schema(
+        {
+            "path": PATH,
+            "offset": {"type": "integer", "minimum": 1},
+            "limit": {"type": "integer", "minimum": 1},
+        },
+        ["path"],
+    ),
+    read_file,
 )
-register(
-    Tool(
-        "write_file",
-        "Create or overwrite a file in the workspace.",
-        _schema({"path": PATH, "content": {"type": "string"}}, ["path", "content"]),
-        write_file,
-    )
+WRITE_FILE = Tool(
+    "write_file",
+    "Create or overwrite a file in the workspace.",
+    _schema({"path": PATH, "content": {"type": "string"}}, ["path", "content"]),
+    write_file,
 )
-register(
-    Tool(
-        "edit_file",
-        "Replace exact text in a workspace file. old_string must match exactly once unless "
-        "replace_all is true.",
-        _schema(
-            {
-                "path": PATH,
-                "old_string": {"type": "string"},
-                "new_string": {"type": "string"},
-                "replace_all": {"type": "boolean"},
-            },
-            ["path", "old_string", "new_string"],
-        ),
-        edit_file,
-    )
+EDIT_FILE = Tool(
+    "edit_file",
+    "Replace exact text in a workspace file. old_string must match exactly once unless "
+    "replace_all is true.",
+    _schema(
+        {
+            "path": PATH,
+            "old_string": {"type": "string"},
+            "new_string": {"type": "string"},
+            "replace_all": {"type": "boolean"},
+        },
+        ["path", "old_string", "new_string"],
+    ),
+    edit_file,
 )
-register(
-    Tool(
-        "list_dir",
-        "List a workspace directory (directories end with /).",
-        _schema({"path": PATH}, []),
-        list_dir,
-    )
+LIST_DIR = Tool(
+    "list_dir",
+    "List a workspace directory (directories end with /).",
+    _schema({"path": PATH}, []),
+    list_dir,
 )
-register(
-    Tool(
-        "search_files",
-        "Search workspace files for text (or a regular expression with regex=true); "
-        "returns path:line: text.",
-        _schema(
-            {
-                "pattern": {"type": "string"},
-                "path": PATH,
-                "glob": {"type": "string", "description": "File name pattern, e.g. *.py"},
-                "regex": {"type": "boolean"},
-            },
-            ["pattern"],
-        ),
-        search_files,
-    )
+SEARCH_FILES = Tool(
+    "search_files",
+    "Search workspace files for text (or a regular expression with regex=true); "
+    "returns path:line: text.",
+    _schema(
+        {
+            "pattern": {"type": "string"},
+            "path": PATH,
+            "glob": {"type": "string", "description": "File name pattern, e.g. *.py"},
+            "regex": {"type": "boolean"},
+        },
+        ["pattern"],
+    ),
+    search_files,
 )
+
+# The `hermes_station.tools` entry point `files` (see pyproject.toml).
+TOOLS = (READ_FILE, WRITE_FILE, EDIT_FILE, LIST_DIR, SEARCH_FILES)

@@ -1,5 +1,9 @@
 """Tools the model may call: a name, a JSON schema, and a handler that returns text.
 
+Tools are plugins: every entry point of the `hermes_station.tools` group names a `Tool` or a
+tuple of them (the built-ins are entry points of this distribution; see
+`hermes_agent.plugins`), so the settings' `enabled_tools` choose among whatever is installed.
+
 Handlers raise `ToolError` for anything the model should hear about (a bad path, a denied
 command); the registry turns that, bad JSON arguments and unknown tools into an error result
 for the model, so no tool failure can end a turn.
@@ -10,12 +14,13 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hermes_agent.errors import ToolError
+from hermes_agent.plugins import Registry
 from hermes_agent.tools.approval import ApprovalPolicy
 
 log = logging.getLogger(__name__)
@@ -58,27 +63,32 @@ class Tool:
         }
 
 
-REGISTRY: dict[str, Tool] = {}
+TOOLS: Registry[Tool] = Registry("hermes_station.tools", Tool)
 
 
-def register(tool: Tool) -> Tool:
-    REGISTRY[tool.name] = tool
-    return tool
+def tool_names() -> tuple[str, ...]:
+    """Every installed tool's name: what `enabled_tools` may list, and its default."""
+    return TOOLS.names()
 
 
 def tools_named(names: tuple[str, ...] | list[str]) -> list[Tool]:
-    _load_builtin_tools()
-    unknown = [n for n in names if n not in REGISTRY]
+    unknown = [n for n in names if n not in TOOLS]
     if unknown:
         raise ToolError(f"Unknown tools: {', '.join(unknown)}")
-    return [REGISTRY[n] for n in names]
+    return [TOOLS[n] for n in names]
 
 
-def run_tool(name: str, raw_arguments: str, ctx: ToolContext) -> tuple[str, bool]:
-    """Run one call; return (output for the model, whether it is an error)."""
-    _load_builtin_tools()
+def run_tool(
+    name: str, raw_arguments: str, ctx: ToolContext, offered: Mapping[str, Tool] | None = None
+) -> tuple[str, bool]:
+    """Run one call; return (output for the model, whether it is an error).
+
+    `offered` (by name) are the tools the model was given, and the only ones it may run: a
+    tool left out of `enabled_tools` must not run because the model guessed its name.
+    Without it, any installed tool runs.
+    """
     try:
-        tool = REGISTRY.get(name)
+        tool = TOOLS.get(name) if offered is None else offered.get(name)
         if tool is None:
             raise ToolError(f"there is no tool named {name!r}")
         return _capped(tool.handler(_arguments(raw_arguments), ctx)), False
@@ -105,7 +115,3 @@ def _capped(text: str) -> str:
         return text
     dropped = len(text) - MAX_OUTPUT_CHARS
     return text[:MAX_OUTPUT_CHARS] + f"\n… [{dropped} more characters not shown]"
-
-
-def _load_builtin_tools() -> None:
-    from hermes_agent.tools import files, terminal, todo  # noqa: F401 - registration

@@ -20,7 +20,7 @@ from typing import Any
 
 from hermes_agent.errors import ToolError
 from hermes_agent.tools.approval import NOT_ALLOWLISTED, Invocation
-from hermes_agent.tools.registry import Tool, ToolContext, register
+from hermes_agent.tools.registry import Tool, ToolContext
 
 MAX_OUTPUT_BYTES = 20_000
 MAX_SPOOL_BYTES = 10 * 1024 * 1024
@@ -129,19 +129,18 @@ def _kill_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
 
 
-register(
-    Tool(
-        "terminal",
-        "Run a shell command in the workspace. Commands outside the allowlist wait for the "
-        "user's approval.",
-        {
-            "type": "object",
-            "properties": {
-                "command": {"type": "string"},
-                "timeout": {"type": "number", "description": "Seconds; capped by the settings."},
-            },
-            "required": ["command"],
+# The `hermes_station.tools` entry point `terminal` (see pyproject.toml).
+TERMINAL = Tool(
+    "terminal",
+    "Run a shell command in the workspace. Commands outside the allowlist wait for the "
+    "user's approval.",
+    {
+        "type": "object",
+        "properties": {
+            "command": {"type": "string"},
+            "timeout": {"type": "number", "description": "Seconds; capped by the settings."},
         },
-        terminal,
-    )
+        "required": ["command"],
+    },
+    terminal,
 )

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from hermes_agent.errors import ToolError
-from hermes_agent.tools.registry import Tool, ToolContext, register
+from hermes_agent.tools.registry import Tool, ToolContext
 
 STATUSES = ("pending", "in_progress", "done")
 
@@ -28,27 +28,26 @@ def todo(args: dict[str, Any], ctx: ToolContext) -> str:
     return json.dumps(ctx.todos)
 
 
-register(
-    Tool(
-        "todo",
-        "Read the task list, or replace it by passing todos.",
-        {
-            "type": "object",
-            "properties": {
-                "todos": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "properties": {
-                            "content": {"type": "string"},
-                            "status": {"type": "string", "enum": list(STATUSES)},
-                        },
-                        "required": ["content"],
+# The `hermes_station.tools` entry point `todo` (see pyproject.toml).
+TODO = Tool(
+    "todo",
+    "Read the task list, or replace it by passing todos.",
+    {
+        "type": "object",
+        "properties": {
+            "todos": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "content": {"type": "string"},
+                        "status": {"type": "string", "enum": list(STATUSES)},
                     },
-                }
-            },
-            "required": [],
+                    "required": ["content"],
+                },
+            }
         },
-        todo,
-    )
+        "required": [],
+    },
+    todo,
 )

@@ -61,6 +61,16 @@ def test_the_model_picker_lists_the_providers_models_and_fills_the_field(context
     assert contexts.uncaught == []
 
 
+def test_the_provider_picker_offers_the_installed_providers_with_the_saved_one_chosen(contexts):
+    page = open_app(contexts)
+    dialog = open_settings(page)
+    provider = dialog.get_by_label("Provider", exact=True)
+    expect(provider).to_have_value("openai")
+    titles = provider.locator("option").all_text_contents()
+    assert sorted(titles) == ["Anthropic", "Local (bundled model)", "OpenAI-compatible"]
+    assert contexts.uncaught == []
+
+
 def test_the_api_key_is_write_only(contexts, settings_server):
     page = open_app(contexts)
     dialog = open_settings(page)

@@ -52,6 +52,7 @@ async function open() {
 
 /** Put the server's settings in the form; the API key only as "set" or "not set". */
 function show(settings) {
+  showProviders(settings.providers || []);
   for (const name of FIELDS) form.elements[name].value = settings[name] || "";
   if (!form.elements.provider.value) form.elements.provider.value = "local";
   loaded = Object.fromEntries(FIELDS.map((name) => [name, form.elements[name].value]));
@@ -69,6 +70,12 @@ function show(settings) {
   note.textContent = fixed.length
     ? `Set by the server's environment (HERMES_* variables), which wins over this dialog: ${fixed.join(", ")}.`
     : "";
+}
+
+/** The provider picker offers the providers installed on the server (plugins included). */
+function showProviders(providers) {
+  const options = providers.map(({ name, title }) => el("option", { value: name, text: title }));
+  clear(form.elements.provider).append(...options);
 }
 
 async function save(event) {
