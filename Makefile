@@ -53,6 +53,7 @@ bench: $(VENV)/.test-deps
 	$(PY) bench/ui.py
 	$(PY) bench/tui.py
 	$(PY) bench/gateway.py
+	$(PY) bench/provider.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,34 +1,33 @@
 """Any OpenAI-compatible endpoint (OpenAI, OpenRouter, Ollama, vLLM, llama.cpp server,
-LM Studio) through the official `openai` SDK, streaming with usage and tool calls."""
+LM Studio) through the official `openai` SDK, streaming with usage and tool calls.
+
+The SDK's client does what it is good at: base URL handling, auth headers, timeouts, retries
+with backoff, and typed errors for a refused request, which are mapped to `ProviderError`
+kinds here. The hot path does not use its typed `chat.completions.create`: that walks every
+message and tool schema through a type-driven transform on each call (milliseconds for a long
+conversation) and builds a model object per streamed chunk. The body goes out pre-serialised
+and the stream comes back as bytes, both handled by `openai_wire`.
+
+Errors: a refused request (status, timeout, no connection) surfaces as the SDK's typed error
+before any event; once the answer streams, failures come from its transport (`httpx2`) or from
+the stream's content, and all of them leave as `ProviderError`.
+"""
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from hermes_agent.errors import ContextLengthExceeded, ProviderError
-from hermes_agent.providers.base import (
-    ChatRequest,
-    Done,
-    Event,
-    ReasoningDelta,
-    TextDelta,
-    ToolCall,
-    Usage,
-    error_details,
-    kind_for_status,
-)
+from hermes_agent.errors import ProviderError
+from hermes_agent.providers.base import ChatRequest, Event, error_details
+from hermes_agent.providers.openai_wire import error_for, read_events, request_body
 
-CONTEXT_MARKERS = (
-    "context length",
-    "context_length",
-    "context window",
-    "maximum context",
-    "too many tokens",
-    "prompt is too long",
-    "reduce the length",
-)
+if TYPE_CHECKING:
+    import httpx2
+
+CHAT_PATH = "/chat/completions"
 
 
 class OpenAICompatProvider:
@@ -66,90 +65,54 @@ class OpenAICompatProvider:
             raise ProviderError(f"Cannot reach the model provider: {exc}", "connection") from None
 
     def stream(self, request: ChatRequest, cancel: threading.Event) -> Iterator[Event]:
+        import httpx2
+
+        response = self._send(request)
+        try:
+            yield from read_events(response.iter_bytes(), cancel)
+        except httpx2.TimeoutException:
+            raise _timeout() from None
+        except (httpx2.RequestError, ssl.SSLError) as exc:  # the connection dropped mid-answer
+            raise self._lost(exc) from None
+        finally:
+            response.close()
+
+    def _send(self, request: ChatRequest) -> httpx2.Response:
+        """POST the request through the SDK's client (retries included); the streaming response.
+
+        Asking for the transport's own response type (`cast_to`) makes the SDK hand over the
+        response once its status is good, unread and unparsed. `security` asks for the API
+        key as a bearer token, as `chat.completions.create` does.
+        """
+        import httpx2
         import openai
 
         try:
-            stream = self._client.chat.completions.create(**self._params(request))
-            yield from self._events(stream, cancel)
+            return self._client.post(
+                CHAT_PATH,
+                cast_to=httpx2.Response,
+                content=request_body(request),
+                options={"security": {"bearer_auth": True}},
+                stream=True,
+            )
         except openai.APIStatusError as exc:
             raise _status_error(exc) from None
         except openai.APITimeoutError:
-            raise ProviderError("The model provider did not answer in time", "timeout") from None
-        except openai.APIError as exc:  # connection drops, including mid-stream
-            where = f" at {self.base_url}" if self.base_url else ""
-            raise ProviderError(
-                f"Lost the connection to the model provider{where}: {exc}", "connection"
-            ) from None
+            raise _timeout() from None
+        except openai.APIError as exc:
+            raise self._lost(exc) from None
 
-    @staticmethod
-    def _params(request: ChatRequest) -> dict[str, Any]:
-        params: dict[str, Any] = {
-            "model": request.model,
-            "messages": request.messages,
-            "stream": True,
-            "stream_options": {"include_usage": True},
-        }
-        if request.tools:
-            params["tools"] = request.tools
-        if request.max_tokens is not None:
-            params["max_tokens"] = request.max_tokens
-        if request.temperature is not None:
-            params["temperature"] = request.temperature
-        return params
-
-    def _events(self, stream: Any, cancel: threading.Event) -> Iterator[Event]:
-        calls: dict[int, dict[str, str]] = {}
-        finish = "stop"
-        usage = None
-        with stream:
-            for chunk in stream:
-                if cancel.is_set():
-                    return
-                if chunk.usage is not None:
-                    usage = _usage(chunk.usage)
-                for choice in chunk.choices:
-                    yield from _delta_events(choice.delta, calls)
-                    if choice.finish_reason:
-                        finish = choice.finish_reason
-        for index in sorted(calls):
-            call = calls[index]
-            yield ToolCall(call["id"] or f"call_{index}", call["name"], call["arguments"] or "{}")
-        if usage is not None:
-            yield usage
-        yield Done(finish)
+    def _lost(self, exc: BaseException) -> ProviderError:
+        where = f" at {self.base_url}" if self.base_url else ""
+        return ProviderError(
+            f"Lost the connection to the model provider{where}: {exc}", "connection"
+        )
 
 
-def _delta_events(delta: Any, calls: dict[int, dict[str, str]]) -> Iterator[Event]:
-    if delta is None:
-        return
-    reasoning = getattr(delta, "reasoning_content", None) or getattr(delta, "reasoning", None)
-    if isinstance(reasoning, str) and reasoning:
-        yield ReasoningDelta(reasoning)
-    if delta.content:
-        yield TextDelta(delta.content)
-    for fragment in delta.tool_calls or ():
-        call = calls.setdefault(fragment.index, {"id": "", "name": "", "arguments": ""})
-        if fragment.id:
-            call["id"] = fragment.id
-        if fragment.function is not None:
-            call["name"] += fragment.function.name or ""
-            call["arguments"] += fragment.function.arguments or ""
-
-
-def _usage(raw: Any) -> Usage:
-    prompt_details = getattr(raw, "prompt_tokens_details", None)
-    completion_details = getattr(raw, "completion_tokens_details", None)
-    return Usage(
-        input_tokens=raw.prompt_tokens or 0,
-        output_tokens=raw.completion_tokens or 0,
-        cache_read_tokens=getattr(prompt_details, "cached_tokens", 0) or 0,
-        reasoning_tokens=getattr(completion_details, "reasoning_tokens", 0) or 0,
-    )
+def _timeout() -> ProviderError:
+    return ProviderError("The model provider did not answer in time", "timeout")
 
 
 def _status_error(exc: Any) -> ProviderError:
     _, message = error_details(exc)
-    status = exc.status_code
-    if status in (400, 413) and any(marker in message.lower() for marker in CONTEXT_MARKERS):
-        return ContextLengthExceeded(message, status)
-    return ProviderError(f"{status} {message}", kind_for_status(status), status)
+    return error_for(exc.status_code, message)
