@@ -85,6 +85,41 @@ def test_the_app_needs_a_login_and_logging_out_locks_the_api_again(contexts, loc
     assert contexts.uncaught == []
 
 
+def test_a_locked_page_goes_to_the_login_once_however_many_requests_are_refused(
+    contexts, locked_server
+):
+    """The page's first requests are all refused at once; each refusal sends the page to the
+    login, and a second navigation there would abort the first one."""
+    page = contexts.page()
+    held: list = []
+
+    def hold_until_two(route) -> None:
+        if len(held) < 2:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/api/**", hold_until_two)
+    logins: list[str] = []
+    page.on(
+        "request",
+        lambda r: (
+            logins.append(r.url)
+            if r.resource_type == "document" and r.url.endswith("/login")
+            else None
+        ),
+    )
+    page.goto("/", wait_until="commit")
+    while len(held) < 2:
+        page.wait_for_timeout(20)
+    for route in held:
+        route.continue_()
+    page.wait_for_url("**/login")
+    expect(page.get_by_label("Password")).to_be_visible()
+    page.wait_for_timeout(300)
+    assert len(logins) == 1, logins
+
+
 def test_writes_without_the_csrf_header_are_refused_while_the_uis_own_succeed(
     contexts, locked_server
 ):

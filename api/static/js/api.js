@@ -19,7 +19,13 @@ export async function initAuth() {
   return status;
 }
 
+let leavingForLogin = false;
+
+/** Once only: every request refused during load lands here, and a second navigation to the
+ * same page would abort the first. */
 export function goToLogin() {
+  if (leavingForLogin) return;
+  leavingForLogin = true;
   window.location.assign("/login");
 }
 
