@@ -25,6 +25,7 @@ __all__ = [
     "current_settings",
     "evict_agent",
     "mirror_title",
+    "new_agent",
     "rekey_agent",
     "reload_settings",
     "shared_provider",
@@ -47,8 +48,6 @@ def reload_settings() -> Settings:
 
 def agent_for(session_id: str, model: str, workspace: str) -> Any:
     """The session's cached agent, or a new one when the model or workspace changed."""
-    from hermes_agent import AIAgent
-
     settings = current_settings()
     effective = model or settings.effective_model
     key = (effective, workspace)
@@ -57,22 +56,29 @@ def agent_for(session_id: str, model: str, workspace: str) -> Any:
         if cached is not None and cached[1] == key:
             SESSION_AGENT_CACHE.move_to_end(session_id)
             return cached[0]
-    agent = AIAgent.from_settings(
-        settings,
-        provider=shared_provider(),
-        model=effective,
-        session_id=session_id,
-        session_db=state_db(),
-        platform="web",
-        workspace=workspaces.ready(workspace),
-        protected_paths=(hermes_home(), config.STATE_DIR),
-    )
+    agent = new_agent(settings, effective, workspace, session_id=session_id, session_db=state_db())
     with SESSION_AGENT_CACHE_LOCK:
         SESSION_AGENT_CACHE[session_id] = (agent, key)
         SESSION_AGENT_CACHE.move_to_end(session_id)
         while len(SESSION_AGENT_CACHE) > SESSION_AGENT_CACHE_MAX:
             SESSION_AGENT_CACHE.popitem(last=False)
     return agent
+
+
+def new_agent(settings: Settings, model: str, workspace: str, **options: Any) -> Any:
+    """An agent of the web server: in `workspace` (the default one made on first use), with
+    the Hermes home and the web server's own state out of its tools' reach."""
+    from hermes_agent import AIAgent
+
+    return AIAgent.from_settings(
+        settings,
+        provider=shared_provider(),
+        model=model,
+        platform="web",
+        workspace=workspaces.ready(workspace),
+        protected_paths=(hermes_home(), config.STATE_DIR),
+        **options,
+    )
 
 
 def evict_agent(session_id: str) -> None:

@@ -4,7 +4,7 @@ Everything here is read from the environment once, at import. Importing this mod
 no file: directories are created when the server starts (`api.app`).
 
 The shared state and its locks follow one ordering, outermost first:
-    per-session agent lock  →  LOCK  →  the index's own lock
+    per-session agent lock  →  LOCK  →  STREAMS_LOCK or the index's own lock
 `LOCK` is a plain, non-reentrant lock that guards `SESSIONS` only; it is never held across
 disk I/O, so a slow disk can never stall every request.
 """

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import socket
 
@@ -11,18 +10,9 @@ from hermes_agent.errors import ConfigError
 from hermes_agent.runtime import current_settings
 from hermes_agent.settings import Settings
 from hermes_http.connections import listener_options
-from hermes_http.hosts import HostPolicy
+from hermes_http.hosts import HostPolicy, is_loopback
 
 log = logging.getLogger(__name__)
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def check_bind(host: str, insecure: bool) -> None:

@@ -131,28 +131,27 @@ def change_workspace_and_model(
     The check and the save share the agent lock that `start_run` takes, so no run can start
     between them.
     """
-    with _get_session_agent_lock(session_id):
-        s = get_session(session_id)
-        with LOCK:
-            s = SESSIONS.get(session_id, s)
+
+    def apply(s: Session) -> None:
         if workspace is not None and workspace != s.workspace:
-            _refuse_while_running(s, "change its workspace")
+            running = live_stream_id(s)
+            if running:
+                raise Conflict(
+                    "A run is active in this session; change its workspace when it has ended",
+                    active_stream_id=running,
+                )
             s.workspace = workspace
         if model is not None:
             s.model = model
-        s.save()
-    return s
+
+    return update_session(session_id, apply)
 
 
-def _refuse_while_running(s: Session, action: str) -> None:
+def live_stream_id(s: Session) -> str | None:
+    """The id of the run live in `s`, if one is."""
     with STREAMS_LOCK:
         stream_id = s.active_stream_id
-        running = bool(stream_id) and stream_id in STREAMS
-    if running:
-        raise Conflict(
-            f"A run is active in this session; {action} when it has ended",
-            active_stream_id=stream_id,
-        )
+        return stream_id if stream_id and stream_id in STREAMS else None
 
 
 def clear_session(session_id: str) -> Session:
@@ -186,9 +185,7 @@ def truncate_session(session_id: str, keep_count: int) -> Session:
 
 def session_status(session_id: str) -> dict[str, Any]:
     s = get_session(session_id)
-    stream_id = s.active_stream_id
-    with STREAMS_LOCK:
-        running = bool(stream_id) and stream_id in STREAMS
+    running = live_stream_id(s) is not None
     return {
         "session_id": s.session_id,
         "title": s.title,

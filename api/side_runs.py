@@ -59,17 +59,9 @@ def _run_aside(
 ) -> None:
     with STREAMS_LOCK:
         run_log = STREAMS[stream_id]
-    from hermes_agent import AIAgent
-
     try:
         settings = agent_runtime.current_settings()
-        agent = AIAgent.from_settings(
-            settings,
-            provider=agent_runtime.shared_provider(),
-            model=model or settings.effective_model,
-            workspace=workspace,
-            platform="web",
-        )
+        agent = agent_runtime.new_agent(settings, model or settings.effective_model, workspace)
         agent.stream_delta_callback = lambda text: run_log.put("token", {"text": text})
         result = agent.run_conversation(question, conversation_history=history)
         if result["failed"]:

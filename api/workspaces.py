@@ -28,18 +28,18 @@ _SYSTEM_ROOTS = tuple(
 
 def resolve_trusted_workspace(raw: str | None) -> Path:
     """An existing directory under the user's home or the default workspace, resolved; the
-    default workspace itself is created when first asked for.
+    default workspace itself need not exist yet (the agent makes it, `ready`).
 
     Symlinks are resolved before the check, so a link cannot smuggle in a system path.
     """
     if raw is None or not str(raw).strip():
-        return Path(ready(str(config.DEFAULT_WORKSPACE)))
+        return config.DEFAULT_WORKSPACE
     if "\x00" in str(raw):
         raise BadRequest("Path contains a NUL byte")
     try:
         path = Path(str(raw).strip()).expanduser().resolve()
         if path == config.DEFAULT_WORKSPACE:
-            return Path(ready(str(path)))
+            return path
         exists, is_dir = path.exists(), path.is_dir()
     except (OSError, ValueError, RuntimeError) as exc:
         raise BadRequest(f"Path is not usable: {exc}") from None
@@ -64,7 +64,8 @@ def resolve_trusted_workspace(raw: str | None) -> Path:
 
 
 def ready(workspace: str) -> str:
-    """`workspace`, created first if it is the default one (made on first use, not install)."""
+    """`workspace`, created first if it is the default one: made when an agent first works
+    there, not at install or start."""
     if Path(workspace) == config.DEFAULT_WORKSPACE:
         config.DEFAULT_WORKSPACE.mkdir(parents=True, exist_ok=True)
     return workspace

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +48,14 @@ def host_name(header: str) -> str | None:
         return None
     name = name.rstrip(".")
     return name or None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (a name or an address, IPv6 with or without brackets) is this machine."""
+    if host.lower() == "localhost":
+        return True
+    address = _address(host.strip("[]"))
+    return address is not None and address.is_loopback
 
 
 def _address(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -98,7 +106,7 @@ class HostPolicy:
         bound = _address(bind)
         if bound is not None and bound.is_unspecified:
             names.append("any IP address of this machine")
-        elif bind not in ("localhost", "127.0.0.1", "::1"):
+        elif not is_loopback(bind):
             names.append(f"[{bind}]" if ":" in bind else bind)
         return names + list(self.listed)
 
@@ -113,11 +121,6 @@ def _matches(name: str, entry: str) -> bool:
     if entry.startswith("*."):
         return name.endswith(entry[1:])
     return name == (host_name(entry) or entry)
-
-
-def parse_listed(values: Iterable[str]) -> tuple[str, ...]:
-    """Listed names as the user wrote them, minus blanks; ports are ignored when matching."""
-    return tuple(v.strip() for v in values if v and v.strip())
 
 
 class HostGuard:

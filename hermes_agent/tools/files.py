@@ -185,20 +185,14 @@ def _authorise_write(ctx: ToolContext, parts: tuple[str, ...]) -> None:
     `.git` file, which points git at another directory) is approved like a command."""
     if not any(_is_git_name(part) for part in parts):
         return
-    description = f"write {_shown(parts)}"
-    if ctx.approval.mode == "off" or description in ctx.session_approved:
+    if ctx.approval.mode == "off":
         return
     if ctx.approval.mode == "allowlist":
         raise ToolError(
             "writing inside .git needs the user's approval, and the allowlist mode never asks"
         )
-    if ctx.ask_approval is None:
-        raise ToolError("writing inside .git needs the user's approval, and no one can be asked")
-    choice = ctx.ask_approval(description, GIT_WRITE_REASON)
-    if choice == "session":
-        ctx.session_approved.add(description)
-    elif choice not in ("once", "always"):
-        raise ToolError(f"the user denied writing {_shown(parts)}")
+    shown = _shown(parts)
+    ctx.require_approval(f"write {shown}", GIT_WRITE_REASON, subject=f"writing {shown}")
 
 
 def _is_git_name(name: str) -> bool:

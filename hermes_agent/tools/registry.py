@@ -44,6 +44,20 @@ class ToolContext:
     todos: list[dict[str, Any]] = field(default_factory=list)
     terminal_timeout: float = 60.0
 
+    def require_approval(self, request: str, reason: str, *, subject: str) -> None:
+        """Ask the user to allow `request` (a command, or `write <path>`), unless they already
+        did for this session; raise ToolError unless they allow it. `subject` names it in
+        refusals: "this command", "writing .git/config"."""
+        if request in self.session_approved:
+            return
+        if self.ask_approval is None:
+            raise ToolError(f"{subject} needs the user's approval, and no one can be asked")
+        choice = self.ask_approval(request, reason)
+        if choice == "session":
+            self.session_approved.add(request)
+        elif choice not in ("once", "always"):
+            raise ToolError(f"the user denied {subject}")
+
 
 @dataclass(frozen=True)
 class Tool:

@@ -65,13 +65,7 @@ def _authorise(command: str, ctx: ToolContext) -> Invocation:
         raise ToolError(
             f"the allowlist does not cover this command ({decision.reason}), and approvals are off"
         )
-    if ctx.ask_approval is None:
-        raise ToolError("this command needs the user's approval, and no one can be asked")
-    choice = ctx.ask_approval(command, decision.reason)
-    if choice == "session":
-        ctx.session_approved.add(command)
-    elif choice not in ("once", "always"):
-        raise ToolError("the user denied this command")
+    ctx.require_approval(command, decision.reason, subject="this command")
     return shell
 
 

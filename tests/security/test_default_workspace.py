@@ -68,3 +68,32 @@ def test_sessions_that_named_the_old_default_inside_the_hermes_home_get_the_new_
     assert Session(workspace=str(LEGACY_DEFAULT_WORKSPACE)).workspace == str(DEFAULT_WORKSPACE)
     elsewhere = str(DEFAULT_WORKSPACE / "project")
     assert Session(workspace=elsewhere).workspace == elsewhere
+
+
+def test_the_web_servers_own_state_is_out_of_reach_of_turns_and_side_questions(tmp_path):
+    """With the state dir (sessions, password hash, cookie key) inside the workspace, neither
+    a turn nor a side question can reach it through the file tools."""
+    with FakeOpenAI() as llm:
+        server = ServerProcess(tmp_path / "srv", extra_env=fake_provider_env(llm))
+        server.extra_env["HERMES_WEBUI_STATE_DIR"] = str(server.workspace / "webui")
+        server.start()
+        try:
+            sid = request(server.base, "POST", "/api/session/new", {}).json["session"]["session_id"]
+            peek = Reply.tool_calls([("list_dir", {"path": "webui/sessions"})])
+            llm.script(peek, Reply.text("Looked."))
+            run = request(
+                server.base, "POST", "/api/chat/start", {"session_id": sid, "message": "look"}
+            )
+            read_events(server.base, run.json["stream_id"], timeout=30)
+            in_turn = [m for m in llm.requests[-1]["messages"] if m["role"] == "tool"]
+            llm.script(peek, Reply.text("Looked again."))
+            aside = request(server.base, "POST", "/api/btw", {"session_id": sid, "question": "?"})
+            read_events(server.base, aside.json["stream_id"], timeout=30)
+            in_aside = [m for m in llm.requests[-1]["messages"] if m["role"] == "tool"]
+        finally:
+            server.stop()
+    # The side question carries the conversation, so its own call's result comes last.
+    assert in_aside[-1]["tool_call_id"] != in_turn[-1]["tool_call_id"]
+    for results in (in_turn, in_aside):
+        assert "protected" in results[-1]["content"]
+        assert sid not in results[-1]["content"]
