@@ -22,6 +22,7 @@ from hermes_agent.settings import DEFAULT_WORKSPACE as AGENT_DEFAULT_WORKSPACE
 
 if TYPE_CHECKING:
     from api.models import Session
+    from api.runs import Run
 
 
 def _path_from_env(name: str, default: Path) -> Path:
@@ -78,8 +79,8 @@ LOCK = threading.Lock()
 SESSIONS: collections.OrderedDict[str, Session] = collections.OrderedDict()
 SESSIONS_MAX = 100
 
-# stream_id → the run's event log; filled by the streaming layer.
-STREAMS: dict[str, object] = {}
+# stream_id → its `api.runs.Run`; filled by the streaming layer.
+STREAMS: dict[str, Run] = {}
 STREAMS_LOCK = threading.Lock()
 
 SESSION_AGENT_LOCKS: dict[str, threading.Lock] = {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api import agent_runtime, session_ops, turn_merge
+from api import agent_runtime, session_ops, turn_messages
 from api.models import get_session
 from hermes_agent.compression import estimate_tokens
 from hermes_agent.errors import HermesError
@@ -24,7 +24,7 @@ def session_usage(session_id: str) -> dict[str, Any]:
     s = get_session(session_id)
     settings = agent_runtime.current_settings()
     length = int(s.context_length or settings.context_length)
-    history = turn_merge.api_history(s.context_messages or s.messages)
+    history = turn_messages.api_history(s.context_messages or s.messages)
     return {
         **totals,
         "context_tokens": estimate_tokens(history, _tool_schemas(settings)),

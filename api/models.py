@@ -123,6 +123,7 @@ class Session:
         last_prompt_tokens: int | None = None,
         llm_title_generated: bool | None = None,
         pending_partial_text: str | None = None,
+        state_cursor: int | None = None,
         state_message_count: int | None = None,
         **_unknown: Any,
     ) -> None:
@@ -157,8 +158,11 @@ class Session:
             self.llm_title_generated = bool(llm_title_generated)
         # The streamed answer so far, checkpointed during a run so a crash keeps it.
         self.pending_partial_text = pending_partial_text
-        # How many of this conversation's state.db messages the browser's copy includes; the
-        # rest were said on another surface (see api.other_surfaces.catch_up).
+        # The row id of this conversation's newest state.db message that the browser's copy
+        # includes; later rows were said on another surface (see api.other_surfaces). None
+        # until a browser turn of it is recorded there.
+        self.state_cursor = state_cursor
+        # Files written before cursors counted the rows instead; the first edit converts it.
         self.state_message_count = state_message_count
         self._metadata_message_count: int | None = None
         self._metadata_only = False

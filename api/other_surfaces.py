@@ -15,11 +15,10 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from api import agent_runtime, models
-from api.config import _get_session_agent_lock
 from api.models import Session
-from api.turn_fold import recorded_count
 from api.validation import is_valid_session_id
 from hermes_agent.errors import HermesError, NotFound, SessionNotFound
+from hermes_agent.turn import ROW_ID
 
 if TYPE_CHECKING:
     from hermes_state import ConversationStore
@@ -29,7 +28,6 @@ log = logging.getLogger(__name__)
 HIDDEN_SOURCES = ("web", "cron")
 LIST_LIMIT = 2000
 SEARCH_LIMIT = 50
-CATCH_UP_WAIT_SECONDS = 2.0
 
 _cached: tuple[int, list[dict[str, Any]]] | None = None
 _cache_lock = threading.Lock()
@@ -141,9 +139,14 @@ def session_detail(sid: str) -> dict[str, Any] | None:
     if record is None or record.get("source") in HIDDEN_SOURCES:
         return None
     tip = db.get_compression_tip(sid) or sid
-    messages = db.get_messages_as_conversation(tip, include_ancestors=True)
+    messages = db.get_messages_as_conversation(tip, include_ancestors=True, with_row_ids=True)
     row = _row({**record, "last_active": record.get("started_at")})
     return {**row, "messages": messages, "continue_id": tip}
+
+
+def _last_row(session_id: str) -> int | None:
+    db = agent_runtime.state_db()
+    return db.last_message_id(session_id) if db is not None else None
 
 
 def continue_in_web(sid: str) -> tuple[Session, bool]:
@@ -166,53 +169,53 @@ def continue_in_web(sid: str) -> tuple[Session, bool]:
         title=detail["title"],
         model=detail.get("model"),
         messages=[m for m in detail["messages"] if m.get("role") != "system"],
-        state_message_count=recorded_count(web_id),
+        state_cursor=_last_row(web_id),
     )
     session.save()
     models.cache_session(session)
     return session, True
 
 
-def catch_up_session(sid: str) -> None:
-    """`catch_up` for a stored session, saved if it changed; skipped while a run holds it."""
-    lock = _get_session_agent_lock(sid)
-    if not lock.acquire(timeout=CATCH_UP_WAIT_SECONDS):
-        return
+def later_messages(s: Session) -> list[dict[str, Any]]:
+    """What was said in a browser conversation on another surface since the browser's copy
+    was last brought up to date: its state.db rows after `state_cursor`, each with its row
+    id. Nothing while a run is live (its own rows are not said elsewhere) or before any turn
+    of it was recorded. Reads only."""
+    db = agent_runtime.state_db()
+    if db is None or s.active_stream_id:
+        return []
     try:
-        try:
-            session = models.get_session(sid)
-        except SessionNotFound:
-            return
-        if catch_up(session):
-            session.save()
-    finally:
-        lock.release()
+        cursor = _cursor(db, s)
+        if cursor is None:
+            return []
+        later = db.messages_after(s.session_id, cursor)
+    except (HermesError, OSError) as exc:
+        log.warning("state.db could not be read for %s: %s", s.session_id, exc)
+        return []
+    return [m for m in later if m.get("role") != "system"]
 
 
 def catch_up(s: Session) -> bool:
-    """Append to a browser conversation what was said in it on another surface since.
-
-    A conversation resumed in the terminal or a chat app gets its new turns in state.db only.
-    `state_message_count` says how many of the session's state.db messages the browser's copy
-    includes (set whenever a browser turn ends); the ones after it are appended here, to the
-    transcript and to the model's context. True when the session changed. Call with the
-    session's lock held and no run live.
-    """
-    seen = s.state_message_count
-    db = agent_runtime.state_db()
-    if db is None or s.active_stream_id or seen is None:
-        return False
-    try:
-        total = db.message_count(s.session_id)
-        if total <= seen:
-            return False
-        recorded = db.get_messages_as_conversation(s.session_id)
-    except (HermesError, OSError) as exc:
-        log.warning("state.db could not be read for %s: %s", s.session_id, exc)
-        return False
-    said = [m for m in recorded[seen:] if m.get("role") != "system"]
-    s.messages = s.messages + said
+    """Append `later_messages` to the transcript and the model's context, and move the
+    cursor past them; True when the session changed. For write paths, with the session's
+    lock held: a read shows the same view without writing (`later_messages`)."""
+    later = later_messages(s)
+    resolved = s.state_cursor is None and s.state_message_count is not None
+    if resolved:
+        s.state_cursor = _cursor(agent_runtime.state_db(), s)
+        s.state_message_count = None
+    if not later:
+        return resolved
+    s.messages = s.messages + later
     if s.context_messages:
-        s.context_messages = s.context_messages + said
-    s.state_message_count = len(recorded)
+        s.context_messages = s.context_messages + later
+    s.state_cursor = later[-1][ROW_ID]
     return True
+
+
+def _cursor(db: ConversationStore | None, s: Session) -> int | None:
+    """The session's cursor; for a file from before cursors, the row its count reached."""
+    if s.state_cursor is not None or s.state_message_count is None or db is None:
+        return s.state_cursor
+    rows = db.get_messages(s.session_id)[: s.state_message_count]
+    return rows[-1]["id"] if rows else 0

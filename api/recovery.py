@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 
 from api import models
-from api.config import LOCK, SESSIONS, STREAMS, STREAMS_LOCK, _get_session_agent_lock
-from api.models import get_session
+from api.config import STREAMS, STREAMS_LOCK
+from api.session_ops import session_for_edit
 from api.turn_fold import INTERRUPTED_MARKER, fold_unfinished_turn
 from hermes_agent.errors import HermesError
 
@@ -37,10 +37,7 @@ def recover_interrupted_runs() -> int:
 
 def repair_session(session_id: str) -> bool:
     try:
-        with _get_session_agent_lock(session_id):
-            s = get_session(session_id)
-            with LOCK:
-                s = SESSIONS.get(session_id, s)
+        with session_for_edit(session_id) as s:
             with STREAMS_LOCK:
                 if not s.active_stream_id or s.active_stream_id in STREAMS:
                     return False

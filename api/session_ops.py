@@ -8,15 +8,18 @@ under `LOCK`: everyone mutates the one object the rest of the server sees.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from api import agent_runtime, turn_merge
+from api import agent_runtime, other_surfaces
 from api.config import LOCK, STREAMS, STREAMS_LOCK, _get_session_agent_lock
 from api.models import SESSIONS, UNTITLED, Session, get_session, message_text
-from api.turn_fold import recorded_count
-from hermes_agent.errors import BadRequest, Conflict, EmptyTranscript
-from hermes_agent.history import rewrite_transcript
+from api.turn_messages import linked_rows
+from hermes_agent.errors import BadRequest, Conflict, EmptyTranscript, StoreError
+
+log = logging.getLogger(__name__)
 
 TITLE_MAX = 80
 PREVIEW_MAX = 40
@@ -25,11 +28,11 @@ PREVIEW_MAX = 40
 def retry_last(session_id: str) -> dict[str, Any]:
     """Drop the last user turn and everything after it; return its text to send again."""
     with _get_session_agent_lock(session_id):
-        s = get_session(session_id)
+        s = _current(session_id)
+        linked = _linked(s)
         with LOCK:
-            s = SESSIONS.get(session_id, s)
             text, removed = _drop_last_exchange(s, "No previous message to retry.")
-        _mirror_transcript(s)
+        _forget_rows(s, linked)
         s.save()
     return {"last_user_text": text, "removed_count": removed}
 
@@ -37,11 +40,11 @@ def retry_last(session_id: str) -> dict[str, Any]:
 def undo_last(session_id: str) -> dict[str, Any]:
     """Drop the last user turn and everything after it, for good."""
     with _get_session_agent_lock(session_id):
-        s = get_session(session_id)
+        s = _current(session_id)
+        linked = _linked(s)
         with LOCK:
-            s = SESSIONS.get(session_id, s)
             text, removed = _drop_last_exchange(s, "Nothing to undo.")
-        _mirror_transcript(s)
+        _forget_rows(s, linked)
         s.save()
     preview = text[:PREVIEW_MAX] + "..." if len(text) > PREVIEW_MAX else text
     return {"removed_count": removed, "removed_preview": preview}
@@ -69,30 +72,54 @@ def _last_user_index(messages: list) -> int | None:
     return None
 
 
+@contextlib.contextmanager
+def session_for_edit(session_id: str) -> Iterator[Session]:
+    """The session to change, held under its agent lock until the block ends: the one
+    instance the rest of the server sees, with what other surfaces said in it since."""
+    with _get_session_agent_lock(session_id):
+        yield _current(session_id)
+
+
+def _current(session_id: str) -> Session:
+    """The cached instance (another thread may have loaded it meanwhile), caught up with
+    state.db. Call with the session's agent lock held."""
+    s = get_session(session_id)
+    with LOCK:
+        s = SESSIONS.get(session_id, s)
+    other_surfaces.catch_up(s)
+    return s
+
+
 def update_session(
     session_id: str, mutate: Callable[[Session], None], *, transcript: bool = False
 ) -> Session:
-    """Apply `mutate` to the canonical session and save it, all under its agent lock.
-    `transcript`: the change removes messages, which state.db's copy must follow."""
-    with _get_session_agent_lock(session_id):
-        s = get_session(session_id)
+    """Apply `mutate` to the session and save it, all under its agent lock.
+    `transcript`: the change may remove messages, whose state.db rows go with them."""
+    with session_for_edit(session_id) as s:
+        linked = _linked(s) if transcript else set()
         with LOCK:
-            s = SESSIONS.get(session_id, s)
             mutate(s)
-        if transcript:
-            _mirror_transcript(s)
+        _forget_rows(s, linked)
         s.save()
     return s
 
 
-def _mirror_transcript(s: Session) -> None:
-    """Make state.db's copy of the conversation what the browser now keeps, so the terminal
-    and chat apps that resume it see the same turns, and none the browser took back."""
-    if s.state_message_count is None:
-        return  # no browser turn of it was ever recorded there
-    history = turn_merge.api_history(s.context_messages or s.messages)
-    rewrite_transcript(agent_runtime.state_db(), s.session_id, history)
-    s.state_message_count = recorded_count(s.session_id)
+def _linked(s: Session) -> set[int]:
+    return linked_rows(s.messages) | linked_rows(s.context_messages)
+
+
+def _forget_rows(s: Session, linked_before: set[int]) -> None:
+    """Delete from state.db the rows of the messages the edit removed, so the terminal and
+    chat apps that resume the conversation see the same turns, and none the browser took
+    back. Rows are named by id: a message said twice is never mistaken for the other."""
+    gone = linked_before - _linked(s)
+    db = agent_runtime.state_db()
+    if not gone or db is None:
+        return
+    try:
+        db.delete_messages(gone)
+    except StoreError as exc:
+        log.warning("state.db kept %d message(s) removed from %s: %s", len(gone), s.session_id, exc)
 
 
 def rename_session(session_id: str, title: str) -> Session:

@@ -15,11 +15,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from api import agent_runtime, models, run_errors, streaming, turn_merge
+from api import agent_runtime, models, run_errors, runs, streaming, turn_messages
 from api.config import STREAMS, STREAMS_LOCK
 from api.models import get_session, message_text
-from api.run_events import FINISHED_RUNS, RunLog
+from api.run_events import FINISHED_RUNS
 from hermes_agent.errors import Conflict, HermesError
+from hermes_agent.turn import TurnEvents
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +35,11 @@ def ask_aside(parent_id: str, question: str) -> dict[str, str]:
             raise Conflict(
                 "session already has an active stream", active_stream_id=parent.active_stream_id
             )
-        stream_id = uuid.uuid4().hex
-        aside_id = uuid.uuid4().hex[:12]
-        STREAMS[stream_id] = RunLog(stream_id, aside_id)
-    history = turn_merge.api_history(parent.context_messages or parent.messages)
+        run = runs.open_run(uuid.uuid4().hex[:12])
+    history = turn_messages.api_history(parent.context_messages or parent.messages)
     threading.Thread(
         target=_run_aside,
-        args=(stream_id,),
+        args=(run,),
         kwargs={
             "model": parent.model,
             "workspace": parent.workspace,
@@ -48,45 +47,57 @@ def ask_aside(parent_id: str, question: str) -> dict[str, str]:
             "question": question,
             "parent_id": parent_id,
         },
-        name=f"btw-{stream_id[:8]}",
+        name=f"btw-{run.stream_id[:8]}",
         daemon=True,
     ).start()
-    return {"stream_id": stream_id, "session_id": aside_id, "parent_session_id": parent_id}
+    return {
+        "stream_id": run.stream_id,
+        "session_id": run.session_id,
+        "parent_session_id": parent_id,
+    }
+
+
+class _AnswerOnly(TurnEvents):
+    """A side question streams its answer only: it asks nobody, so a tool that needs
+    approval is refused."""
+
+    def __init__(self, run: runs.Run) -> None:
+        self.run = run
+
+    def token(self, text: str) -> None:
+        self.run.put("token", {"text": text})
 
 
 def _run_aside(
-    stream_id: str, *, model: str, workspace: str, history: list, question: str, parent_id: str
+    run: runs.Run, *, model: str, workspace: str, history: list, question: str, parent_id: str
 ) -> None:
-    with STREAMS_LOCK:
-        run_log = STREAMS[stream_id]
     try:
         settings = agent_runtime.current_settings()
         agent = agent_runtime.new_agent(settings, model or settings.effective_model, workspace)
-        agent.stream_delta_callback = lambda text: run_log.put("token", {"text": text})
-        result = agent.run_conversation(question, conversation_history=history)
-        if result["failed"]:
-            failure = run_errors.classify_text(result["error"] or "The side question failed.")
-            run_log.put("apperror", failure.event())
+        run.agent = agent
+        result = agent.run_conversation(
+            question, conversation_history=history, events=_AnswerOnly(run)
+        )
+        if result.failure is not None:
+            run.put("apperror", run_errors.classify(result.failure).event())
             return
-        run_log.put(
+        run.put(
             "done",
             {
-                "answer": result["final_response"] or "",
+                "answer": result.final_response or "",
                 "ephemeral": True,
                 "parent_session_id": parent_id,
                 "usage": {
-                    "input_tokens": result["input_tokens"],
-                    "output_tokens": result["output_tokens"],
+                    "input_tokens": result.usage.input_tokens,
+                    "output_tokens": result.usage.output_tokens,
                 },
             },
         )
-        run_log.put("stream_end", {"session_id": run_log.session_id})
+        run.put("stream_end", {"session_id": run.session_id})
     except (HermesError, OSError) as exc:
-        run_log.put("apperror", run_errors.classify(exc).event())
+        run.put("apperror", run_errors.classify(exc).event())
     finally:
-        with STREAMS_LOCK:
-            STREAMS.pop(stream_id, None)
-        FINISHED_RUNS.keep(run_log)
+        runs.close_run(run)
 
 
 @dataclass
@@ -130,9 +141,8 @@ def start_background(parent_id: str, prompt: str) -> BackgroundResult:
 
 
 def _deliver(result: BackgroundResult) -> None:
-    with STREAMS_LOCK:
-        run_log = STREAMS.get(result.stream_id)
-    run_log = run_log or FINISHED_RUNS.get(result.stream_id)
+    live = runs.live_run(result.stream_id)
+    run_log = live.log if live is not None else FINISHED_RUNS.get(result.stream_id)
     if run_log is not None:
         run_log.ended.wait()
     try:

@@ -14,11 +14,9 @@ import contextlib
 import logging
 import threading
 import time
-import uuid
-from dataclasses import dataclass, field
 from typing import Any
 
-from api import agent_runtime, models, run_errors, turn_merge
+from api import agent_runtime, models, run_errors, runs, session_ops, turn_messages
 from api.config import (
     LOCK,
     SESSION_AGENT_LOCKS,
@@ -30,54 +28,30 @@ from api.config import (
 )
 from api.models import Session, get_session, title_from
 from api.redact import redact
-from api.run_events import FINISHED_RUNS, RunLog
 from api.turn_fold import CANCELLED_MARKER, clear_pending, fold_unfinished_turn
 from hermes_agent.approval_queue import APPROVALS
 from hermes_agent.errors import Conflict, HermesError
+from hermes_agent.turn import TurnResult
+from hermes_agent.usage import UsageReport
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_POLL_SECONDS = 0.25
 CHECKPOINT_TEXT_SECONDS = 2.0
-METERING_SECONDS = 1.0
-
-
-@dataclass
-class _RunState:
-    """What the callbacks of one run have seen so far."""
-
-    stream_id: str
-    partial_text: str = ""
-    reasoning: str = ""
-    token_sent: bool = False
-    tokens: int = 0
-    tool_activity: int = 0
-    started: float = field(default_factory=time.monotonic)
-    last_metering: float = 0.0
-
-
-# Guarded by STREAMS_LOCK, keyed by stream id.
-CANCEL_FLAGS: dict[str, threading.Event] = {}
-AGENT_INSTANCES: dict[str, Any] = {}
-RUN_STATES: dict[str, _RunState] = {}
 
 
 def start_run(session_id: str, message: str, model: str, workspace: str, attachments: list) -> str:
-    """Save the user's turn as pending (fsynced), register the run, start its worker."""
-    with _get_session_agent_lock(session_id):
-        s = get_session(session_id)
-        with LOCK:
-            s = SESSIONS.get(session_id, s)
+    """Bring the session up to date, save the user's turn as pending (fsynced), register the
+    run, start its worker."""
+    with session_ops.session_for_edit(session_id) as s:
         with STREAMS_LOCK:
             if s.active_stream_id and s.active_stream_id in STREAMS:
                 raise Conflict(
                     "session already has an active stream", active_stream_id=s.active_stream_id
                 )
-            stream_id = uuid.uuid4().hex
-            STREAMS[stream_id] = RunLog(stream_id, session_id)
-            CANCEL_FLAGS[stream_id] = threading.Event()
+            run = runs.open_run(session_id)
         s.workspace, s.model = workspace, model
-        s.active_stream_id = stream_id
+        s.active_stream_id = run.stream_id
         s.pending_user_message = message
         s.pending_attachments = attachments
         s.pending_started_at = time.time()
@@ -85,16 +59,16 @@ def start_run(session_id: str, message: str, model: str, workspace: str, attachm
         try:
             s.save()
         except BaseException:
-            _unregister(stream_id)
+            runs.close_run(run)
             raise
     worker = threading.Thread(
         target=_run_agent_streaming,
-        args=(session_id, message, model, workspace, stream_id, attachments),
-        name=f"run-{stream_id[:8]}",
+        args=(session_id, message, model, workspace, run.stream_id, attachments),
+        name=f"run-{run.stream_id[:8]}",
         daemon=True,
     )
     worker.start()
-    return stream_id
+    return run.stream_id
 
 
 def _run_agent_streaming(  # noqa: PLR0912, PLR0915, PLR0917 - shape fixed by the run contract
@@ -104,16 +78,11 @@ def _run_agent_streaming(  # noqa: PLR0912, PLR0915, PLR0917 - shape fixed by th
     workspace: str,
     stream_id: str,
     attachments: list | None = None,
-    *,
-    ephemeral: bool = False,
 ) -> None:
-    with STREAMS_LOCK:
-        run_log = STREAMS.get(stream_id)
-        cancel = CANCEL_FLAGS.get(stream_id)
-    if run_log is None or cancel is None:
+    run = runs.live_run(stream_id)
+    if run is None:
         return
-    put = _guarded_put(run_log, cancel)
-    run = _RunState(stream_id)
+    put = run.put
     s = None
     _checkpoint_stop = None
     _ckpt_thread = None
@@ -122,16 +91,11 @@ def _run_agent_streaming(  # noqa: PLR0912, PLR0915, PLR0917 - shape fixed by th
         s = get_session(session_id)
         _agent_lock = _get_session_agent_lock(session_id)
         agent = agent_runtime.agent_for(session_id, model, workspace)
-        _bind_callbacks(agent, run, put, cancel, session_id)
-        with STREAMS_LOCK:
-            AGENT_INSTANCES[stream_id] = agent
-            RUN_STATES[stream_id] = run
-        if cancel.is_set():
+        run.agent = agent
+        if run.cancel.is_set():
             agent.interrupt()
             return
-        _previous_messages = list(s.messages)
-        _previous_context = turn_merge.api_history(s.context_messages or s.messages)
-        _compressions_before = agent.context_compressor.compression_count
+        _previous_context = turn_messages.api_history(s.context_messages or s.messages)
         try:
 
             def _periodic_checkpoint():
@@ -144,7 +108,7 @@ def _run_agent_streaming(  # noqa: PLR0912, PLR0915, PLR0917 - shape fixed by th
                     if run.tool_activity == saved_activity and not text_due:
                         continue
                     with _agent_lock:
-                        if cancel.is_set() or s.active_stream_id != stream_id:
+                        if run.cancel.is_set() or s.active_stream_id != stream_id:
                             return
                         s.pending_partial_text = run.partial_text or None
                         s.save(skip_index=True)
@@ -157,53 +121,49 @@ def _run_agent_streaming(  # noqa: PLR0912, PLR0915, PLR0917 - shape fixed by th
             )
             _ckpt_thread.start()
             result = agent.run_conversation(
-                msg_text,
-                conversation_history=_previous_context,
-                persist_user_message=msg_text,
+                msg_text, conversation_history=_previous_context, events=run
             )
             if _checkpoint_stop is not None:
                 _checkpoint_stop.set()
             if _ckpt_thread is not None:
                 _ckpt_thread.join(timeout=15)
             with _agent_lock:
-                _result_messages = result.get("messages") or _previous_context
-                if cancel.is_set():
-                    return  # cancel_stream saved the turn; nothing may overwrite it
-                _next_context_messages = turn_merge.api_history(_result_messages)
-                s.context_messages = _next_context_messages
-                _new_messages = turn_merge.new_display_messages(
-                    _previous_context, _result_messages, msg_text
+                _result_messages = turn_messages.shown_messages(
+                    result, attachments, run.reasoning_text, s.pending_started_at
                 )
-                _attach(_new_messages, attachments, run.reasoning)
-                turn_merge.stamp(_new_messages, s.pending_started_at)
-                _assistant_added = turn_merge.has_assistant_text(_new_messages)
+                if run.cancel.is_set():
+                    return  # cancel_stream saved the turn; nothing may overwrite it
+                _next_context_messages = turn_messages.api_history(list(result.context))
+                s.context_messages = _next_context_messages
+                _assistant_added = result.answered
                 _token_sent = run.token_sent
-                _failure = _failure_of(result)
+                _failure = run_errors.classify(result.failure) if result.failure else None
                 if not _assistant_added and not _token_sent:
-                    _failure = _failure or run_errors.no_response(result.get("error"))
+                    _failure = _failure or run_errors.no_response(None)
                 if _failure is not None:
-                    _finish_failed(s, _failure, run.partial_text, _new_messages)
+                    _finish_failed(s, _failure, run.partial_text, _result_messages, result)
                     put("apperror", _failure.event())
                     return
                 # ── Handle context compression side effects ──
-                _compressed = agent.context_compressor.compression_count > _compressions_before
-                if agent.session_id != session_id:
-                    _follow_rotation(s, session_id, agent.session_id, _agent_lock)
-                s.messages = _previous_messages + _new_messages
-                _add_turn_usage(s, result)
+                if result.session_id != session_id:
+                    _follow_rotation(s, session_id, result.session_id, _agent_lock)
+                s.messages = s.messages + _result_messages
+                if result.last_row_id is not None:
+                    s.state_cursor = result.last_row_id
+                _add_turn_usage(s, result.usage)
                 first_title = s.title in ("", models.UNTITLED)
                 if first_title:
                     s.title = title_from(s.messages)
-                s.tool_calls = turn_merge.tool_call_summaries(s.messages)
+                s.tool_calls = turn_messages.tool_call_summaries(s.messages)
                 clear_pending(s)
                 s.save()
                 if first_title:
                     agent_runtime.mirror_title(s.session_id, s.title)
-                done = _done_event(s, result)
-            if _compressed:
+                done = _done_event(s, result.usage)
+            if result.compressed:
                 put("compressed", {"message": "Context compressed to continue the conversation"})
             put("done", done)
-            _finish_with_title(s, msg_text, result, put, agent)
+            _finish_with_title(s, msg_text, result.final_response or "", put, agent)
         finally:
             APPROVALS.deny_all(session_id)
             if _checkpoint_stop is not None:
@@ -218,112 +178,11 @@ def _run_agent_streaming(  # noqa: PLR0912, PLR0915, PLR0917 - shape fixed by th
                 _ckpt_thread.join(timeout=15)
             _lock_ctx = _agent_lock if _agent_lock is not None else contextlib.nullcontext()
             with _lock_ctx:
-                if not cancel.is_set() and s.active_stream_id == stream_id:
+                if not run.cancel.is_set() and s.active_stream_id == stream_id:
                     _finish_failed(s, failure, run.partial_text)
         put("apperror", failure.event())
     finally:
-        _unregister(stream_id)
-        FINISHED_RUNS.keep(run_log)
-
-
-def _guarded_put(run_log: RunLog, cancel: threading.Event):
-    """After a cancel, the run's own events stop: the client has already been told."""
-
-    def put(name: str, data: dict[str, Any]) -> None:
-        if cancel.is_set() and name not in ("cancel", "apperror"):
-            return
-        run_log.put(name, data)
-
-    return put
-
-
-def _unregister(stream_id: str) -> None:
-    with STREAMS_LOCK:
-        STREAMS.pop(stream_id, None)
-        CANCEL_FLAGS.pop(stream_id, None)
-        AGENT_INSTANCES.pop(stream_id, None)
-        RUN_STATES.pop(stream_id, None)
-
-
-def _bind_callbacks(agent: Any, run: _RunState, put, cancel: threading.Event, sid: str) -> None:
-    """Point the (cached) agent's callbacks at this run's event log."""
-
-    def on_token(text: str) -> None:
-        run.partial_text += text
-        run.token_sent = True
-        run.tokens += 1
-        put("token", {"text": text})
-        now = time.monotonic()
-        if now - run.last_metering >= METERING_SECONDS:
-            run.last_metering = now
-            elapsed = max(now - run.started, 1e-6)
-            put(
-                "metering",
-                {
-                    "tps": round(run.tokens / elapsed, 1),
-                    "tokens": run.tokens,
-                    "session_id": run.stream_id,
-                },
-            )
-
-    def on_reasoning(text: str) -> None:
-        run.reasoning += text
-        put("reasoning", {"text": text})
-
-    def on_tool(event: str, name: str, preview: Any = None, args: Any = None, **kw: Any) -> None:
-        if event == "tool.started":
-            run.partial_text = ""  # the text before this call is recorded with the call
-            put("tool", {"event_type": event, "name": name, "preview": preview, "args": args})
-        elif event == "tool.completed":
-            run.tool_activity += 1
-            put(
-                "tool_complete",
-                {
-                    "event_type": event,
-                    "name": name,
-                    "duration": kw.get("duration"),
-                    "is_error": kw.get("is_error"),
-                },
-            )
-
-    def on_status(kind: str, text: str | None = None) -> None:
-        put("status", {"kind": kind, "text": text})
-
-    def ask_approval(command: str, reason: str) -> str:
-        item = APPROVALS.open(sid, command, reason)
-        put("approval", item.public())
-        choice = APPROVALS.wait(item)
-        # In the run's log, so a page that replays it after a reload shows the card answered.
-        put("approval_answered", {"approval_id": item.approval_id, "choice": choice})
-        return choice
-
-    agent.stream_delta_callback = on_token
-    agent.reasoning_callback = on_reasoning
-    agent.tool_progress_callback = on_tool
-    agent.status_callback = on_status
-    agent.tool_context.ask_approval = ask_approval
-
-
-def _attach(messages: list[dict], attachments: list | None, reasoning: str) -> None:
-    if attachments:
-        for m in messages:
-            if m.get("role") == "user":
-                m["attachments"] = [
-                    a.get("name") if isinstance(a, dict) else a for a in attachments
-                ]
-                break
-    if reasoning.strip():
-        for m in reversed(messages):
-            if m.get("role") == "assistant":
-                m.setdefault("reasoning", reasoning)
-                break
-
-
-def _failure_of(result: dict[str, Any]) -> run_errors.RunFailure | None:
-    if not result.get("failed"):
-        return None
-    kind = str(result.get("turn_exit_reason") or "").removeprefix("provider_")
-    return run_errors.classify_text(result.get("error") or "The run failed.", kind)
+        runs.close_run(run)
 
 
 def _finish_failed(
@@ -331,9 +190,16 @@ def _finish_failed(
     failure: run_errors.RunFailure,
     partial: str,
     completed: list[dict] | None = None,
+    result: TurnResult | None = None,
 ) -> None:
     """Keep the user's turn, add the error marker after it, save (lock held by the caller)."""
-    fold_unfinished_turn(s, failure.marker(), partial=partial, completed=completed)
+    fold_unfinished_turn(
+        s,
+        failure.marker(),
+        partial=partial,
+        completed=completed,
+        last_row_id=result.last_row_id if result is not None else None,
+    )
     try:
         s.save()
     except (HermesError, OSError) as exc:
@@ -357,29 +223,27 @@ def _follow_rotation(s: Session, old_id: str, new_id: str, held_lock: threading.
     models.forget_session_files(old_id)
 
 
-def _add_turn_usage(s: Session, result: dict[str, Any]) -> None:
+def _add_turn_usage(s: Session, usage: UsageReport) -> None:
     """Add this turn's own usage: never the agent's running totals."""
-    s.input_tokens = (s.input_tokens or 0) + int(result.get("input_tokens") or 0)
-    s.output_tokens = (s.output_tokens or 0) + int(result.get("output_tokens") or 0)
-    cost = result.get("estimated_cost_usd")
-    if cost is not None:
-        s.estimated_cost = (s.estimated_cost or 0.0) + cost
+    s.input_tokens = (s.input_tokens or 0) + usage.input_tokens
+    s.output_tokens = (s.output_tokens or 0) + usage.output_tokens
+    if usage.estimated_cost_usd is not None:
+        s.estimated_cost = (s.estimated_cost or 0.0) + usage.estimated_cost_usd
 
 
-def _done_event(s: Session, result: dict[str, Any]) -> dict[str, Any]:
+def _done_event(s: Session, usage: UsageReport) -> dict[str, Any]:
     session = {**s.compact(), "messages": s.messages, "tool_calls": s.tool_calls}
-    usage = {
-        "input_tokens": result.get("input_tokens", 0),
-        "output_tokens": result.get("output_tokens", 0),
-        "estimated_cost": result.get("estimated_cost_usd"),
-        "cost_status": result.get("cost_status"),
+    cost = {
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "estimated_cost": usage.estimated_cost_usd,
+        "cost_status": usage.cost_status,
     }
-    return {"session": redact(session), "usage": usage}
+    return {"session": redact(session), "usage": cost}
 
 
-def _finish_with_title(s: Session, msg_text: str, result: dict, put, agent: Any) -> None:
+def _finish_with_title(s: Session, msg_text: str, answer: str, put, agent: Any) -> None:
     """End with `stream_end`, after a generated title when this session deserves one."""
-    answer = result.get("final_response") or ""
     if _title_is_automatic(s) and agent_runtime.current_settings().llm_titles and answer:
         _run_background_title_update(s.session_id, msg_text, answer, s.title, put, agent)
     else:
@@ -440,18 +304,15 @@ def _run_background_title_update(  # noqa: PLR0917 - signature fixed by the run 
 def cancel_stream(stream_id: str) -> bool:
     """Stop a run: interrupt the agent, tell readers, and save the turn as it stands."""
     with STREAMS_LOCK:
-        run_log = STREAMS.get(stream_id)
-        flag = CANCEL_FLAGS.get(stream_id)
-        if run_log is None or flag is None or run_log.finished:
+        run = STREAMS.get(stream_id)
+        if run is None or run.log.finished:
             return False
-        flag.set()
-        agent = AGENT_INSTANCES.get(stream_id)
-        run = RUN_STATES.get(stream_id)
-    if agent is not None:
-        agent.interrupt("Cancelled by user")
-    if run_log.put("cancel", {"message": "Cancelled by user"}) is None:
+        run.cancel.set()
+    if run.agent is not None:
+        run.agent.interrupt("Cancelled by user")
+    if run.log.put("cancel", {"message": "Cancelled by user"}) is None:
         return False  # the run ended just before the cancel
-    session_id = run_log.session_id
+    session_id = run.session_id
     APPROVALS.deny_all(session_id)
     # Session cleanup outside STREAMS_LOCK: the agent lock orders it with checkpoints and
     # with the worker's final save, which sees the cancel flag and leaves this state alone.
@@ -461,7 +322,7 @@ def cancel_stream(stream_id: str) -> bool:
             with LOCK:
                 s = SESSIONS.get(session_id, s)
             if s.active_stream_id == stream_id:
-                _save_cancelled_turn(s, run.partial_text if run else "")
+                _save_cancelled_turn(s, run.partial_text)
     except (HermesError, OSError) as exc:
         log.warning("could not save the cancelled turn of %s: %s", session_id, exc)
     return True

@@ -5,7 +5,8 @@ stopped (found at the next start). In each case the transcript gets, in order: t
 message, every message the agent completed (it records them in state.db as they finish, so
 the tool calls already made are kept and never run again), the text of the answer that was
 still streaming (marked `_partial`), and a marker saying why the turn ended. The pending
-fields are cleared in the same save, so folding twice is impossible.
+fields are cleared in the same save, so folding twice is impossible. Without the turn's
+result, its recorded messages are the session's state.db rows after its cursor.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from typing import Any
 
 from api import agent_runtime
 from api.models import UNTITLED, Session, message_text, title_from
+from api.turn_messages import attachment_names
 from hermes_agent.errors import HermesError
+from hermes_agent.turn import ROW_ID
 
 log = logging.getLogger(__name__)
 
@@ -33,32 +36,23 @@ def fold_unfinished_turn(
     *,
     partial: str | None,
     completed: list[dict[str, Any]] | None = None,
+    last_row_id: int | None = None,
     recovered: bool = False,
 ) -> None:
     """Append the unfinished turn to `s.messages` and clear its pending state (no save).
 
-    `completed` are the agent's finished messages of this turn when the caller has them;
-    otherwise they are read from state.db.
+    `completed` are the turn's messages (the user's first) when the caller has its result,
+    with `last_row_id` the newest row it recorded; otherwise the user's message is the pending
+    one and what the agent finished is read from state.db, after the session's cursor.
     """
     now = int(time.time())
-    started = s.pending_started_at or now
-    messages = list(s.messages)
-    if s.pending_user_message:
-        user = {"role": "user", "content": s.pending_user_message, "timestamp": int(started)}
-        if s.pending_attachments:
-            user["attachments"] = [
-                a.get("name") if isinstance(a, dict) else a for a in s.pending_attachments
-            ]
-        if recovered:
-            user["_recovered"] = True
-        messages.append(user)
-    finished = completed if completed is not None else recorded_since(s.session_id, started)
-    finished = [m for m in finished if m.get("role") != "user"]
-    messages.extend(finished)
+    if completed is None:
+        completed, last_row_id = _turn_from_store(s, recovered=recovered)
+    messages = [*s.messages, *completed]
     text = (partial or "").strip()
     if text and not any(
         m.get("role") == "assistant" and message_text(m.get("content")).strip().startswith(text)
-        for m in finished
+        for m in completed
     ):
         messages.append(
             {"role": "assistant", "content": partial, "_partial": True, "timestamp": now}
@@ -69,55 +63,49 @@ def fold_unfinished_turn(
         s.title = title_from(messages)
     s.messages = messages
     s.context_messages = []
+    if last_row_id is not None:
+        s.state_cursor = last_row_id
     clear_pending(s)
 
 
+def _turn_from_store(s: Session, *, recovered: bool) -> tuple[list[dict[str, Any]], int | None]:
+    """The pending user message and the messages the agent recorded for it in state.db (the
+    rows after the cursor, the user's own first), with the newest row id."""
+    started = int(s.pending_started_at or time.time())
+    rows = _rows_after_cursor(s)
+    turn: list[dict[str, Any]] = []
+    if s.pending_user_message:
+        user = {"role": "user", "content": s.pending_user_message, "timestamp": started}
+        if s.pending_attachments:
+            user["attachments"] = attachment_names(s.pending_attachments)
+        if recovered:
+            user["_recovered"] = True
+        if rows and rows[0].get("role") == "user":
+            user[ROW_ID] = rows.pop(0)[ROW_ID]
+        turn.append(user)
+    for row in rows:
+        if row.get("role") != "system":
+            name = row.pop("tool_name", None)
+            turn.append({**row, "timestamp": started, **({"name": name} if name else {})})
+    last = max((m[ROW_ID] for m in turn if ROW_ID in m), default=None)
+    return turn, last
+
+
+def _rows_after_cursor(s: Session) -> list[dict[str, Any]]:
+    db = agent_runtime.state_db()
+    if db is None:
+        return []
+    try:
+        return db.messages_after(s.session_id, s.state_cursor)
+    except (HermesError, OSError) as exc:
+        log.warning("state.db could not be read for %s: %s", s.session_id, exc)
+        return []
+
+
 def clear_pending(s: Session) -> None:
-    """The turn is over: no run, nothing pending, and everything it recorded is seen."""
+    """The turn is over: no run, nothing pending."""
     s.active_stream_id = None
     s.pending_user_message = None
     s.pending_attachments = []
     s.pending_started_at = None
     s.pending_partial_text = None
-    s.state_message_count = recorded_count(s.session_id)
-
-
-def recorded_count(session_id: str) -> int | None:
-    """How many messages state.db holds for the session; None when it cannot be read."""
-    db = agent_runtime.state_db()
-    if db is None:
-        return None
-    try:
-        return db.message_count(session_id)
-    except (HermesError, OSError) as exc:
-        log.warning("state.db could not count %s: %s", session_id, exc)
-        return None
-
-
-def recorded_since(session_id: str, started: float) -> list[dict[str, Any]]:
-    """The agent's messages recorded in state.db since the turn started (users excluded)."""
-    db = agent_runtime.state_db()
-    if db is None:
-        return []
-    try:
-        rows = db.get_messages(session_id)
-    except (HermesError, OSError) as exc:
-        log.warning("state.db could not be read for %s: %s", session_id, exc)
-        return []
-    recorded = []
-    for row in rows:
-        if row.get("timestamp", 0) < started - 1 or row.get("role") == "user":
-            continue
-        message: dict[str, Any] = {
-            "role": row["role"],
-            "content": row.get("content"),
-            "timestamp": int(row.get("timestamp") or started),
-        }
-        if row.get("tool_calls"):
-            message["tool_calls"] = row["tool_calls"]
-        if row.get("tool_call_id"):
-            message["tool_call_id"] = row["tool_call_id"]
-        if row.get("tool_name"):
-            message["name"] = row["tool_name"]
-        recorded.append(message)
-    return recorded

@@ -6,7 +6,7 @@ one worker task takes them in order, so a chat has one turn at a time; different
 in parallel.
 
 The methods named `*_blocking` call the model or the store and run in a worker thread
-(`asyncio.to_thread`); the agent's callbacks, which fire in that thread, are handed to the
+(`asyncio.to_thread`); what the turn reports in that thread is handed to the
 event loop with `call_soon_threadsafe`. Everything else runs on the loop.
 """
 
@@ -26,7 +26,8 @@ from hermes_agent.approval_queue import Approvals
 from hermes_agent.errors import StoreError
 from hermes_agent.settings import Settings
 from hermes_agent.titles import title_session
-from hermes_agent.usage import session_usage
+from hermes_agent.turn import TurnEvents, TurnResult
+from hermes_agent.usage import UsageReport, session_usage
 
 if TYPE_CHECKING:
     from hermes_state import ConversationStore
@@ -82,25 +83,33 @@ class Chat:
 
     # -- the turn (worker thread) ------------------------------------------------------------
 
-    def run_turn_blocking(self, text: str) -> dict[str, Any]:
+    def run_turn_blocking(self, text: str) -> TurnResult:
         """Run one turn; keep its messages as the history and follow a compression."""
         history = self.load_blocking()
         agent = self._agent()
         if self._cancel.is_set():  # /stop came before the agent could be told
-            return {"interrupted": True, "final_response": None, "api_calls": 0}
+            return TurnResult(
+                new_messages=(),
+                context=tuple(history),
+                usage=UsageReport(),
+                session_id=self.session_id,
+                interrupted=True,
+                exit_reason="interrupted",
+            )
         self._ensure_row()
         result = agent.run_conversation(text, conversation_history=history)
-        if isinstance(result.get("messages"), list):
-            self.history = result["messages"]
-        self.session_id = agent.session_id
-        if not history and result.get("completed") and self.services.db is not None:
+        self.history = list(result.context)
+        self.session_id = result.session_id
+        if not history and result.completed and self.services.db is not None:
             self._title(text)
         return result
 
     def load_blocking(self) -> list[dict[str, Any]]:
         if self.history is None:
             db = self.services.db
-            self.history = db.get_messages_as_conversation(self.session_id) if db else []
+            self.history = (
+                db.get_messages_as_conversation(self.session_id, with_row_ids=True) if db else []
+            )
         return list(self.history)
 
     def _agent(self) -> Any:
@@ -116,9 +125,7 @@ class Chat:
                 session_db=services.db,
                 platform=self.platform,
                 workspace=services.workspace,
-                stream_delta_callback=self._on_delta,
-                tool_progress_callback=self._on_tool,
-                approval_callback=self._ask if self.can_ask else None,
+                events=_ChatEvents(self),
             )
         return self.agent
 
@@ -136,26 +143,21 @@ class Chat:
         except StoreError as exc:
             log.warning("could not title session %s: %s", self.session_id, exc)
 
-    # -- the agent's callbacks (worker thread → loop) ----------------------------------------
+    # -- what the turn reports (worker thread → loop) ------------------------------------------
 
-    def _on_delta(self, delta: str) -> None:
-        self.services.loop.call_soon_threadsafe(self._feed, delta)
-
-    def _feed(self, delta: str) -> None:
+    def feed_answer(self, delta: str) -> None:
         if self.answer is not None:
             self.answer.feed(delta)
 
-    def _on_tool(self, event: str, *_args: Any, **_kwargs: Any) -> None:
-        if event == "tool.started":
-            self.services.loop.call_soon_threadsafe(self._paragraph)
-
-    def _paragraph(self) -> None:
+    def break_paragraph(self) -> None:
         if self.answer is not None:
             self.answer.paragraph()
 
-    def _ask(self, command: str, reason: str) -> str:
+    def ask_blocking(self, command: str, reason: str) -> str | None:
         """Show the command with buttons and wait for the person's choice (a denial when
-        the turn is stopped or nobody answers in time)."""
+        the turn is stopped or nobody answers in time); None where nobody can answer."""
+        if not self.can_ask:
+            return None
         channel, loop = self.channel, self.services.loop
         if channel is None:
             return "deny"
@@ -198,7 +200,7 @@ class Chat:
         db = self.services.db
         self._end_current("session_switch")
         db.reopen_session(target)
-        history = db.get_messages_as_conversation(target)
+        history = db.get_messages_as_conversation(target, with_row_ids=True)
         self._switch(target, history)
         self._row_ready = True
         return history
@@ -211,7 +213,7 @@ class Chat:
             return None
         removed = history[cut].get("content")
         self.history = history[:cut]
-        stored_history.rewrite_transcript(self.services.db, self.session_id, self.history)
+        stored_history.forget(self.services.db, history[cut:])
         return removed if isinstance(removed, str) else ""
 
     def compress_blocking(self) -> tuple[int, int] | None:
@@ -259,3 +261,19 @@ class Chat:
     def _switch(self, session_id: str, history: list[dict[str, Any]]) -> None:
         self.session_id, self.history = session_id, history
         self.agent, self._row_ready = None, False
+
+
+class _ChatEvents(TurnEvents):
+    """A chat's turns, streamed into its open answer on the event loop."""
+
+    def __init__(self, chat: Chat) -> None:
+        self.chat = chat
+
+    def token(self, text: str) -> None:
+        self.chat.services.loop.call_soon_threadsafe(self.chat.feed_answer, text)
+
+    def tool_started(self, name: str, preview: str, args: dict[str, str]) -> None:
+        self.chat.services.loop.call_soon_threadsafe(self.chat.break_paragraph)
+
+    def approve(self, request: str, reason: str) -> str | None:
+        return self.chat.ask_blocking(request, reason)

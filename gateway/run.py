@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -37,11 +38,10 @@ from hermes_agent.approval_queue import Approvals
 from hermes_agent.errors import ConfigError
 from hermes_agent.plugins import PLATFORMS
 from hermes_agent.settings import DEFAULT_WORKSPACE, GatewaySettings, hermes_home
+from hermes_agent.turn import TurnResult, as_turn_result
 
 log = logging.getLogger("gateway")
 
-CONTEXT_MARKERS = ("context", "token", "too large", "too long", "exceed", "payload")
-LONG_HISTORY = 50
 CONTEXT_OVERFLOW_REPLY = (
     "⚠️ Session too large for the model's context window.\n"
     "Use /compact to compress the conversation, or /reset to start fresh."
@@ -53,28 +53,28 @@ NO_RESPONSE_REPLY = (
 
 
 def _normalize_empty_agent_response(
-    agent_result: dict[str, Any], response: str, *, history_len: int = 0
+    agent_result: TurnResult | Mapping[str, Any], response: str, *, history_len: int = 0
 ) -> str:
-    """The reply to send: `response` when there is one, else a message saying what happened."""
+    """The reply to send: `response` when there is one, else a message saying what happened.
+
+    `history_len` is kept for callers of the classic signature; the failure's kind, not the
+    history's length, tells a context overflow.
+    """
     if response:
         return response
-    if agent_result.get("failed"):
-        detail = str(agent_result.get("error", "unknown error"))
-        lowered = detail.lower()
-        if any(m in lowered for m in CONTEXT_MARKERS) or (
-            "400" in lowered and history_len > LONG_HISTORY
-        ):
-            return CONTEXT_OVERFLOW_REPLY
-        return (
-            f"The request failed: {detail[:300]}\nTry again or use /reset to start a fresh session."
-        )
-    api_calls = int(agent_result.get("api_calls", 0) or 0)
-    if api_calls > 0 and not agent_result.get("interrupted"):
-        if agent_result.get("partial"):
-            reason = str(agent_result.get("error") or "processing incomplete")
-            return f"⚠️ Processing stopped: {reason[:200]}. Try again."
+    result = as_turn_result(agent_result, session_id="")
+    if result.failure is not None:
+        return _failure_reply(result.failure)
+    if result.usage.api_calls > 0 and not result.interrupted:
         return NO_RESPONSE_REPLY
     return response
+
+
+def _failure_reply(failure: BaseException) -> str:
+    if getattr(failure, "kind", None) == "context_length":
+        return CONTEXT_OVERFLOW_REPLY
+    detail = str(failure)[:300]
+    return f"The request failed: {detail}\nTry again or use /reset to start a fresh session."
 
 
 # ── the runner ───────────────────────────────────────────────────────────────────────────────
@@ -274,24 +274,24 @@ class GatewayRunner:
             result = await asyncio.to_thread(chat.run_turn_blocking, text)
         except Exception as exc:  # the store or our own code failed: say so, keep going
             log.exception("turn in %s failed", chat.key)
-            result = {"failed": True, "error": str(exc), "api_calls": 0}
+            await answer.close(None, _failure_reply(exc))
+            return
         finally:
             typing.cancel()
-        response = result.get("final_response") or ""
+        response = result.final_response or ""
         log.info(
             "response ready: platform=%s chat=%s time=%.1fs api_calls=%s response=%d chars",
             chat.platform,
             chat.key,
             time.monotonic() - started,
-            result.get("api_calls"),
+            result.usage.api_calls,
             len(response),
         )
-        history_len = max(len(result.get("messages") or ()) - 1, 0)  # before this turn
-        reply = _normalize_empty_agent_response(result, response, history_len=history_len)
+        reply = _normalize_empty_agent_response(result, response)
         if response:
             await answer.close(response, None)
         else:
-            stopped = chat.stop_notice if result.get("interrupted") else None
+            stopped = chat.stop_notice if result.interrupted else None
             await answer.close(None, reply or stopped)
 
     async def _stop_chat(self, chat: Chat, channel: Channel) -> None:

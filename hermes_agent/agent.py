@@ -1,8 +1,9 @@
-"""The agent loop every surface drives: model call, tool calls, repeat, with callbacks.
+"""The agent loop every surface drives: model call, tool calls, repeat.
 
-`AIAgent.run_conversation` runs one turn and always returns a result dict; provider failures
-become `failed` results, tool failures become tool results the model reads, and an interrupt
-ends the turn promptly. With a `session_db` every message is recorded as it completes, so a
+`AIAgent.run_conversation` runs one turn and always returns a `TurnResult`; provider
+failures become its `failure`, tool failures become tool results the model reads, and an
+interrupt ends the turn promptly. The turn's activity goes to a `TurnEvents`. With a
+`session_db` every message is recorded as it completes (its row id kept on the message), so a
 crash mid-turn loses at most the message being generated.
 """
 
@@ -15,7 +16,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +33,8 @@ from hermes_agent.providers.base import (
 )
 from hermes_agent.settings import Settings
 from hermes_agent.tools.approval import ApprovalPolicy
-from hermes_agent.tools.registry import ApprovalCallback, Tool, ToolContext, run_tool, tools_named
+from hermes_agent.tools.registry import Tool, ToolContext, run_tool, tools_named
+from hermes_agent.turn import ROW_ID, TurnEvents, TurnResult
 from hermes_agent.usage import TurnUsage
 
 if TYPE_CHECKING:
@@ -60,17 +62,25 @@ def new_session_id() -> str:
 
 @dataclass
 class _Turn:
-    """The state of one `run_conversation` call."""
+    """The state of one `run_conversation` call: `messages` is the model's history, `added`
+    what this turn put into the conversation."""
 
     messages: list[dict[str, Any]]
+    events: TurnEvents
+    tools: ToolContext
+    added: list[dict[str, Any]] = field(default_factory=list)
     usage: TurnUsage = field(default_factory=TurnUsage)
     final_response: str | None = None
     last_reasoning: str | None = None
     interrupted: bool = False
-    failed: bool = False
-    partial: bool = False
-    error: str | None = None
+    failure: ProviderError | None = None
+    compressed: bool = False
+    last_row_id: int | None = None
     exit_reason: str = "completed"
+
+    def add(self, message: dict[str, Any]) -> None:
+        self.messages.append(message)
+        self.added.append(message)
 
 
 class AIAgent:
@@ -85,18 +95,16 @@ class AIAgent:
         workspace: str | Path | None = None,
         tools: list[Tool] | None = None,
         approval: ApprovalPolicy | None = None,
-        approval_callback: ApprovalCallback | None = None,
+        events: TurnEvents | None = None,
         protected_paths: tuple[Path, ...] = (),
         max_iterations: int = 30,
         context_length: int = 8192,
         compression_threshold: float = 0.75,
         terminal_timeout: float = 60.0,
         ephemeral_system_prompt: str | None = None,
-        stream_delta_callback: Callable[[str], None] | None = None,
-        reasoning_callback: Callable[[str], None] | None = None,
-        tool_progress_callback: Callable[..., None] | None = None,
-        status_callback: Callable[..., None] | None = None,
     ) -> None:
+        """`events`: where the turns of an agent that serves one conversation report; an agent
+        shared between runs gets each run's own through `run_conversation` instead."""
         self.provider = provider
         self.model = model
         self.session_id = session_id or new_session_id()
@@ -105,17 +113,13 @@ class AIAgent:
         self.tools = list(tools or ()) if provider.supports_tools else []
         self.max_iterations = max_iterations
         self.ephemeral_system_prompt = ephemeral_system_prompt
-        self.stream_delta_callback = stream_delta_callback
-        self.reasoning_callback = reasoning_callback
-        self.tool_progress_callback = tool_progress_callback
-        self.status_callback = status_callback
+        self.events = events or TurnEvents()
         self.context_compressor = ContextCompressor(
             provider, model, context_length, compression_threshold
         )
         self.tool_context = ToolContext(
             workspace=Path(workspace or Path.cwd()).resolve(),
             approval=approval or ApprovalPolicy(),
-            ask_approval=approval_callback,
             protected_paths=protected_paths,
             terminal_timeout=terminal_timeout,
         )
@@ -156,30 +160,32 @@ class AIAgent:
         self.tool_context.cancel.set()
 
     # ── the turn ─────────────────────────────────────────────────────────────────────────
-    def run_conversation(  # noqa: PLR0917 - the signature every surface calls
+    def run_conversation(
         self,
         user_message: str | list,
         system_message: str | None = None,
         conversation_history: list[dict[str, Any]] | None = None,
-        task_id: str | None = None,
-        stream_callback: Callable[[str], None] | None = None,
-        persist_user_message: str | None = None,
-    ) -> dict[str, Any]:
+        events: TurnEvents | None = None,
+    ) -> TurnResult:
         """Run one turn to its end and describe it; never raises for provider trouble."""
         self._interrupt.clear()
-        self.tool_context.cancel = threading.Event()
-        user = {"role": "user", "content": user_message}
-        turn = _Turn(messages=[*(conversation_history or []), user])
+        events = events or self.events
+        # A context of its own for the turn; the session's approvals and task list stay shared.
+        tools = replace(self.tool_context, cancel=threading.Event(), ask_approval=events.approve)
+        self.tool_context.cancel = tools.cancel
+        history = [dict(m) for m in conversation_history or ()]  # row ids change on rotation
+        turn = _Turn(messages=history, events=events, tools=tools)
         self._ensure_db_session()
-        self._record({**user, "content": persist_user_message or user_message})
+        turn.add({"role": "user", "content": user_message})
+        self._record(turn, turn.messages[-1])
         system = self._system_prompt(system_message)
         try:
-            self._loop(turn, system, stream_callback)
+            self._loop(turn, system)
         except ProviderError as exc:
-            turn.failed, turn.error, turn.exit_reason = True, str(exc), f"provider_{exc.kind}"
+            turn.failure, turn.exit_reason = exc, f"provider_{exc.kind}"
         return self._result(turn)
 
-    def _loop(self, turn: _Turn, system: str, stream_callback: Callable | None) -> None:
+    def _loop(self, turn: _Turn, system: str) -> None:
         context_retries = 0
         self._compress_if_needed(turn, system, estimate=True)
         while True:
@@ -191,12 +197,12 @@ class AIAgent:
                     f"I stopped after {self.max_iterations} steps without finishing; "
                     "ask me to continue if you want more."
                 )
-                turn.messages.append({"role": "assistant", "content": turn.final_response})
-                self._record(turn.messages[-1])
+                turn.add({"role": "assistant", "content": turn.final_response})
+                self._record(turn, turn.messages[-1])
                 turn.exit_reason = "max_iterations"
                 return
             try:
-                result = self._call_model(turn, system, stream_callback)
+                result = self._call_model(turn, system)
             except ContextLengthExceeded:
                 if context_retries >= MAX_CONTEXT_RETRIES or not self._compress(turn):
                     raise
@@ -206,8 +212,8 @@ class AIAgent:
                 turn.interrupted, turn.exit_reason = True, "interrupted"
                 return
             assistant = self._assistant_message(result)
-            turn.messages.append(assistant)
-            self._record(assistant, finish_reason=result.finish_reason)
+            turn.add(assistant)
+            self._record(turn, assistant, finish_reason=result.finish_reason)
             if result.reasoning.strip():
                 turn.last_reasoning = result.reasoning
             if not assistant.get("tool_calls"):
@@ -216,9 +222,7 @@ class AIAgent:
             self._run_tools(turn, assistant["tool_calls"])
             self._compress_if_needed(turn, system, estimate=False)
 
-    def _call_model(
-        self, turn: _Turn, system: str, stream_callback: Callable | None
-    ) -> StreamResult | None:
+    def _call_model(self, turn: _Turn, system: str) -> StreamResult | None:
         """Stream one completion, forwarding deltas; None if interrupted meanwhile.
 
         The provider runs in a worker thread so an interrupt never waits on a silent
@@ -249,19 +253,12 @@ class AIAgent:
             if isinstance(event, BaseException):
                 raise event
             accumulate(result, event)
-            self._forward(event, stream_callback)
+            _forward(event, turn.events)
         turn.usage.add(result.usage)
-        self._record_usage(result)
+        self._record_usage(result, turn.events)
         if result.usage is not None:
             self.context_compressor.last_prompt_tokens = result.usage.input_tokens
         return result
-
-    def _forward(self, event: Event, stream_callback: Callable | None) -> None:
-        if isinstance(event, TextDelta):
-            _safely(self.stream_delta_callback, event.text)
-            _safely(stream_callback, event.text)
-        elif isinstance(event, ReasoningDelta):
-            _safely(self.reasoning_callback, event.text)
 
     def _assistant_message(self, result: StreamResult) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": result.text}
@@ -286,32 +283,18 @@ class AIAgent:
             if self._interrupt.is_set():
                 output, is_error, duration = "Interrupted before this tool ran.", True, 0.0
             else:
-                _safely(
-                    self.tool_progress_callback,
-                    "tool.started",
-                    name,
-                    arguments[:200],
-                    _preview_args(arguments),
-                )
+                _safely(turn.events.tool_started, name, arguments[:200], _preview_args(arguments))
                 started = time.monotonic()
-                output, is_error = run_tool(name, arguments, self.tool_context, offered)
+                output, is_error = run_tool(name, arguments, turn.tools, offered)
                 duration = round(time.monotonic() - started, 3)
-            _safely(
-                self.tool_progress_callback,
-                "tool.completed",
-                name,
-                None,
-                None,
-                duration=duration,
-                is_error=is_error,
-            )
+            _safely(turn.events.tool_finished, name, duration, is_error)
             message = {"role": "tool", "tool_call_id": call["id"], "name": name, "content": output}
             # Kept for the surfaces that show the call again later; never sent to the model.
             message["_duration"] = duration
             if is_error:
                 message["_is_error"] = True
-            turn.messages.append(message)
-            self._record(message)
+            turn.add(message)
+            self._record(turn, message)
 
     # ── compression ──────────────────────────────────────────────────────────────────────
     def _compress_if_needed(self, turn: _Turn, system: str, *, estimate: bool) -> None:
@@ -330,17 +313,23 @@ class AIAgent:
         """Summarise the middle of the history; with a session_db, continue in a new session."""
         if not self.context_compressor.can_compress(turn.messages):
             return False
-        _safely(self.status_callback, "compressing", "Compressing the conversation…")
+        _safely(turn.events.status, "compressing", "Compressing the conversation…")
         before = len(turn.messages)
+        kept = {id(m) for m in turn.messages}
         turn.messages = self.context_compressor.compress(turn.messages, self._interrupt)
+        _add_summary(turn, kept)
+        turn.compressed = True
         if self.session_db is not None:
-            self._rotate_session(turn.messages)
-        _safely(self.status_callback, "compressed", f"{before} messages → {len(turn.messages)}")
+            turn.last_row_id = self._rotate_session(turn.messages)
+        _safely(turn.events.status, "compressed", f"{before} messages → {len(turn.messages)}")
         return True
 
-    def _rotate_session(self, messages: list[dict[str, Any]]) -> None:
-        """End this session as `compression` and continue in a child that inherits the title."""
+    def _rotate_session(self, messages: list[dict[str, Any]]) -> int | None:
+        """End this session as `compression` and continue in a child that inherits the title;
+        the history is recorded there again, each message taking its new row id. Returns the
+        last of them."""
         db, old = self.session_db, self.session_id
+        last = None
         try:
             title = db.get_session_title(old)
             db.end_session(old, "compression")
@@ -354,9 +343,10 @@ class AIAgent:
             if title:
                 db.set_session_title(self.session_id, db.get_next_title_in_lineage(title))
             for message in messages:
-                self._record(message)
+                last = self._record_row(message)
         except (ValueError, OSError) as exc:
             log.warning("could not record the compressed continuation of %s: %s", old, exc)
+        return last
 
     # ── the session store ────────────────────────────────────────────────────────────────
     def _ensure_db_session(self) -> None:
@@ -365,10 +355,18 @@ class AIAgent:
         self.session_db.create_session(self.session_id, self.platform, model=self.model)
         self._db_session_created = True
 
-    def _record(self, message: dict[str, Any], finish_reason: str | None = None) -> None:
+    def _record(
+        self, turn: _Turn, message: dict[str, Any], finish_reason: str | None = None
+    ) -> None:
+        row_id = self._record_row(message, finish_reason)
+        if row_id is not None:
+            turn.last_row_id = row_id
+
+    def _record_row(self, message: dict[str, Any], finish_reason: str | None = None) -> int | None:
+        """Append `message` to the store and keep its row id on it."""
         if self.session_db is None:
-            return
-        self.session_db.append_message(
+            return None
+        row_id = self.session_db.append_message(
             self.session_id,
             role=message["role"],
             content=message.get("content"),
@@ -378,16 +376,18 @@ class AIAgent:
             reasoning=message.get("reasoning"),
             finish_reason=finish_reason,
         )
+        message[ROW_ID] = row_id
+        return row_id
 
-    def _record_usage(self, result: StreamResult) -> None:
-        usage = result.usage
+    def _record_usage(self, result: StreamResult, events: TurnEvents) -> None:
         step = TurnUsage()
-        step.add(usage)
-        cost = step.as_dict(self.model, self.provider.name)
+        step.add(result.usage)
+        report = step.report(self.model, self.provider.name)
         self.session_api_calls += 1
         self.session_input_tokens += step.input_tokens
         self.session_output_tokens += step.output_tokens
-        self.session_estimated_cost_usd += cost["estimated_cost_usd"] or 0.0
+        self.session_estimated_cost_usd += report.estimated_cost_usd or 0.0
+        _safely(events.usage, report)
         if self.session_db is None:
             return
         self.session_db.update_token_counts(
@@ -397,8 +397,8 @@ class AIAgent:
             cache_read_tokens=step.cache_read_tokens,
             cache_write_tokens=step.cache_write_tokens,
             reasoning_tokens=step.reasoning_tokens,
-            estimated_cost_usd=cost["estimated_cost_usd"],
-            cost_status=cost["cost_status"],
+            estimated_cost_usd=report.estimated_cost_usd,
+            cost_status=report.cost_status,
             model=self.model,
             api_call_count=1,
         )
@@ -412,26 +412,22 @@ class AIAgent:
             prompt += "\n\n" + self.ephemeral_system_prompt
         return prompt
 
-    def _result(self, turn: _Turn) -> dict[str, Any]:
-        usage = turn.usage.as_dict(self.model, self.provider.name)
-        completed = not (turn.failed or turn.interrupted or turn.exit_reason == "max_iterations")
-        return {
-            "final_response": turn.final_response,
-            "last_reasoning": turn.last_reasoning,
-            "messages": turn.messages,
-            "api_calls": turn.usage.api_calls,
-            "completed": completed,
-            "failed": turn.failed,
-            "partial": turn.partial,
-            "interrupted": turn.interrupted,
-            "error": turn.error,
-            "turn_exit_reason": turn.exit_reason,
-            "usage": usage,
-            **usage,
-            "model": self.model,
-            "provider": self.provider.name,
-            "session_id": self.session_id,
-        }
+    def _result(self, turn: _Turn) -> TurnResult:
+        return TurnResult(
+            new_messages=tuple(dict(m) for m in turn.added),
+            context=tuple(turn.messages),
+            usage=turn.usage.report(self.model, self.provider.name),
+            session_id=self.session_id,
+            final_response=turn.final_response,
+            last_reasoning=turn.last_reasoning,
+            failure=turn.failure,
+            interrupted=turn.interrupted,
+            exit_reason=turn.exit_reason,
+            compressed=turn.compressed,
+            last_row_id=turn.last_row_id,
+            model=self.model,
+            provider=self.provider.name,
+        )
 
 
 def _pump(
@@ -473,11 +469,27 @@ def _preview_args(arguments: str) -> dict[str, Any]:
     return {k: str(v)[:120] for k, v in list(parsed.items())[:4]}
 
 
-def _safely(callback: Callable | None, *args: Any, **kwargs: Any) -> None:
-    """Run a surface's callback; a failing callback is logged and never ends the turn."""
-    if callback is None:
+def _add_summary(turn: _Turn, kept: set[int]) -> None:
+    """Put the compression's summary among the turn's messages where it stands in the
+    context: before the first of them it precedes (or last)."""
+    at = next((i for i, m in enumerate(turn.messages) if id(m) not in kept), None)
+    if at is None:
         return
+    after = {id(m) for m in turn.messages[at + 1 :]}
+    place = next((i for i, m in enumerate(turn.added) if id(m) in after), len(turn.added))
+    turn.added.insert(place, turn.messages[at])
+
+
+def _forward(event: Event, events: TurnEvents) -> None:
+    if isinstance(event, TextDelta):
+        _safely(events.token, event.text)
+    elif isinstance(event, ReasoningDelta):
+        _safely(events.reasoning, event.text)
+
+
+def _safely(callback: Callable[..., None], *args: Any) -> None:
+    """Report to the surface; a failing report is logged and never ends the turn."""
     try:
-        callback(*args, **kwargs)
+        callback(*args)
     except Exception:
-        log.exception("callback %r failed", getattr(callback, "__name__", callback))
+        log.exception("turn event %r failed", getattr(callback, "__name__", callback))

@@ -43,6 +43,9 @@ def _text_of(message: dict[str, Any]) -> str:
     return text
 
 
+SUMMARY_FLAG = "_summary"  # marks the summary message among the user's own
+
+
 class ContextCompressor:
     def __init__(
         self,
@@ -80,7 +83,7 @@ class ContextCompressor:
             return list(messages)
         summary = self._summarise(middle, cancel or threading.Event())
         self.compression_count += 1
-        note = {"role": "user", "content": SUMMARY_PREFIX + summary}
+        note = {"role": "user", "content": SUMMARY_PREFIX + summary, SUMMARY_FLAG: True}
         return [*messages[:head], note, *messages[tail:]]
 
     def _boundaries(self, messages: list[dict[str, Any]]) -> tuple[int, int]:

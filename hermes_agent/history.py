@@ -2,9 +2,9 @@
 
 Shared by the surfaces that keep their conversations in state.db (the terminal and the chat
 apps). A session's history is what its current store session holds (the agent records every
-message as it completes, and a compression's continuation starts with the compressed
-history), so an undo rewrites the stored transcript too: the undone turn does not come back
-on resume, nor show up in search.
+message as it completes, keeping the row id on it, and a compression's continuation starts
+with the compressed history), so an undo deletes the undone rows too: the turn does not come
+back on resume, nor show up in search.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from hermes_agent.errors import NotFound, StoreError
+from hermes_state.messages import ROW_ID
 
 if TYPE_CHECKING:
     from hermes_state import ConversationStore
@@ -27,31 +28,16 @@ def last_user_index(history: list[dict[str, Any]]) -> int | None:
     )
 
 
-def rewrite_transcript(
-    db: ConversationStore | None, session_id: str, history: list[dict[str, Any]]
-) -> None:
-    """Make the stored transcript of `session_id` equal `history` (when the row exists)."""
-    if db is None or db.get_session(session_id) is None:
+def forget(db: ConversationStore | None, removed: list[dict[str, Any]]) -> None:
+    """Delete the stored rows of messages taken out of a conversation (an undo), named by
+    their row ids: the same words said earlier are never mistaken for them."""
+    rows = [m[ROW_ID] for m in removed if isinstance(m.get(ROW_ID), int)]
+    if db is None or not rows:
         return
-    rows = [{**m, "tool_name": m.get("tool_name") or m.get("name")} for m in history]
     try:
-        stored = db.get_messages(session_id)
-        if _is_prefix(rows, stored):
-            db.truncate_messages(session_id, len(rows))  # an undo: only the tail goes
-        else:
-            db.replace_messages(session_id, rows)
+        db.delete_messages(rows)
     except StoreError as exc:
-        log.warning("could not rewrite the transcript of %s: %s", session_id, exc)
-
-
-def _is_prefix(history: list[dict[str, Any]], stored: list[dict[str, Any]]) -> bool:
-    """Whether `history` is the start of the stored transcript (same roles and contents)."""
-    if len(history) > len(stored):
-        return False
-    return all(
-        mine.get("role") == theirs["role"] and mine.get("content") == theirs["content"]
-        for mine, theirs in zip(history, stored, strict=False)
-    )
+        log.warning("could not delete %d undone message(s): %s", len(rows), exc)
 
 
 def compress(agent: Any, history: list[dict[str, Any]], cancel: threading.Event) -> list | None:

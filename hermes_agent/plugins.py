@@ -150,6 +150,21 @@ class PlatformPlugin:
 PLATFORMS: Registry[PlatformPlugin] = Registry("hermes_station.platforms", PlatformPlugin)
 
 
+@dataclass(frozen=True)
+class StorePlugin:
+    """Where every surface records its conversations, registered in `hermes_station.stores`.
+
+    `open(settings)` returns a `hermes_state.ConversationStore` (or raises `StoreError` /
+    `OSError` saying why it cannot); each process opens one and shares it.
+    """
+
+    name: str
+    open: Callable[[Any], Any]
+
+
+STORES: Registry[StorePlugin] = Registry("hermes_station.stores", StorePlugin)
+
+
 def check_names(registry: Registry[Any], names: tuple[str, ...], what: str) -> tuple[str, ...]:
     """`names` when the registry holds them all; else a ValueError listing the known ones."""
     unknown = [name for name in names if name not in registry]

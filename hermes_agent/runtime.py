@@ -56,17 +56,22 @@ def shared_provider() -> Any:
         return _provider
 
 
+def open_store(settings: Settings) -> ConversationStore:
+    """A new connection to the store the settings name (SQLite on state.db by default)."""
+    from hermes_agent.plugins import STORES
+
+    return STORES[settings.store].open(settings)
+
+
 def state_db() -> ConversationStore | None:
-    """The shared store (SessionDB on state.db), or None when it cannot be opened: turns still
-    run, unrecorded, and the reason is logged."""
+    """The shared store, or None when it cannot be opened: turns still run, unrecorded, and
+    the reason is logged."""
     global _state_db
     with _state_db_lock:
         if _state_db is None:
-            from hermes_state import SessionDB
-
             try:
-                _state_db = SessionDB()
+                _state_db = open_store(current_settings())
             except (HermesError, OSError) as exc:
-                log.warning("state.db unavailable, turns will not be recorded there: %s", exc)
+                log.warning("the store is unavailable, turns will not be recorded: %s", exc)
                 return None
         return _state_db

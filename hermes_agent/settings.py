@@ -32,7 +32,7 @@ from pydantic import (
 
 from hermes_agent.durable import atomic_write
 from hermes_agent.errors import ConfigError
-from hermes_agent.plugins import PLATFORMS, check_names
+from hermes_agent.plugins import PLATFORMS, STORES, check_names
 from hermes_agent.providers import PROVIDERS
 from hermes_agent.tools.registry import TOOLS, tool_names
 
@@ -62,6 +62,9 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     provider: str = Field("local", description="The name of an installed provider plugin.")
+    store: str = Field(
+        "sqlite", description="The name of an installed store plugin: where turns are recorded."
+    )
     model: str = ""
     base_url: str | None = None
     api_key: str | None = None
@@ -100,6 +103,12 @@ class Settings(BaseModel):
     @classmethod
     def _known_provider(cls, value: str) -> str:
         check_names(PROVIDERS, (value,), "provider")
+        return value
+
+    @field_validator("store")
+    @classmethod
+    def _known_store(cls, value: str) -> str:
+        check_names(STORES, (value,), "store")
         return value
 
     @field_validator("enabled_tools")
@@ -143,6 +152,7 @@ class Settings(BaseModel):
 # environment variable → setting; lists are comma-separated
 ENV_KEYS = {
     "HERMES_PROVIDER": "provider",
+    "HERMES_STORE": "store",
     "HERMES_MODEL": "model",
     "HERMES_BASE_URL": "base_url",
     "HERMES_API_KEY": "api_key",

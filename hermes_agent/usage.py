@@ -44,8 +44,21 @@ class TurnUsage:
         self.cache_write_tokens += usage.cache_write_tokens
         self.reasoning_tokens += usage.reasoning_tokens
 
-    def as_dict(self, model: str, provider: str) -> dict[str, Any]:
+    def report(self, model: str, provider: str) -> UsageReport:
         cost, status = estimate_cost(self, model, provider)
+        return UsageReport(**vars(self), estimated_cost_usd=cost, cost_status=status)
+
+
+@dataclass(frozen=True)
+class UsageReport(Usage):
+    """Usage with its estimated cost: of one model call, or of a whole turn."""
+
+    api_calls: int = 0
+    estimated_cost_usd: float | None = None
+    cost_status: str = "unknown"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The shape the surfaces send to their clients."""
         return {
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
@@ -54,8 +67,8 @@ class TurnUsage:
             "reasoning_tokens": self.reasoning_tokens,
             "total_tokens": self.input_tokens + self.output_tokens,
             "api_calls": self.api_calls,
-            "estimated_cost_usd": cost,
-            "cost_status": status,
+            "estimated_cost_usd": self.estimated_cost_usd,
+            "cost_status": self.cost_status,
         }
 
 

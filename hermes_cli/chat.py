@@ -6,10 +6,11 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hermes_agent.errors import BadRequest
 from hermes_agent.history import find_session
+from hermes_agent.turn import TurnEvents
 
 if TYPE_CHECKING:
     from hermes_state import ConversationStore
@@ -32,9 +33,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from hermes_agent import AIAgent
+    from hermes_agent.runtime import open_store
     from hermes_agent.settings import load_settings
     from hermes_agent.titles import title_session
-    from hermes_state import SessionDB
 
     text = sys.stdin.read() if args.message == "-" else args.message
     if not text.strip():
@@ -42,18 +43,16 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     if args.model:
         settings = settings.model_copy(update={"model": args.model})
-    db: ConversationStore = SessionDB()
+    db: ConversationStore = open_store(settings)
     session_id, history = _continuation(db, args.session)
-    printer = _Printer()
+    printer = _Printer(ask=sys.stdin.isatty())
     agent = AIAgent.from_settings(
         settings,
         session_db=db,
         session_id=session_id,
         platform="cli",
         workspace=Path.cwd(),
-        stream_delta_callback=printer.text,
-        tool_progress_callback=printer.tool,
-        approval_callback=_ask_approval if sys.stdin.isatty() else None,
+        events=printer,
     )
     try:
         result = agent.run_conversation(
@@ -65,12 +64,12 @@ def run(args: argparse.Namespace) -> int:
         return 130
     finally:
         db.end_session(agent.session_id, "cli_exit")
-    printer.finish(result.get("final_response"))
+    printer.finish(result.final_response)
     if session_id is None:
         title_session(db, agent.session_id, text)
     print(f"[session {agent.session_id}]", file=sys.stderr)
-    if result["failed"]:
-        print(f"hermes: {result['error']}", file=sys.stderr)
+    if result.failure is not None:
+        print(f"hermes: {result.failure}", file=sys.stderr)
         return 1
     return 0
 
@@ -83,31 +82,35 @@ def _continuation(db: ConversationStore, wanted: str | None) -> tuple[str | None
     return session_id, db.get_messages_as_conversation(session_id, include_ancestors=True)
 
 
-class _Printer:
-    """Streams the answer to stdout and tool activity to stderr."""
+class _Printer(TurnEvents):
+    """Streams the answer to stdout and tool activity to stderr; asks for approvals on the
+    terminal when there is one."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, ask: bool) -> None:
         self.streamed = False
+        self.ask = ask
 
-    def text(self, delta: str) -> None:
+    def token(self, text: str) -> None:
         self.streamed = True
-        sys.stdout.write(delta)
+        sys.stdout.write(text)
         sys.stdout.flush()
 
-    def tool(self, event: str, name: str, *_args: Any, **kwargs: Any) -> None:
-        if event == "tool.started":
-            print(f"\n[tool {name}]", file=sys.stderr, flush=True)
-        elif event == "tool.completed" and kwargs.get("is_error"):
+    def tool_started(self, name: str, preview: str, args: dict[str, str]) -> None:
+        print(f"\n[tool {name}]", file=sys.stderr, flush=True)
+
+    def tool_finished(self, name: str, duration: float, is_error: bool) -> None:
+        if is_error:
             print(f"[tool {name} failed]", file=sys.stderr, flush=True)
+
+    def approve(self, request: str, reason: str) -> str | None:
+        if not self.ask:
+            return None
+        print(f"\nThe agent wants to run: {request}\n({reason})", file=sys.stderr)
+        answer = input("Allow? [y]es once / [s]ession / [N]o: ").strip().lower()
+        return {"y": "once", "yes": "once", "s": "session"}.get(answer, "deny")
 
     def finish(self, final: str | None) -> None:
         if final and not self.streamed:
             sys.stdout.write(final)
         sys.stdout.write("\n")
         sys.stdout.flush()
-
-
-def _ask_approval(command: str, reason: str) -> str:
-    print(f"\nThe agent wants to run: {command}\n({reason})", file=sys.stderr)
-    answer = input("Allow? [y]es once / [s]ession / [N]o: ").strip().lower()
-    return {"y": "once", "yes": "once", "s": "session"}.get(answer, "deny")

@@ -43,9 +43,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def _db() -> ConversationStore:
-    from hermes_state import SessionDB
+    from hermes_agent.runtime import open_store
+    from hermes_agent.settings import load_settings
 
-    return SessionDB()
+    return open_store(load_settings())
 
 
 def _when(stamp: float | None) -> str:

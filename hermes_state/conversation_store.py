@@ -102,19 +102,28 @@ class ConversationStore(Protocol):
     def replace_messages(self, session_id: str, messages: Iterable[dict[str, Any]]) -> None:
         """Make the session's transcript exactly `messages`, in one transaction."""
 
-    def truncate_messages(self, session_id: str, keep: int) -> None:
-        """Keep the first `keep` messages and drop the rest (an undo)."""
-
     def get_messages(self, session_id: str) -> list[dict[str, Any]]:
         """The stored rows of the transcript (with ids and timestamps), oldest first."""
 
     def get_messages_as_conversation(
-        self, session_id: str, include_ancestors: bool = False
+        self, session_id: str, include_ancestors: bool = False, *, with_row_ids: bool = False
     ) -> list[dict[str, Any]]:
-        """The transcript as chat messages; with `include_ancestors`, the whole lineage."""
+        """The transcript as chat messages; with `include_ancestors`, the whole lineage; with
+        `with_row_ids`, each message carries its row id under `_row_id`."""
 
     def message_count(self, session_id: str | None = None) -> int:
         """How many messages the session holds (every session's, for None)."""
+
+    def messages_after(self, session_id: str, row_id: int | None) -> list[dict[str, Any]]:
+        """The session's messages recorded after row `row_id` (all of them for None), as chat
+        messages each carrying its row id under `_row_id`."""
+
+    def last_message_id(self, session_id: str) -> int | None:
+        """The row id of the session's newest message; None when it has none."""
+
+    def delete_messages(self, row_ids: Iterable[int]) -> int:
+        """Delete these rows, whichever sessions hold them, keeping the counters right;
+        returns how many there were."""
 
     # -- listing and search ------------------------------------------------------------------
 

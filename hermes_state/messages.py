@@ -12,6 +12,8 @@ import logging
 import sqlite3
 from typing import Any
 
+ROW_ID = "_row_id"  # the key under which a message dict carries its row's id
+
 # The whole package logs as "hermes_state", the name log configuration and filters refer to.
 log = logging.getLogger("hermes_state")
 
@@ -121,8 +123,9 @@ def _decode_message(row: sqlite3.Row) -> dict[str, Any]:
     return message
 
 
-def _conversation_entry(message: dict[str, Any]) -> dict[str, Any]:
-    """One message in the OpenAI chat shape, carrying only the fields that are set."""
+def _conversation_entry(message: dict[str, Any], *, with_row_id: bool = False) -> dict[str, Any]:
+    """One message in the OpenAI chat shape, carrying only the fields that are set (and its
+    row id under `ROW_ID` when asked)."""
     role, content = message["role"], message["content"]
     if role in ("user", "assistant") and isinstance(content, str):
         content = content.strip()
@@ -134,6 +137,8 @@ def _conversation_entry(message: dict[str, Any]) -> dict[str, Any]:
         for key in _ASSISTANT_EXTRAS:
             if message[key] is not None:
                 entry[key] = message[key]
+    if with_row_id:
+        entry[ROW_ID] = message["id"]
     return entry
 
 

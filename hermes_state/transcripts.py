@@ -25,6 +25,7 @@ from hermes_state.messages import (
 )
 
 _RESUME_MAX_DEPTH = 32
+_ID_BATCH = 500  # below SQLite's limit on bound parameters
 
 
 class MessagesMixin:
@@ -96,31 +97,6 @@ class MessagesMixin:
 
         self._execute_write(write)
 
-    def truncate_messages(self, session_id: str, keep: int) -> None:
-        """Keep the first `keep` messages and drop the rest, as an undo does: unlike
-        `replace_messages`, the kept rows (and their search index) are not written again."""
-
-        def write(conn: sqlite3.Connection) -> None:
-            rows = conn.execute(
-                "SELECT id, tool_calls FROM messages WHERE session_id = ? ORDER BY id",
-                (session_id,),
-            ).fetchall()
-            dropped = rows[max(keep, 0) :]
-            if not dropped:
-                return
-            conn.execute(
-                "DELETE FROM messages WHERE session_id = ? AND id >= ?",
-                (session_id, dropped[0]["id"]),
-            )
-            calls = sum(_tool_call_total(_loads(row["tool_calls"])) for row in dropped)
-            conn.execute(
-                "UPDATE sessions SET message_count = ?, "
-                "tool_call_count = MAX(0, tool_call_count - ?) WHERE id = ?",
-                (len(rows) - len(dropped), calls, session_id),
-            )
-
-        self._execute_write(write)
-
     def clear_messages(self, session_id: str) -> None:
         def write(conn: sqlite3.Connection) -> None:
             conn.execute("DELETE FROM messages WHERE session_id = ?", (session_id,))
@@ -130,6 +106,46 @@ class MessagesMixin:
             )
 
         self._execute_write(write)
+
+    def messages_after(self, session_id: str, row_id: int | None) -> list[dict[str, Any]]:
+        rows = self._read(
+            lambda conn: conn.execute(
+                "SELECT * FROM messages WHERE session_id = ? AND id > ? ORDER BY id",
+                (session_id, row_id if row_id is not None else -1),
+            ).fetchall()
+        )
+        return [_conversation_entry(_decode_message(row), with_row_id=True) for row in rows]
+
+    def last_message_id(self, session_id: str) -> int | None:
+        row = self._read(
+            lambda conn: conn.execute(
+                "SELECT MAX(id) FROM messages WHERE session_id = ?", (session_id,)
+            ).fetchone()
+        )
+        return row[0]
+
+    def delete_messages(self, row_ids: Iterable[int]) -> int:
+        ids = sorted({int(i) for i in row_ids})
+
+        def write(conn: sqlite3.Connection) -> int:
+            deleted = 0
+            for start in range(0, len(ids), _ID_BATCH):
+                batch = ids[start : start + _ID_BATCH]
+                marks = ",".join("?" * len(batch))
+                rows = conn.execute(
+                    f"SELECT session_id, tool_calls FROM messages WHERE id IN ({marks})", batch
+                ).fetchall()
+                conn.execute(f"DELETE FROM messages WHERE id IN ({marks})", batch)
+                for row in rows:
+                    conn.execute(
+                        "UPDATE sessions SET message_count = MAX(0, message_count - 1), "
+                        "tool_call_count = MAX(0, tool_call_count - ?) WHERE id = ?",
+                        (_tool_call_total(_loads(row["tool_calls"])), row["session_id"]),
+                    )
+                deleted += len(rows)
+            return deleted
+
+        return self._execute_write(write) if ids else 0
 
     def get_messages(self, session_id: str) -> list[dict[str, Any]]:
         rows = self._read(
@@ -157,12 +173,16 @@ class MessagesMixin:
         return self._read(walk)
 
     def get_messages_as_conversation(
-        self, session_id: str, include_ancestors: bool = False
+        self, session_id: str, include_ancestors: bool = False, *, with_row_ids: bool = False
     ) -> list[dict[str, Any]]:
         """The transcript as OpenAI-style chat messages; with `include_ancestors`, the whole
         lineage from the root, without the user turn a continuation repeats."""
         ids = self._ancestry(session_id) if include_ancestors else [session_id]
-        messages = [_conversation_entry(m) for sid in ids for m in self.get_messages(sid)]
+        messages = [
+            _conversation_entry(m, with_row_id=with_row_ids)
+            for sid in ids
+            for m in self.get_messages(sid)
+        ]
         return _drop_repeated_user_turns(messages) if include_ancestors else messages
 
     def get_compression_tip(self, session_id: str) -> str | None:

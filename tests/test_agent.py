@@ -11,7 +11,9 @@ from hermes_agent import AIAgent
 from hermes_agent.providers.openai_compat import OpenAICompatProvider
 from hermes_agent.tools.approval import ApprovalPolicy
 from hermes_agent.tools.registry import tools_named
+from hermes_agent.turn import TurnEvents
 from tests.fakes.openai_server import FakeOpenAI, Reply
+from tests.fakes.turn_events import RecordingEvents
 
 ALL_TOOLS = ("read_file", "write_file", "edit_file", "list_dir", "search_files", "terminal", "todo")
 
@@ -31,18 +33,22 @@ def make_agent(fake, workspace, **kwargs) -> AIAgent:
 
 def test_streams_text_deltas_in_order_and_reports_provider_usage(fake, tmp_path):
     fake.script(Reply.text("Hello there, traveller.", usage=(42, 7), reasoning="Let me think"))
-    deltas, reasoning = [], []
-    agent = make_agent(fake, tmp_path, reasoning_callback=reasoning.append)
-    result = agent.run_conversation("hi", stream_callback=deltas.append)
-    assert "".join(deltas) == "Hello there, traveller."
-    assert len(deltas) > 1
-    assert "".join(reasoning) == "Let me think"
-    assert result["final_response"] == "Hello there, traveller."
-    assert result["completed"] is True and result["failed"] is False
-    assert (result["input_tokens"], result["output_tokens"], result["api_calls"]) == (42, 7, 1)
-    assert result["usage"]["total_tokens"] == 49
-    assert [m["role"] for m in result["messages"]] == ["user", "assistant"]
-    assert result["messages"][-1]["reasoning"] == "Let me think"
+    events = RecordingEvents()
+    agent = make_agent(fake, tmp_path)
+    result = agent.run_conversation("hi", events=events)
+    assert events.text == "Hello there, traveller."
+    assert len(events.tokens) > 1
+    assert "".join(events.reasoning_parts) == "Let me think"
+    assert result.final_response == "Hello there, traveller."
+    assert result.completed is True and result.failure is None
+    usage = result.usage
+    assert (usage.input_tokens, usage.output_tokens, usage.api_calls) == (42, 7, 1)
+    assert usage.as_dict()["total_tokens"] == 49
+    assert [(u.input_tokens, u.output_tokens) for u in events.usages] == [(42, 7)]
+    assert [m["role"] for m in result.context] == ["user", "assistant"]
+    assert result.context[-1]["reasoning"] == "Let me think"
+    assert result.last_reasoning == "Let me think"
+    assert list(result.new_messages) == list(result.context)
 
 
 def test_runs_tools_over_several_steps_and_feeds_results_back(fake, tmp_path):
@@ -51,29 +57,29 @@ def test_runs_tools_over_several_steps_and_feeds_results_back(fake, tmp_path):
         Reply.tool_calls([("read_file", {"path": "notes/a.txt"}), ("list_dir", {"path": "notes"})]),
         Reply.text("The file says alpha."),
     )
-    events = []
-    agent = make_agent(
-        fake, tmp_path, tool_progress_callback=lambda *a, **k: events.append((a[0], a[1], k))
-    )
+    events = RecordingEvents()
+    agent = make_agent(fake, tmp_path, events=events)  # the agent's standing events
     result = agent.run_conversation("write then read")
     assert (tmp_path / "notes" / "a.txt").read_text() == "alpha"
-    roles = [m["role"] for m in result["messages"]]
+    messages = list(result.context)
+    roles = [m["role"] for m in messages]
     assert roles == ["user", "assistant", "tool", "assistant", "tool", "tool", "assistant"]
-    read_result = result["messages"][4]
+    read_result = messages[4]
     assert read_result["content"] == "alpha"
-    assert read_result["tool_call_id"] == result["messages"][3]["tool_calls"][0]["id"]
+    assert read_result["tool_call_id"] == messages[3]["tool_calls"][0]["id"]
     third_request = fake.requests[2]["messages"]
     assert any(m.get("role") == "tool" and m.get("content") == "alpha" for m in third_request)
-    assert result["api_calls"] == 3
-    assert [(e[0], e[1]) for e in events] == [
-        ("tool.started", "write_file"),
-        ("tool.completed", "write_file"),
-        ("tool.started", "read_file"),
-        ("tool.completed", "read_file"),
-        ("tool.started", "list_dir"),
-        ("tool.completed", "list_dir"),
+    assert result.usage.api_calls == 3
+    assert [(e[0], e[1]) for e in events.tool_events] == [
+        ("started", "write_file"),
+        ("finished", "write_file"),
+        ("started", "read_file"),
+        ("finished", "read_file"),
+        ("started", "list_dir"),
+        ("finished", "list_dir"),
     ]
-    assert all(e[2]["is_error"] is False for e in events if e[0] == "tool.completed")
+    assert all(e[3] is False for e in events.tool_events if e[0] == "finished")
+    assert events.tool_events[0][3] == {"path": "notes/a.txt", "content": "alpha"}
     assert fake.requests[0]["tools"], "tools are offered to a provider that supports them"
 
 
@@ -83,35 +89,39 @@ def test_a_tool_error_goes_back_to_the_model_and_the_turn_continues(fake, tmp_pa
         Reply.text("I cannot read that."),
     )
     result = make_agent(fake, tmp_path).run_conversation("read passwd")
-    outside, broken = result["messages"][2], result["messages"][3]
+    outside, broken = result.context[2], result.context[3]
     assert "outside the workspace" in outside["content"]
     assert "not valid JSON" in broken["content"]
-    assert result["final_response"] == "I cannot read that."
-    assert result["completed"] is True
+    assert result.final_response == "I cannot read that."
+    assert result.completed is True
 
 
 def test_stops_at_the_iteration_budget_with_an_explanation(fake, tmp_path):
     fake.default = Reply.tool_calls([("list_dir", {"path": "."})])
     result = make_agent(fake, tmp_path, max_iterations=3).run_conversation("loop forever")
-    assert result["api_calls"] == 3
+    assert result.usage.api_calls == 3
     assert len(fake.requests) == 3
-    assert result["turn_exit_reason"] == "max_iterations"
-    assert result["completed"] is False
-    assert "3 steps" in result["final_response"]
+    assert result.exit_reason == "max_iterations"
+    assert result.completed is False
+    assert "3 steps" in result.final_response
 
 
 def test_interrupt_during_a_running_tool_ends_the_turn_and_kills_the_command(fake, tmp_path):
     fake.script(Reply.tool_calls([("terminal", {"command": "sleep 30; touch finished"})]))
     agent = make_agent(fake, tmp_path)
     started = threading.Event()
-    agent.tool_progress_callback = lambda event, *a, **k: event == "tool.started" and started.set()
+
+    class SignalStart(TurnEvents):
+        def tool_started(self, name, preview, args):
+            started.set()
+
     threading.Thread(target=lambda: started.wait(10) and agent.interrupt(), daemon=True).start()
     began = time.monotonic()
-    result = agent.run_conversation("run something slow")
+    result = agent.run_conversation("run something slow", events=SignalStart())
     assert time.monotonic() - began < 5
-    assert result["interrupted"] is True
-    assert result["completed"] is False
-    assert "interrupted" in result["messages"][-1]["content"]
+    assert result.interrupted is True
+    assert result.completed is False
+    assert "interrupted" in result.context[-1]["content"]
     time.sleep(0.2)
     assert not (tmp_path / "finished").exists()
 
@@ -123,9 +133,9 @@ def test_interrupt_while_the_provider_hangs_returns_promptly(fake, tmp_path):
     began = time.monotonic()
     result = agent.run_conversation("hello?")
     assert time.monotonic() - began < 3
-    assert result["interrupted"] is True
-    assert result["final_response"] is None
-    assert [m["role"] for m in result["messages"]] == ["user"]
+    assert result.interrupted is True
+    assert result.final_response is None
+    assert [m["role"] for m in result.context] == ["user"]
 
 
 @pytest.mark.parametrize(
@@ -141,18 +151,20 @@ def test_interrupt_while_the_provider_hangs_returns_promptly(fake, tmp_path):
 def test_provider_failures_become_failed_results_not_exceptions(fake, tmp_path, reply, kind, words):
     fake.script(reply)
     result = make_agent(fake, tmp_path).run_conversation("hi")
-    assert result["failed"] is True
-    assert result["completed"] is False
-    assert result["turn_exit_reason"] == f"provider_{kind}"
-    assert words in result["error"]
-    assert result["messages"][0] == {"role": "user", "content": "hi"}
+    assert result.failure is not None
+    assert result.failure.kind == kind
+    assert result.completed is False
+    assert result.exit_reason == f"provider_{kind}"
+    assert words in str(result.failure)
+    assert result.context[0] == {"role": "user", "content": "hi"}
 
 
 def test_context_overflow_without_anything_to_compress_fails_clearly(fake, tmp_path):
     fake.script(Reply.error(400, "maximum context length exceeded", code="context_length_exceeded"))
     result = make_agent(fake, tmp_path).run_conversation("a huge message")
-    assert result["failed"] is True
-    assert "context length" in result["error"]
+    assert result.failure is not None
+    assert result.failure.kind == "context_length"
+    assert "context length" in str(result.failure)
 
 
 def test_context_overflow_compresses_the_history_and_retries(fake, tmp_path):
@@ -169,27 +181,29 @@ def test_context_overflow_compresses_the_history_and_retries(fake, tmp_path):
         Reply.text("They asked six questions."),  # the summary
         Reply.text("Here is my answer."),
     )
-    statuses = []
-    agent = make_agent(fake, tmp_path, status_callback=lambda kind, text: statuses.append(kind))
+    events = RecordingEvents()
+    agent = make_agent(fake, tmp_path, events=events)
     result = agent.run_conversation("and now?", conversation_history=history)
-    assert result["final_response"] == "Here is my answer."
-    assert result["failed"] is False
-    assert len(result["messages"]) < len(history) + 2
-    assert any("They asked six questions." in str(m["content"]) for m in result["messages"])
-    assert statuses == ["compressing", "compressed"]
+    assert result.final_response == "Here is my answer."
+    assert result.failure is None
+    assert result.compressed is True
+    assert len(result.context) < len(history) + 2
+    assert any("They asked six questions." in str(m["content"]) for m in result.context)
+    assert events.status_kinds == ["compressing", "compressed"]
     retried = fake.requests[2]["messages"]
     assert len(retried) < len(fake.requests[0]["messages"])
 
 
-def test_callback_failures_never_break_the_turn(fake, tmp_path):
+def test_event_failures_never_break_the_turn(fake, tmp_path):
     fake.script(Reply.text("still fine"))
 
-    def explode(_text):
-        raise RuntimeError("the screen went away")
+    class Exploding(TurnEvents):
+        def token(self, text):
+            raise RuntimeError("the screen went away")
 
-    result = make_agent(fake, tmp_path).run_conversation("hi", stream_callback=explode)
-    assert result["final_response"] == "still fine"
-    assert result["completed"] is True
+    result = make_agent(fake, tmp_path).run_conversation("hi", events=Exploding())
+    assert result.final_response == "still fine"
+    assert result.completed is True
 
 
 def test_error_markers_and_private_keys_are_not_sent_to_the_model(fake, tmp_path):
@@ -232,10 +246,10 @@ def test_compression_rotates_the_session_in_the_store_and_carries_the_title(fake
     )
     result = agent.run_conversation("one more", conversation_history=history)
 
-    assert result["final_response"] == "Final answer."
-    assert len(result["messages"]) < len(history) + 2
+    assert result.final_response == "Final answer."
+    assert len(result.context) < len(history) + 2
     assert agent.session_id != "chat_parent"
-    assert result["session_id"] == agent.session_id
+    assert result.session_id == agent.session_id
     parent = db.get_session("chat_parent")
     assert parent["end_reason"] == "compression" and parent["ended_at"] is not None
     child = db.get_session(agent.session_id)
@@ -281,7 +295,7 @@ def test_an_agent_built_without_tools_offers_none(fake, tmp_path):
     fake.script(Reply.text("plain"))
     provider = OpenAICompatProvider(fake.base_url, "k", max_retries=0)
     result = AIAgent(provider, model="fake-model", workspace=tmp_path).run_conversation("hi")
-    assert result["final_response"] == "plain"
+    assert result.final_response == "plain"
     assert "tools" not in fake.requests[0]
 
 
@@ -300,7 +314,7 @@ def test_from_settings_uses_the_given_provider_without_building_another(
 
     agent = AIAgent.from_settings(Settings(), provider=provider, workspace=tmp_path)
 
-    assert agent.run_conversation("hello")["final_response"] == "hi"
+    assert agent.run_conversation("hello").final_response == "hi"
 
 
 def test_tool_results_keep_their_outcome_and_duration_for_the_surfaces(fake, tmp_path):
@@ -313,7 +327,7 @@ def test_tool_results_keep_their_outcome_and_duration_for_the_surfaces(fake, tmp
 
     result = agent.run_conversation("go")
 
-    failed, succeeded = [m for m in result["messages"] if m["role"] == "tool"]
+    failed, succeeded = [m for m in result.context if m["role"] == "tool"]
     assert failed["_is_error"] is True
     assert "_is_error" not in succeeded
     assert all(isinstance(m["_duration"], float) for m in (failed, succeeded))

@@ -27,6 +27,7 @@ from hermes_agent.providers.base import (
 )
 from hermes_agent.tools.registry import tools_named
 from tests.fakes.anthropic_server import AnthropicReply, FakeAnthropic
+from tests.fakes.turn_events import RecordingEvents
 from tests.support import free_port
 
 MODEL = "claude-test"
@@ -436,18 +437,20 @@ def test_the_agent_completes_a_tool_round_trip_with_the_anthropic_provider(fake,
     )
     provider = provider_for(fake)
     agent = AIAgent(provider, model=MODEL, workspace=tmp_path, tools=tools_named(["read_file"]))
-    deltas: list[str] = []
-    result = agent.run_conversation("What does notes.txt say?", stream_callback=deltas.append)
+    events = RecordingEvents()
+    result = agent.run_conversation("What does notes.txt say?", events=events)
 
-    assert result["completed"] is True and result["failed"] is False, result["error"]
-    assert result["final_response"] == "The note says alpha."
-    assert "".join(deltas) == "Reading it.The note says alpha."
-    assert [m["role"] for m in result["messages"]] == ["user", "assistant", "tool", "assistant"]
-    call = result["messages"][1]["tool_calls"][0]
+    assert result.completed is True and result.failure is None, str(result.failure)
+    assert result.final_response == "The note says alpha."
+    assert events.text == "Reading it.The note says alpha."
+    messages = list(result.context)
+    assert [m["role"] for m in messages] == ["user", "assistant", "tool", "assistant"]
+    call = messages[1]["tool_calls"][0]
     assert call["id"] == "toolu_fake1"
     assert json.loads(call["function"]["arguments"]) == {"path": "notes.txt"}
-    assert result["messages"][2]["content"] == "alpha"
-    assert (result["input_tokens"], result["output_tokens"], result["api_calls"]) == (100, 16, 2)
+    assert messages[2]["content"] == "alpha"
+    usage = result.usage
+    assert (usage.input_tokens, usage.output_tokens, usage.api_calls) == (100, 16, 2)
 
     first, second = fake.requests
     assert first["model"] == MODEL

@@ -36,7 +36,7 @@ def test_with_nothing_configured_the_agent_answers_offline_without_tools(tmp_pat
     agent = AIAgent.from_settings(settings, workspace=tmp_path)
     assert agent.tools == [], "a provider that cannot call tools is offered none"
     result = agent.run_conversation("hello")
-    assert result["completed"] is True
-    assert result["final_response"].strip()
-    assert result["cost_status"] == "included"
-    assert result["output_tokens"] > 0
+    assert result.completed is True
+    assert result.final_response.strip()
+    assert result.usage.cost_status == "included"
+    assert result.usage.output_tokens > 0

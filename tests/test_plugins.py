@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from hermes_state import SessionDB
 from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.gateway_support import GatewayProcess
 from tests.support import (
@@ -36,7 +37,9 @@ ECHO = (
     "[hermes_station.providers]\n"
     "echo = hermes_echo_plugin:PROVIDER\n"
     "[hermes_station.platforms]\n"
-    "lines = hermes_echo_plugin.lines:PLATFORM\n",
+    "lines = hermes_echo_plugin.lines:PLATFORM\n"
+    "[hermes_station.stores]\n"
+    "elsewhere = hermes_echo_plugin.store:STORE\n",
 )
 BROKEN = ("hermes-broken-plugin", "[hermes_station.tools]\nbroken = hermes_broken_plugin:TOOLS\n")
 BUILTIN_TOOLS = [
@@ -185,6 +188,35 @@ def test_a_plugin_provider_named_in_the_config_file_answers_hermes_chat(tmp_path
 
     assert result.returncode == 0, result.stderr
     assert result.stdout == "parrot heard: Polly wants a cracker\n"
+
+
+def test_a_plugin_store_named_in_the_config_file_records_every_turn_there(tmp_path):
+    pythonpath = installed(tmp_path, ECHO)
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.yaml").write_text("provider: echo\nmodel: parrot\nstore: elsewhere\n")
+
+    said = hermes(home, pythonpath, "chat", "Keep this elsewhere")
+    listed = hermes(home, pythonpath, "sessions", "list")
+
+    assert said.returncode == 0, said.stderr
+    assert not (home / "state.db").exists()
+    with SessionDB(home / "elsewhere.db") as db:
+        (row,) = db.list_sessions_rich()
+        assert [m["content"] for m in db.get_messages(row["id"])] == [
+            "Keep this elsewhere",
+            "parrot heard: Keep this elsewhere",
+        ]
+    assert listed.returncode == 0 and row["id"] in listed.stdout
+
+
+def test_an_unknown_store_is_a_config_error_listing_the_installed_ones(tmp_path):
+    result = hermes(tmp_path / "home", installed(tmp_path, ECHO), "config", "show",
+                    HERMES_STORE="postgres")  # fmt: skip
+
+    assert result.returncode == 1
+    assert "unknown store ['postgres']" in result.stderr
+    assert "known: elsewhere, sqlite" in result.stderr
 
 
 def test_an_unknown_provider_is_a_config_error_listing_the_installed_ones(tmp_path):

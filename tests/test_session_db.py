@@ -1264,38 +1264,64 @@ def test_four_writer_processes_lose_no_message_and_never_see_a_lock_error(tmp_pa
                 assert indexed == 2 * workers * per_worker
 
 
-def test_truncate_messages_drops_only_the_tail_and_recounts(db):
+def test_delete_messages_drops_exactly_the_named_rows_and_recounts(db):
     db.create_session("t1", "web")
-    db.append_message("t1", "user", "keep this question")
+    db.create_session("t2", "tui")
+    db.append_message("t1", "user", "yes")
     db.append_message("t1", "assistant", "", tool_calls=[{"id": "c1", "type": "function"}])
     db.append_message("t1", "tool", "tool output", tool_call_id="c1")
-    db.append_message("t1", "user", "drop this walrus")
-    db.append_message("t1", "assistant", "", tool_calls=[{"id": "c2"}, {"id": "c3"}])
-    kept_ids = [m["id"] for m in db.get_messages("t1")][:3]
+    db.append_message("t1", "user", "yes walrus")
+    db.append_message("t2", "user", "yes")
+    ids = [m["id"] for m in db.get_messages("t1")]
+    other = db.get_messages("t2")[0]["id"]
 
-    db.truncate_messages("t1", 3)
+    assert db.delete_messages([ids[1], ids[3], other, 10_000]) == 3
 
-    assert [m["id"] for m in db.get_messages("t1")] == kept_ids
-    row = db.get_session("t1")
-    assert (row["message_count"], row["tool_call_count"]) == (3, 1)
+    assert [m["id"] for m in db.get_messages("t1")] == [ids[0], ids[2]]
+    assert db.get_messages("t2") == []
+    row, other_row = db.get_session("t1"), db.get_session("t2")
+    assert (row["message_count"], row["tool_call_count"]) == (2, 0)
+    assert other_row["message_count"] == 0
     assert db.search_messages("walrus") == []
-    assert [hit["session_id"] for hit in db.search_messages("question")] == ["t1"]
-    db.truncate_messages("t1", 10)
-    assert db.message_count("t1") == 3
+    assert db.delete_messages([]) == 0
 
 
-def test_rewrite_transcript_truncates_a_prefix_and_replaces_anything_else(db):
-    from hermes_agent.history import rewrite_transcript
+def test_messages_after_a_row_are_the_later_ones_with_their_ids(db):
+    db.create_session("t1", "web")
+    for role, text in [
+        ("user", "yes"),
+        ("assistant", "one"),
+        ("user", "yes"),
+        ("assistant", "two"),
+    ]:
+        db.append_message("t1", role, text)
+    ids = [m["id"] for m in db.get_messages("t1")]
 
-    db.create_session("t2", "web")
-    for role, text in [("user", "a"), ("assistant", "b"), ("user", "c"), ("assistant", "d")]:
+    later = db.messages_after("t1", ids[1])
+
+    assert [(m["role"], m["content"], m["_row_id"]) for m in later] == [
+        ("user", "yes", ids[2]),
+        ("assistant", "two", ids[3]),
+    ]
+    assert len(db.messages_after("t1", None)) == 4
+    assert db.messages_after("t1", ids[3]) == []
+    assert db.last_message_id("t1") == ids[3]
+    assert db.last_message_id("nobody") is None
+
+
+def test_forget_deletes_the_rows_of_undone_messages_by_id(db):
+    from hermes_agent.history import forget
+
+    db.create_session("t2", "tui")
+    for role, text in [("user", "yes"), ("assistant", "b"), ("user", "yes"), ("assistant", "d")]:
         db.append_message("t2", role, text)
-    first_ids = [m["id"] for m in db.get_messages("t2")][:2]
+    history = db.get_messages_as_conversation("t2", with_row_ids=True)
 
-    rewrite_transcript(
-        db, "t2", [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]
-    )
-    assert [m["id"] for m in db.get_messages("t2")] == first_ids, "kept rows are not rewritten"
+    forget(db, history[2:])
 
-    rewrite_transcript(db, "t2", [{"role": "user", "content": "edited"}])
-    assert [(m["role"], m["content"]) for m in db.get_messages("t2")] == [("user", "edited")]
+    assert [(m["role"], m["content"]) for m in db.get_messages("t2")] == [
+        ("user", "yes"),
+        ("assistant", "b"),
+    ]
+    forget(db, [{"role": "user", "content": "yes"}])  # no row id: nothing to delete
+    assert db.message_count("t2") == 2

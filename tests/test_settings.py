@@ -129,6 +129,7 @@ def test_blank_environment_values_do_not_override_the_file(home):
 def test_every_hermes_environment_variable_is_parsed(home):
     env = {
         "HERMES_PROVIDER": "openai",
+        "HERMES_STORE": "sqlite",
         "HERMES_MODEL": "gpt-test",
         "HERMES_BASE_URL": "http://127.0.0.1:9/v1",
         "HERMES_API_KEY": "sk-hermes-key",
@@ -150,6 +151,7 @@ def test_every_hermes_environment_variable_is_parsed(home):
     settings = load_settings(env_for(home, **env))
     assert settings.model_dump() == {
         "provider": "openai",
+        "store": "sqlite",
         "model": "gpt-test",
         "base_url": "http://127.0.0.1:9/v1",
         "api_key": "sk-hermes-key",

@@ -17,7 +17,7 @@ def _turn(*usages: Usage) -> TurnUsage:
 
 def test_usage_adds_up_over_the_calls_of_a_turn():
     turn = _turn(Usage(100, 10, cache_read_tokens=40), Usage(200, 20, reasoning_tokens=5), None)
-    data = turn.as_dict("gpt-4o-mini", "openai")
+    data = turn.report("gpt-4o-mini", "openai").as_dict()
     assert (data["input_tokens"], data["output_tokens"], data["total_tokens"]) == (300, 30, 330)
     assert (data["cache_read_tokens"], data["reasoning_tokens"], data["api_calls"]) == (40, 5, 3)
 

@@ -12,6 +12,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from hermes_agent.turn import TurnEvents
 from tui_gateway import server
 from tui_gateway.rpc import AGENT_INIT_FAILED, RpcError
 
@@ -52,9 +53,7 @@ def build_agent(sid: str, *, session_id: str | None = None, model: str | None = 
     from hermes_agent import AIAgent
     from hermes_agent.errors import HermesError
     from hermes_agent.runtime import current_settings, shared_provider
-    from tui_gateway import approvals
 
-    events = AgentEvents(sid)
     try:
         return AIAgent.from_settings(
             current_settings(),
@@ -64,45 +63,54 @@ def build_agent(sid: str, *, session_id: str | None = None, model: str | None = 
             session_db=server._get_db(),
             platform=PLATFORM,
             workspace=Path.cwd(),
-            reasoning_callback=events.reasoning,
-            tool_progress_callback=events.tool,
-            status_callback=events.status,
-            approval_callback=lambda command, reason: approvals.ask(sid, command, reason),
+            events=AgentEvents(sid),
         )
     except HermesError as exc:
         raise RpcError(AGENT_INIT_FAILED, f"agent init failed: {exc}") from None
 
 
-class AgentEvents:
-    """The agent's callbacks for one session, as `reasoning.delta`, `tool.*` and
-    `status.update` events. Tools run one at a time, so the open call is the one that
-    completes next; ids are numbered per session."""
+class AgentEvents(TurnEvents):
+    """What one session's turns report, as `message.delta`, `reasoning.delta`, `tool.*`,
+    `status.update` and `approval.request` events. Tools run one at a time, so the open call
+    is the one that finishes next; ids are numbered per session."""
 
     def __init__(self, sid: str) -> None:
         self.sid = sid
         self._calls = 0
         self._open: str | None = None
+        self._renderer: Any = None
+
+    def start_answer(self, cols: int) -> None:
+        """A new turn: its answer is rendered `cols` wide as it streams."""
+        self._renderer = server.make_stream_renderer(cols)
+
+    def token(self, text: str) -> None:
+        payload = {"text": text}
+        rendered = self._renderer.feed(text) if self._renderer is not None else None
+        if rendered:
+            payload["rendered"] = rendered
+        server._emit("message.delta", self.sid, payload)
 
     def reasoning(self, text: str) -> None:
         server._emit("reasoning.delta", self.sid, {"text": text})
 
-    def status(self, kind: str, text: str | None = None) -> None:
+    def status(self, kind: str, text: str) -> None:
         server._emit("status.update", self.sid, {"kind": kind, "text": text})
 
-    def tool(self, event: str, name: str, preview: Any = None, args: Any = None, **kw: Any) -> None:
-        if event == "tool.started":
-            self._open = self._next_id()
-            payload = {"tool_id": self._open, "name": name, "preview": preview, "args": args}
-            server._emit("tool.start", self.sid, payload)
-        elif event == "tool.completed":
-            tool_id, self._open = self._open or self._next_id(), None
-            payload = {
-                "tool_id": tool_id,
-                "name": name,
-                "duration_s": kw.get("duration"),
-                "is_error": bool(kw.get("is_error")),
-            }
-            server._emit("tool.complete", self.sid, payload)
+    def tool_started(self, name: str, preview: str, args: dict[str, str]) -> None:
+        self._open = self._next_id()
+        payload = {"tool_id": self._open, "name": name, "preview": preview, "args": args}
+        server._emit("tool.start", self.sid, payload)
+
+    def tool_finished(self, name: str, duration: float, is_error: bool) -> None:
+        tool_id, self._open = self._open or self._next_id(), None
+        payload = {"tool_id": tool_id, "name": name, "duration_s": duration, "is_error": is_error}
+        server._emit("tool.complete", self.sid, payload)
+
+    def approve(self, request: str, reason: str) -> str:
+        from tui_gateway import approvals
+
+        return approvals.ask(self.sid, request, reason)
 
     def _next_id(self) -> str:
         self._calls += 1

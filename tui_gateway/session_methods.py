@@ -128,7 +128,9 @@ def resume(p: ResumeParams) -> dict[str, Any]:
     sid = _new_sid()
     agent = agents.build_agent(sid, session_id=target)
     db.reopen_session(target)
-    session = _register(sid, agent, p.cols, db.get_messages_as_conversation(target))
+    session = _register(
+        sid, agent, p.cols, db.get_messages_as_conversation(target, with_row_ids=True)
+    )
     shown = db.get_messages_as_conversation(target, include_ancestors=True)
     return {
         "session_id": sid,
@@ -213,7 +215,7 @@ def undo(p: SessionParams) -> dict[str, Any]:
         removed, kept = kept[cut:], kept[:cut]
         session["history"] = kept
         session["history_version"] += 1
-    history.rewrite_transcript(server._get_db(), session["session_key"], kept)
+    history.forget(server._get_db(), removed)
     content = removed[0].get("content")
     return {"removed": len(removed), "text": content if isinstance(content, str) else ""}
 

@@ -15,7 +15,8 @@ from typing import Any
 from pydantic import Field
 
 from hermes_agent.errors import StoreError
-from tui_gateway import server
+from hermes_agent.turn import TurnResult, as_turn_result
+from tui_gateway import agents, server
 from tui_gateway.params import SessionParams
 from tui_gateway.registry import method
 from tui_gateway.session_state import DEFAULT_COLS, info_of, refuse_if_running, usage_of
@@ -69,16 +70,13 @@ def _turn(sid: str, session: dict[str, Any], agent: Any, text: str) -> dict[str,
         version = session["history_version"]
     cols = session.get("cols") or DEFAULT_COLS
     server._emit("message.start", sid)
-    streamer = server.make_stream_renderer(cols)
-
-    def stream(delta: str) -> None:
-        payload = {"text": delta}
-        rendered = streamer.feed(delta) if streamer is not None else None
-        if rendered:
-            payload["rendered"] = rendered
-        server._emit("message.delta", sid, payload)
-
-    result = agent.run_conversation(text, conversation_history=history, stream_callback=stream)
+    events = getattr(agent, "events", None)
+    if isinstance(events, agents.AgentEvents):
+        events.start_answer(cols)
+    result = as_turn_result(
+        agent.run_conversation(text, conversation_history=history),
+        session_id=getattr(agent, "session_id", ""),
+    )
     warning = _store_history(session, result, version)
     server._sync_session_key_after_compress(sid, session, clear_pending_title=False)
     complete = _outcome(result)
@@ -94,40 +92,37 @@ def _turn(sid: str, session: dict[str, Any], agent: Any, text: str) -> dict[str,
     return complete
 
 
-def _store_history(session: dict[str, Any], result: Any, version: int) -> str | None:
-    """Keep the turn's messages as the new history, unless history changed meanwhile."""
-    messages = result.get("messages") if isinstance(result, dict) else None
-    if not isinstance(messages, list):
+def _store_history(session: dict[str, Any], result: TurnResult, version: int) -> str | None:
+    """Keep the turn's history as the new one, unless history changed meanwhile (or the
+    agent did not say what it is)."""
+    if not result.context:
         return None
     with session["history_lock"]:
         if session["history_version"] != version:
             log.warning("history changed during a turn; its messages were not kept")
             return HISTORY_CHANGED
-        session["history"] = messages
+        session["history"] = list(result.context)
         session["history_version"] = version + 1
     return None
 
 
-def _outcome(result: Any) -> dict[str, Any]:
+def _outcome(result: TurnResult) -> dict[str, Any]:
     """The answer's text and status, plus this turn's usage and reasoning when known."""
-    if not isinstance(result, dict):
-        return {"text": str(result), "status": "complete"}
-    text = result.get("final_response") or ""
-    if result.get("interrupted"):
+    text = result.final_response or ""
+    if result.interrupted:
         status = "interrupted"
-    elif result.get("failed") or result.get("error"):
+    elif result.failure is not None:
         status = "error"
     else:
         status = "complete"
     outcome: dict[str, Any] = {"text": text, "status": status}
-    if status == "error":
-        outcome["error"] = result.get("error") or "the turn failed"
+    if result.failure is not None and status == "error":
+        outcome["error"] = str(result.failure)
         outcome["text"] = text or f"Error: {outcome['error']}"
-    if isinstance(result.get("usage"), dict):
-        outcome["turn_usage"] = result["usage"]
-    reasoning = result.get("last_reasoning")
-    if isinstance(reasoning, str) and reasoning.strip():
-        outcome["reasoning"] = reasoning
+    if result.usage.api_calls:
+        outcome["turn_usage"] = result.usage.as_dict()
+    if result.last_reasoning and result.last_reasoning.strip():
+        outcome["reasoning"] = result.last_reasoning
     return outcome
 
 

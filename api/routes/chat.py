@@ -81,7 +81,7 @@ def _run_log(stream_id: str | None) -> RunLog:
         raise BadRequest("stream_id is required")
     with STREAMS_LOCK:
         live = STREAMS.get(stream_id)
-    found = live or FINISHED_RUNS.get(stream_id)
+    found = live.log if live is not None else FINISHED_RUNS.get(stream_id)
     if found is None:
         raise NotFound("stream not found")
     return found

@@ -12,7 +12,16 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query
 from starlette.responses import Response, StreamingResponse
 
-from api import backup, context_usage, models, other_surfaces, projects, replies, session_ops
+from api import (
+    backup,
+    context_usage,
+    models,
+    other_surfaces,
+    projects,
+    replies,
+    session_ops,
+    turn_messages,
+)
 from api.models import Session, get_session, new_session
 from api.openapi_extras import SESSION_ID_CHECKED, SESSION_ID_QUERY, errors
 from api.redact import redact, redact_text
@@ -107,17 +116,21 @@ def read_session(
     ),
 ) -> JSONResponse:
     sid = _query_session_id(session_id, "session_id is required")
-    if messages:
-        other_surfaces.catch_up_session(sid)
     try:
         session = get_session(sid, metadata_only=not messages)
     except SessionNotFound:
         return _other_surface_session(sid, msg_limit, msg_before, with_messages=bool(messages))
     payload = session.compact()
-    start, page = _page(session.messages, msg_limit, msg_before) if messages else (0, [])
+    transcript, tool_calls = session.messages, session.tool_calls
+    later = other_surfaces.later_messages(session) if messages else []
+    if later:  # said on another surface since: shown here, written by the next edit
+        transcript = transcript + later
+        tool_calls = turn_messages.tool_call_summaries(transcript)
+        payload["message_count"] = len(transcript)
+    start, page = _page(transcript, msg_limit, msg_before) if messages else (0, [])
     payload.update(
         messages=page,
-        tool_calls=session.tool_calls,
+        tool_calls=tool_calls,
         pending_user_message=session.pending_user_message,
         pending_attachments=session.pending_attachments if messages else [],
         pending_started_at=session.pending_started_at,

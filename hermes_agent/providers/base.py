@@ -127,6 +127,24 @@ def accumulate(result: StreamResult, event: Event) -> None:
 STATUS_KINDS = {401: "auth", 403: "auth", 404: "not_found", 429: "rate_limit"}
 
 
+CONTEXT_MARKERS = (
+    "context length",
+    "context_length",
+    "context window",
+    "maximum context",
+    "too many tokens",
+    "prompt is too long",
+    "reduce the length",
+)
+
+
+def describes_context_overflow(message: str) -> bool:
+    """Whether a provider's error message says the request did not fit the context window
+    (providers send it as a plain 400, each in its own words)."""
+    lowered = message.lower()
+    return any(marker in lowered for marker in CONTEXT_MARKERS)
+
+
 def kind_for_status(status: int) -> str:
     """The `ProviderError.kind` an HTTP error status means, for every HTTP provider."""
     return STATUS_KINDS.get(status, "server" if status >= 500 else "bad_request")

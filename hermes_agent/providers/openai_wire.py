@@ -31,18 +31,10 @@ from hermes_agent.providers.base import (
     TextDelta,
     ToolCall,
     Usage,
+    describes_context_overflow,
     kind_for_status,
 )
 
-CONTEXT_MARKERS = (
-    "context length",
-    "context_length",
-    "context window",
-    "maximum context",
-    "too many tokens",
-    "prompt is too long",
-    "reduce the length",
-)
 STREAM_END = b"[DONE]"
 
 
@@ -65,7 +57,7 @@ def request_body(request: ChatRequest) -> bytes:
 
 def error_for(status: int | None, message: str) -> ProviderError:
     """The `ProviderError` an error reply means; `status` is None for one sent mid-stream."""
-    if status in (None, 400, 413) and any(m in message.lower() for m in CONTEXT_MARKERS):
+    if status in (None, 400, 413) and describes_context_overflow(message):
         return ContextLengthExceeded(message, status)
     if status is None:
         return ProviderError(f"The model provider failed mid-answer: {message}", "server")

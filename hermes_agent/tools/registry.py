@@ -27,8 +27,8 @@ log = logging.getLogger(__name__)
 
 MAX_OUTPUT_CHARS = 50_000
 
-# (command, reason) -> "once" | "session" | "always" | "deny"
-ApprovalCallback = Callable[[str, str], str]
+# (command, reason) -> "once" | "session" | "always" | "deny", or None: nobody to ask
+ApprovalCallback = Callable[[str, str], str | None]
 
 
 @dataclass
@@ -50,9 +50,9 @@ class ToolContext:
         refusals: "this command", "writing .git/config"."""
         if request in self.session_approved:
             return
-        if self.ask_approval is None:
+        choice = self.ask_approval(request, reason) if self.ask_approval else None
+        if choice is None:
             raise ToolError(f"{subject} needs the user's approval, and no one can be asked")
-        choice = self.ask_approval(request, reason)
         if choice == "session":
             self.session_approved.add(request)
         elif choice not in ("once", "always"):

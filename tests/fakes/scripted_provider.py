@@ -11,8 +11,11 @@ a test runs without a socket, an SDK or a server thread::
         Step.text("All done.", usage=(20, 3)),
     )
     agent = AIAgent(provider, model="scripted-model", tools=tools_named(["todo"]))
-    agent.run_conversation("hi")
+    result = agent.run_conversation("hi", events=RecordingEvents())
+    assert [m["role"] for m in result.new_messages] == ["user", "assistant", "tool", "assistant"]
     assert provider.requests[1].messages[-1]["role"] == "tool"
+
+(`RecordingEvents` is in `tests.fakes.turn_events`.)
 
 Each `stream` call takes the next scripted `Step` (or `default` once the script is spent); a
 call with neither raises `AssertionError`, which no part of the agent catches, so an

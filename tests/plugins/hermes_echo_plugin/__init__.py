@@ -1,4 +1,5 @@
-"""A third-party plugin, as small as one can be: a tool, a provider and a chat platform.
+"""A third-party plugin, as small as one can be: a tool, a provider, a chat platform and a
+store.
 
 Its entry points (written by the tests into a `*.dist-info`):
 
@@ -8,6 +9,8 @@ Its entry points (written by the tests into a `*.dist-info`):
     echo = hermes_echo_plugin:PROVIDER
     [hermes_station.platforms]
     lines = hermes_echo_plugin.lines:PLATFORM
+    [hermes_station.stores]
+    elsewhere = hermes_echo_plugin.store:STORE
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
-"""Folding an agent turn into the web transcript.
+"""The messages of a web turn, for the model and for the page.
 
 The web session keeps two histories: `messages`, what the user sees (every prompt ever sent,
 error markers included), and `context_messages`, what the model sees (possibly compressed).
-The agent works on the model history; these helpers turn its result back into both.
+A turn's `TurnResult` says what it added (`new_messages`) and what the model continues from
+(`context`); these helpers shape them for the session file. Messages keep their state.db row
+id (`ROW_ID`), which later edits and catch-ups go by.
 """
 
 from __future__ import annotations
@@ -12,15 +14,17 @@ import time
 from typing import Any
 
 from api.models import message_text
-from hermes_agent.compression import SUMMARY_PREFIX
+from hermes_agent.compression import SUMMARY_FLAG
+from hermes_agent.turn import ROW_ID, TurnResult
 
-API_KEYS = ("role", "content", "tool_calls", "tool_call_id", "name")
+CONTEXT_KEYS = ("role", "content", "tool_calls", "tool_call_id", "name", ROW_ID)
 SNIPPET_CHARS = 200
 ARG_CHARS = 120
 
 
 def api_history(messages: list[Any]) -> list[dict[str, Any]]:
-    """The model's view: no error markers, API keys only, no tool result without its call."""
+    """The model's view: no error markers, API keys (and row ids) only, no tool result
+    without its call."""
     declared = {
         call.get("id")
         for m in messages
@@ -34,53 +38,29 @@ def api_history(messages: list[Any]) -> list[dict[str, Any]]:
             continue
         if m["role"] == "tool" and m.get("tool_call_id") not in declared:
             continue
-        history.append({k: v for k, v in m.items() if k in API_KEYS})
+        history.append({k: v for k, v in m.items() if k in CONTEXT_KEYS})
     return history
 
 
-def _identity(message: dict[str, Any]) -> tuple:
-    return (
-        message.get("role"),
-        " ".join(message_text(message.get("content")).split())[:500],
-        message.get("tool_call_id"),
-        json.dumps(message.get("tool_calls"), sort_keys=True),
-    )
-
-
-def new_display_messages(
-    previous: list[dict[str, Any]], result: list[dict[str, Any]], user_text: str
+def shown_messages(
+    result: TurnResult, attachments: list | None, reasoning: str, started: float | None
 ) -> list[dict[str, Any]]:
-    """The messages of this turn, for the display transcript.
-
-    Normally the result extends the history it was given. After a compression it does not:
-    then the turn starts at the user's message, preceded by the new summary.
-    """
-    if len(result) >= len(previous) and all(
-        _identity(a) == _identity(b) for a, b in zip(previous, result, strict=False)
-    ):
-        return [dict(m) for m in result[len(previous) :]]
-    start = _last_user_turn(result, user_text)
-    summaries = [
-        dict(m)
-        for m in result[:start]
-        if m.get("role") == "user" and message_text(m.get("content")).startswith(SUMMARY_PREFIX)
-    ]
-    return summaries + [dict(m) for m in result[start:]]
+    """The turn's messages as the page shows them: the user's with its attachments' names,
+    the answer with the reasoning streamed for it, each with a time."""
+    messages = [dict(m) for m in result.new_messages]
+    user = next((m for m in messages if m["role"] == "user" and not m.get(SUMMARY_FLAG)), None)
+    if attachments and user is not None:
+        user["attachments"] = attachment_names(attachments)
+    if reasoning.strip():
+        answer = next((m for m in reversed(messages) if m.get("role") == "assistant"), None)
+        if answer is not None:
+            answer.setdefault("reasoning", reasoning)
+    stamp(messages, started)
+    return messages
 
 
-def _last_user_turn(messages: list[dict[str, Any]], user_text: str) -> int:
-    wanted = " ".join(user_text.split())
-    for i in range(len(messages) - 1, -1, -1):
-        m = messages[i]
-        if m.get("role") == "user" and " ".join(message_text(m.get("content")).split()) == wanted:
-            return i
-    return len(messages)
-
-
-def has_assistant_text(messages: list[dict[str, Any]]) -> bool:
-    return any(
-        m.get("role") == "assistant" and message_text(m.get("content")).strip() for m in messages
-    )
+def attachment_names(attachments: list) -> list[str]:
+    return [a.get("name") if isinstance(a, dict) else a for a in attachments]
 
 
 def stamp(messages: list[dict[str, Any]], when: float | None = None) -> None:
@@ -89,6 +69,11 @@ def stamp(messages: list[dict[str, Any]], when: float | None = None) -> None:
     for m in messages:
         if "timestamp" not in m and "_ts" not in m:
             m["timestamp"] = now
+
+
+def linked_rows(messages: list[Any]) -> set[int]:
+    """The state.db row ids these messages are linked to."""
+    return {m[ROW_ID] for m in messages if isinstance(m, dict) and isinstance(m.get(ROW_ID), int)}
 
 
 def tool_call_summaries(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
