@@ -13,9 +13,10 @@ from collections.abc import Iterator
 from typing import IO
 
 from api import models
+from api.config import CACHE
 from api.models import Session
-from api.redact import redact
 from api.storage import dumps_file
+from hermes_agent.redaction import redact
 
 IN_MEMORY_BYTES = 8 * 1024 * 1024
 CHUNK_BYTES = 256 * 1024
@@ -55,8 +56,7 @@ def _write_archive(target: IO[bytes]) -> int:
 def _uncached(sid: str) -> Session | None:
     """The live object when cached, else the file read without caching it: a backup of
     thousands of sessions must not push the ones in use out of the cache."""
-    with models.LOCK:
-        cached = models.SESSIONS.get(sid)
+    cached = CACHE.peek(sid)
     return cached if cached is not None else Session.load(sid)
 
 

@@ -4,20 +4,22 @@ Everything here is read from the environment once, at import. Importing this mod
 no file: directories are created when the server starts (`api.app`).
 
 The shared state and its locks follow one ordering, outermost first:
-    per-session agent lock  →  LOCK  →  STREAMS_LOCK or the index's own lock
+    a session's edit lock (`_get_session_agent_lock`)  →  LOCK  →  STREAMS_LOCK or the
+    index's own lock
 `LOCK` is a plain, non-reentrant lock that guards `SESSIONS` only; it is never held across
-disk I/O, so a slow disk can never stall every request.
+disk I/O, so a slow disk can never stall every request. All of them but `STREAMS_LOCK` are
+parts of `CACHE` (`api.session_cache`).
 """
 
 from __future__ import annotations
 
-import collections
 import os
 import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from api.session_cache import SessionCache
 from hermes_agent.settings import DEFAULT_WORKSPACE as AGENT_DEFAULT_WORKSPACE
 
 if TYPE_CHECKING:
@@ -75,32 +77,21 @@ ALLOWED_ORIGINS = frozenset(
 SERVER_START_TIME = time.time()
 
 # ── shared state ─────────────────────────────────────────────────────────────────────────
-LOCK = threading.Lock()
-SESSIONS: collections.OrderedDict[str, Session] = collections.OrderedDict()
 SESSIONS_MAX = 100
 
 # stream_id → its `api.runs.Run`; filled by the streaming layer.
 STREAMS: dict[str, Run] = {}
 STREAMS_LOCK = threading.Lock()
 
-SESSION_AGENT_LOCKS: dict[str, threading.Lock] = {}
-SESSION_AGENT_LOCKS_LOCK = threading.Lock()
+
+def _has_live_run(session: Session) -> bool:
+    return bool(session.active_stream_id) and session.active_stream_id in STREAMS
 
 
-def _get_session_agent_lock(sid: str) -> threading.Lock:
-    """Return the one lock that serialises every read-modify-save of session `sid`.
-
-    Non-reentrant on purpose: code that already holds it must not call back into a path that
-    takes it again. Hold it for the mutation and the save only, never across an LLM call.
-    """
-    with SESSION_AGENT_LOCKS_LOCK:
-        lock = SESSION_AGENT_LOCKS.get(sid)
-        if lock is None:
-            lock = SESSION_AGENT_LOCKS[sid] = threading.Lock()
-        return lock
-
-
-def _drop_session_agent_lock(sid: str) -> None:
-    """Forget a deleted session's lock; a holder keeps its reference and finishes safely."""
-    with SESSION_AGENT_LOCKS_LOCK:
-        SESSION_AGENT_LOCKS.pop(sid, None)
+# The sessions in memory and their edit locks, under the names the server has always used.
+CACHE = SessionCache(SESSIONS_MAX, _has_live_run)
+LOCK = CACHE.lock
+SESSIONS = CACHE.sessions
+SESSION_AGENT_LOCKS = CACHE.edit_locks
+SESSION_AGENT_LOCKS_LOCK = CACHE.edit_locks_lock
+_get_session_agent_lock = CACHE.edit_lock

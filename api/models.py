@@ -22,6 +22,7 @@ from typing import Any
 
 from api import session_index
 from api.config import (
+    CACHE,
     DEFAULT_MODEL,
     DEFAULT_WORKSPACE,
     LEGACY_DEFAULT_WORKSPACE,
@@ -29,10 +30,8 @@ from api.config import (
     SESSION_DIR,
     SESSION_INDEX_FILE,
     SESSIONS,
-    SESSIONS_MAX,
     STREAMS,
     STREAMS_LOCK,
-    _drop_session_agent_lock,
     _get_session_agent_lock,
 )
 from api.storage import JSONDecodeError, atomic_write, dumps_file, loads
@@ -244,7 +243,7 @@ class Session:
         """
         if self._metadata_only:
             raise StoreError("A metadata-only session cannot be saved")
-        if self._deleted or self.session_id in _DELETED:
+        if self._deleted or CACHE.was_deleted(self.session_id):
             raise SessionNotFound(self.session_id)
         if touch_updated_at:
             self.updated_at = time.time()
@@ -355,56 +354,24 @@ def _session_index() -> session_index.SessionIndex:
 
 
 # ── the cache and the sidebar ─────────────────────────────────────────────────────────────
-# Ids deleted by this process: a read that loaded the file just before the delete must not
-# put it back in the cache. Ids are random and never reused, so the set stays small.
-_DELETED: set[str] = set()
-
-
 def get_session(sid: str, metadata_only: bool = False) -> Session:
     """The live object for `sid`: from the cache, else from disk. Raises `SessionNotFound`.
 
     Every caller gets the same object while it stays cached. A metadata-only load is never
     cached, so a later full load can never see its empty transcript.
     """
-    with LOCK:
-        cached = SESSIONS.get(sid)
-        if cached is not None:
-            SESSIONS.move_to_end(sid)
-            return cached
+    cached = CACHE.get(sid)
+    if cached is not None:
+        return cached
     loaded = Session.load_metadata_only(sid) if metadata_only else Session.load(sid)
     if loaded is None:
         raise SessionNotFound(sid)
     if loaded._metadata_only:
         return loaded
-    with LOCK:
-        if sid in _DELETED:
-            raise SessionNotFound(sid)
-        cached = SESSIONS.get(sid)
-        if cached is not None:
-            SESSIONS.move_to_end(sid)
-            return cached
-        _cache_locked(loaded)
-    return loaded
-
-
-def _cache_locked(session: Session) -> None:
-    """Insert into the LRU (LOCK held); sessions with a live run are never evicted."""
-    _DELETED.discard(session.session_id)
-    SESSIONS[session.session_id] = session
-    SESSIONS.move_to_end(session.session_id)
-    excess = len(SESSIONS) - SESSIONS_MAX
-    if excess <= 0:
-        return
-    for sid in list(SESSIONS)[:excess]:
-        candidate = SESSIONS[sid]
-        if candidate.active_stream_id and candidate.active_stream_id in STREAMS:
-            continue
-        del SESSIONS[sid]
-
-
-def cache_session(session: Session) -> None:
-    with LOCK:
-        _cache_locked(session)
+    kept = CACHE.keep_loaded(loaded)
+    if kept is None:
+        raise SessionNotFound(sid)
+    return kept
 
 
 def new_session(
@@ -415,7 +382,7 @@ def new_session(
     A crash before the first message loses it, and there was nothing in it to lose.
     """
     session = Session(workspace=workspace, model=model, profile=profile or "default")
-    cache_session(session)
+    CACHE.keep(session)
     return session
 
 
@@ -425,9 +392,7 @@ def forget_session_files(sid: str) -> None:
     Used when a session lives on under a new id (compression), so the old id must vanish
     from disk and from the sidebar without a second lock acquisition.
     """
-    with LOCK:
-        _DELETED.add(sid)
-        SESSIONS.pop(sid, None)
+    CACHE.forget(sid)
     with contextlib.suppress(FileNotFoundError):
         (SESSION_DIR / f"{sid}.json").unlink()
     _session_index().remove(sid)
@@ -441,10 +406,8 @@ def delete_session(sid: str) -> bool:
     """
     if not is_valid_session_id(sid):
         raise BadRequest("Invalid session_id")
-    with _get_session_agent_lock(sid):
-        with LOCK:
-            _DELETED.add(sid)
-            cached = SESSIONS.pop(sid, None)
+    with CACHE.edit_lock(sid):
+        cached = CACHE.forget(sid)
         if cached is not None:
             cached._deleted = True
         try:
@@ -453,7 +416,7 @@ def delete_session(sid: str) -> bool:
         except FileNotFoundError:
             removed = False
         _session_index().remove(sid)
-    _drop_session_agent_lock(sid)
+    CACHE.drop_edit_lock(sid)
     return removed
 
 
@@ -472,9 +435,7 @@ def all_sessions() -> list[dict]:
     with STREAMS_LOCK:
         active = set(STREAMS)
     rows = {row["session_id"]: row for row in _session_index().rows()}
-    with LOCK:
-        live = list(SESSIONS.values())
-    for session in live:
+    for session in CACHE.objects():
         rows[session.session_id] = session.compact(True, active)
     visible = [row for row in rows.values() if not _is_empty_draft(row)]
     for i, row in enumerate(visible):

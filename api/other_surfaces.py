@@ -15,6 +15,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from api import agent_runtime, models
+from api.config import CACHE
 from api.models import Session
 from api.validation import is_valid_session_id
 from hermes_agent.errors import HermesError, NotFound, SessionNotFound
@@ -172,7 +173,7 @@ def continue_in_web(sid: str) -> tuple[Session, bool]:
         state_cursor=_last_row(web_id),
     )
     session.save()
-    models.cache_session(session)
+    CACHE.keep(session)
     return session, True
 
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 import logging
 
 from api import models
-from api.config import STREAMS, STREAMS_LOCK
-from api.session_ops import session_for_edit
+from api.config import CACHE, STREAMS, STREAMS_LOCK
 from api.turn_fold import INTERRUPTED_MARKER, fold_unfinished_turn
 from hermes_agent.errors import HermesError
 
@@ -37,7 +36,7 @@ def recover_interrupted_runs() -> int:
 
 def repair_session(session_id: str) -> bool:
     try:
-        with session_for_edit(session_id) as s:
+        with CACHE.session_for_edit(session_id) as s:
             with STREAMS_LOCK:
                 if not s.active_stream_id or s.active_stream_id in STREAMS:
                     return False

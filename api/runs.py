@@ -32,6 +32,7 @@ class Run(TurnEvents):
     log: RunLog
     cancel: threading.Event = field(default_factory=threading.Event)
     agent: Any = None
+    answer: str | None = None  # the final answer, once the turn is saved
     partial_text: str = ""
     reasoning_text: str = ""
     token_sent: bool = False

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from api import models
-from api.models import LOCK, SESSIONS, all_sessions, message_text
+from api.config import CACHE
+from api.models import all_sessions, message_text
 from api.storage import JSONDecodeError, loads
 from api.transcripts import snippet
 
@@ -53,8 +54,7 @@ def _content_match(sid: str, needle: str, depth: int) -> str | None:
 
 
 def _messages_of(sid: str, needle: str) -> list | None:
-    with LOCK:
-        cached = SESSIONS.get(sid)
+    cached = CACHE.peek(sid)
     if cached is not None:
         return cached.messages
     path = models.SESSION_DIR / f"{sid}.json"

@@ -5,11 +5,13 @@ from __future__ import annotations
 import orjson
 
 from api import config
-from api.models import Session, cache_session, title_from
+from api.config import CACHE
+from api.models import Session, title_from
 from api.schemas import MESSAGE_ROLES, ImportSession
 from api.session_ops import TITLE_MAX
 from api.workspaces import resolve_trusted_workspace
 from hermes_agent.errors import BadRequest, PayloadTooLarge
+from hermes_agent.turn import ROW_ID
 
 ROLES = frozenset(MESSAGE_ROLES)
 IMPORTED_TITLE = "Imported session"
@@ -25,7 +27,8 @@ def import_session(body: ImportSession) -> Session:
         title=title or title_from(body.messages, IMPORTED_TITLE),
         workspace=workspace,
         model=body.model,
-        messages=body.messages,
+        # Row ids name rows of this server's state.db: never taken from a file.
+        messages=[{k: v for k, v in m.items() if k != ROW_ID} for m in body.messages],
         tool_calls=tool_calls,
         pinned=body.pinned,
     )
@@ -33,7 +36,7 @@ def import_session(body: ImportSession) -> Session:
         session.save()
     except orjson.JSONEncodeError as exc:
         raise BadRequest(f"messages cannot be stored: {exc}") from None
-    cache_session(session)
+    CACHE.keep(session)
     return session
 
 

@@ -8,16 +8,16 @@ under `LOCK`: everyone mutates the one object the rest of the server sees.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-from api import agent_runtime, other_surfaces
-from api.config import LOCK, STREAMS, STREAMS_LOCK, _get_session_agent_lock
-from api.models import SESSIONS, UNTITLED, Session, get_session, message_text
+from api import agent_runtime, other_surfaces, turn_messages
+from api.config import CACHE, LOCK, STREAMS, STREAMS_LOCK, _get_session_agent_lock
+from api.models import UNTITLED, Session, get_session, message_text
 from api.turn_messages import linked_rows
 from hermes_agent.errors import BadRequest, Conflict, EmptyTranscript, StoreError
+from hermes_agent.usage import context_fill
 
 log = logging.getLogger(__name__)
 
@@ -72,20 +72,10 @@ def _last_user_index(messages: list) -> int | None:
     return None
 
 
-@contextlib.contextmanager
-def session_for_edit(session_id: str) -> Iterator[Session]:
-    """The session to change, held under its agent lock until the block ends: the one
-    instance the rest of the server sees, with what other surfaces said in it since."""
-    with _get_session_agent_lock(session_id):
-        yield _current(session_id)
-
-
 def _current(session_id: str) -> Session:
-    """The cached instance (another thread may have loaded it meanwhile), caught up with
-    state.db. Call with the session's agent lock held."""
-    s = get_session(session_id)
-    with LOCK:
-        s = SESSIONS.get(session_id, s)
+    """The cached instance, caught up with what other surfaces said in it since (the edit
+    works on what the page shows). Call with the session's edit lock held."""
+    s = CACHE.current(session_id)
     other_surfaces.catch_up(s)
     return s
 
@@ -95,7 +85,9 @@ def update_session(
 ) -> Session:
     """Apply `mutate` to the session and save it, all under its agent lock.
     `transcript`: the change may remove messages, whose state.db rows go with them."""
-    with session_for_edit(session_id) as s:
+    with CACHE.session_for_edit(session_id) as s:
+        if transcript:
+            other_surfaces.catch_up(s)
         linked = _linked(s) if transcript else set()
         with LOCK:
             mutate(s)
@@ -117,7 +109,7 @@ def _forget_rows(s: Session, linked_before: set[int]) -> None:
     if not gone or db is None:
         return
     try:
-        db.delete_messages(gone)
+        db.delete_messages(s.session_id, gone)
     except StoreError as exc:
         log.warning("state.db kept %d message(s) removed from %s: %s", len(gone), s.session_id, exc)
 
@@ -228,8 +220,11 @@ def session_status(session_id: str) -> dict[str, Any]:
 
 
 def session_usage(session_id: str) -> dict[str, Any]:
+    """Token and cost totals, and how full the context window is (for the chat header)."""
     s = get_session(session_id)
-    return {**_token_totals(s), "model": s.model}
+    length = int(s.context_length or agent_runtime.current_settings().context_length)
+    history = turn_messages.api_history(s.context_messages or s.messages)
+    return {**_token_totals(s), "model": s.model, **context_fill(history, length)}
 
 
 def _token_totals(s: Session) -> dict[str, Any]:

@@ -17,8 +17,7 @@ from typing import Any
 
 from api import agent_runtime, models, run_errors, runs, streaming, turn_messages
 from api.config import STREAMS, STREAMS_LOCK
-from api.models import get_session, message_text
-from api.run_events import FINISHED_RUNS
+from api.models import get_session
 from hermes_agent.errors import Conflict, HermesError
 from hermes_agent.turn import TurnEvents
 
@@ -105,7 +104,7 @@ class BackgroundResult:
     task_id: str
     prompt: str
     session_id: str
-    stream_id: str
+    run: runs.Run
     answer: str | None = None
     completed_at: float | None = None
     started_at: float = field(default_factory=time.time)
@@ -130,8 +129,8 @@ def start_background(parent_id: str, prompt: str) -> BackgroundResult:
     task = models.new_session(parent.workspace, parent.model, parent.profile)
     task.title = "bg: " + " ".join(prompt.split())[:TITLE_PREFIX_CHARS]
     task.project_id = parent.project_id
-    stream_id = streaming.start_run(task.session_id, prompt, parent.model, parent.workspace, [])
-    result = BackgroundResult(uuid.uuid4().hex[:8], prompt, task.session_id, stream_id)
+    run = streaming.start_run(task.session_id, prompt, parent.model, parent.workspace, [])
+    result = BackgroundResult(uuid.uuid4().hex[:8], prompt, task.session_id, run)
     with _BACKGROUND_LOCK:
         _BACKGROUND.setdefault(parent_id, []).append(result)
     threading.Thread(
@@ -141,25 +140,8 @@ def start_background(parent_id: str, prompt: str) -> BackgroundResult:
 
 
 def _deliver(result: BackgroundResult) -> None:
-    live = runs.live_run(result.stream_id)
-    run_log = live.log if live is not None else FINISHED_RUNS.get(result.stream_id)
-    if run_log is not None:
-        run_log.ended.wait()
-    try:
-        session = get_session(result.session_id)
-        answer = next(
-            (
-                message_text(m.get("content"))
-                for m in reversed(session.messages)
-                if m.get("role") == "assistant"
-                and not m.get("_error")
-                and message_text(m.get("content")).strip()
-            ),
-            None,
-        )
-    except HermesError:
-        answer = None
-    result.answer = answer or "(the background task produced no answer)"
+    result.run.log.ended.wait()
+    result.answer = result.run.answer or "(the background task produced no answer)"
     result.completed_at = time.time()
 
 

@@ -16,21 +16,20 @@ import threading
 import time
 from typing import Any
 
-from api import agent_runtime, models, run_errors, runs, session_ops, turn_messages
+from api import agent_runtime, models, other_surfaces, run_errors, runs, turn_messages
 from api.config import (
+    CACHE,
     LOCK,
-    SESSION_AGENT_LOCKS,
-    SESSION_AGENT_LOCKS_LOCK,
     SESSIONS,
     STREAMS,
     STREAMS_LOCK,
     _get_session_agent_lock,
 )
 from api.models import Session, get_session, title_from
-from api.redact import redact
 from api.turn_fold import CANCELLED_MARKER, clear_pending, fold_unfinished_turn
 from hermes_agent.approval_queue import APPROVALS
 from hermes_agent.errors import Conflict, HermesError
+from hermes_agent.redaction import redact
 from hermes_agent.turn import TurnResult
 from hermes_agent.usage import UsageReport
 
@@ -40,10 +39,13 @@ CHECKPOINT_POLL_SECONDS = 0.25
 CHECKPOINT_TEXT_SECONDS = 2.0
 
 
-def start_run(session_id: str, message: str, model: str, workspace: str, attachments: list) -> str:
+def start_run(
+    session_id: str, message: str, model: str, workspace: str, attachments: list
+) -> runs.Run:
     """Bring the session up to date, save the user's turn as pending (fsynced), register the
     run, start its worker."""
-    with session_ops.session_for_edit(session_id) as s:
+    with CACHE.session_for_edit(session_id) as s:
+        other_surfaces.catch_up(s)
         with STREAMS_LOCK:
             if s.active_stream_id and s.active_stream_id in STREAMS:
                 raise Conflict(
@@ -68,7 +70,7 @@ def start_run(session_id: str, message: str, model: str, workspace: str, attachm
         daemon=True,
     )
     worker.start()
-    return run.stream_id
+    return run
 
 
 def _run_agent_streaming(  # noqa: PLR0912, PLR0915, PLR0917 - shape fixed by the run contract
@@ -160,6 +162,7 @@ def _run_agent_streaming(  # noqa: PLR0912, PLR0915, PLR0917 - shape fixed by th
                 if first_title:
                     agent_runtime.mirror_title(s.session_id, s.title)
                 done = _done_event(s, result.usage)
+                run.answer = result.final_response
             if result.compressed:
                 put("compressed", {"message": "Context compressed to continue the conversation"})
             put("done", done)
@@ -207,18 +210,10 @@ def _finish_failed(
 
 
 def _follow_rotation(s: Session, old_id: str, new_id: str, held_lock: threading.Lock) -> None:
-    """The agent continued in a new session after compression: so does the web session.
-
-    The lock object already held is aliased under the new id (the old key may already have
-    been pruned by a delete), so every writer keeps serialising on the same lock.
-    """
+    """The agent continued in a new session after compression: so does the web session,
+    under the edit lock already held."""
     s.session_id = new_id
-    with LOCK:
-        SESSIONS.pop(old_id, None)
-        SESSIONS[new_id] = s
-    with SESSION_AGENT_LOCKS_LOCK:
-        SESSION_AGENT_LOCKS[new_id] = held_lock
-        SESSION_AGENT_LOCKS.pop(old_id, None)
+    CACHE.rename(s, old_id, held_lock)
     agent_runtime.rekey_agent(old_id, new_id)
     models.forget_session_files(old_id)
 
@@ -318,9 +313,7 @@ def cancel_stream(stream_id: str) -> bool:
     # with the worker's final save, which sees the cancel flag and leaves this state alone.
     try:
         with _get_session_agent_lock(session_id):
-            s = get_session(session_id)
-            with LOCK:
-                s = SESSIONS.get(session_id, s)
+            s = CACHE.current(session_id)
             if s.active_stream_id == stream_id:
                 _save_cancelled_turn(s, run.partial_text)
     except (HermesError, OSError) as exc:

@@ -213,7 +213,7 @@ class Chat:
             return None
         removed = history[cut].get("content")
         self.history = history[:cut]
-        stored_history.forget(self.services.db, history[cut:])
+        stored_history.forget(self.services.db, self.session_id, history[cut:])
         return removed if isinstance(removed, str) else ""
 
     def compress_blocking(self) -> tuple[int, int] | None:

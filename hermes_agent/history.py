@@ -28,14 +28,14 @@ def last_user_index(history: list[dict[str, Any]]) -> int | None:
     )
 
 
-def forget(db: ConversationStore | None, removed: list[dict[str, Any]]) -> None:
-    """Delete the stored rows of messages taken out of a conversation (an undo), named by
-    their row ids: the same words said earlier are never mistaken for them."""
+def forget(db: ConversationStore | None, session_id: str, removed: list[dict[str, Any]]) -> None:
+    """Delete the stored rows of messages taken out of conversation `session_id` (an undo),
+    named by their row ids: the same words said earlier are never mistaken for them."""
     rows = [m[ROW_ID] for m in removed if isinstance(m.get(ROW_ID), int)]
     if db is None or not rows:
         return
     try:
-        db.delete_messages(rows)
+        db.delete_messages(session_id, rows)
     except StoreError as exc:
         log.warning("could not delete %d undone message(s): %s", len(rows), exc)
 

@@ -117,3 +117,34 @@ def session_usage(agent: Any) -> dict[str, Any]:
         "context_percent": round(100 * used / limit, 1) if limit else 0.0,
         "compressions": int(getattr(compressor, "compression_count", 0) or 0),
     }
+
+
+def context_fill(history: list[dict[str, Any]], context_length: int) -> dict[str, int]:
+    """How full the context window is for `history`: the same pre-call estimate the agent uses
+    to decide on compression (characters / 4 over the history and the tool definitions), so
+    it describes the conversation as it stands, which a provider's last count would not after
+    an undo or an edit."""
+    from hermes_agent.compression import estimate_tokens
+    from hermes_agent.runtime import current_settings
+
+    settings = current_settings()
+    return {
+        "context_tokens": estimate_tokens(history, _offered_tool_schemas(settings)),
+        "context_length": context_length,
+        "threshold_tokens": int(context_length * settings.compression_threshold),
+    }
+
+
+def _offered_tool_schemas(settings: Any) -> list[dict[str, Any]]:
+    """The tool definitions sent with every call; none when the provider cannot use tools."""
+    from hermes_agent.errors import HermesError
+    from hermes_agent.runtime import shared_provider
+    from hermes_agent.tools.registry import tools_named
+
+    try:
+        supports_tools = shared_provider().supports_tools
+    except HermesError:
+        supports_tools = True  # unreachable provider: count what a working one would be sent
+    if not supports_tools:
+        return []
+    return [tool.schema() for tool in tools_named(settings.enabled_tools)]

@@ -121,9 +121,9 @@ class ConversationStore(Protocol):
     def last_message_id(self, session_id: str) -> int | None:
         """The row id of the session's newest message; None when it has none."""
 
-    def delete_messages(self, row_ids: Iterable[int]) -> int:
-        """Delete these rows, whichever sessions hold them, keeping the counters right;
-        returns how many there were."""
+    def delete_messages(self, session_id: str, row_ids: Iterable[int]) -> int:
+        """Delete those of these rows that belong to the session or its ancestors (what its
+        conversation shows), keeping the counters right; returns how many there were."""
 
     # -- listing and search ------------------------------------------------------------------
 

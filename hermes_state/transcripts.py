@@ -124,18 +124,20 @@ class MessagesMixin:
         )
         return row[0]
 
-    def delete_messages(self, row_ids: Iterable[int]) -> int:
+    def delete_messages(self, session_id: str, row_ids: Iterable[int]) -> int:
         ids = sorted({int(i) for i in row_ids})
+        lineage = self._ancestry(session_id) if ids else []
+        within = f"session_id IN ({','.join('?' * len(lineage))})"
 
         def write(conn: sqlite3.Connection) -> int:
             deleted = 0
             for start in range(0, len(ids), _ID_BATCH):
                 batch = ids[start : start + _ID_BATCH]
-                marks = ",".join("?" * len(batch))
+                where = f"id IN ({','.join('?' * len(batch))}) AND {within}"
                 rows = conn.execute(
-                    f"SELECT session_id, tool_calls FROM messages WHERE id IN ({marks})", batch
+                    f"SELECT session_id, tool_calls FROM messages WHERE {where}", [*batch, *lineage]
                 ).fetchall()
-                conn.execute(f"DELETE FROM messages WHERE id IN ({marks})", batch)
+                conn.execute(f"DELETE FROM messages WHERE {where}", [*batch, *lineage])
                 for row in rows:
                     conn.execute(
                         "UPDATE sessions SET message_count = MAX(0, message_count - 1), "

@@ -257,3 +257,26 @@ def test_a_compression_in_the_middle_is_continued_without_duplicates(tmp_path, f
         assert [m["content"] for m in done["messages"]] == [*contents, "and now?", "Still whole."]
     finally:
         process.stop()
+
+
+def test_row_ids_in_an_imported_transcript_are_not_trusted(server, fake):
+    victim = _new_session(server)
+    _web_turn(server, fake, victim, "Keep my words", "Kept.")
+    db = _db(server)
+    try:
+        rows = [m["id"] for m in db.get_messages(victim)]
+    finally:
+        db.close()
+    forged = [
+        {"role": "user", "content": "hello", "_row_id": rows[0]},
+        {"role": "assistant", "content": "hi", "_row_id": rows[1]},
+    ]
+    imported = request(server.base, "POST", "/api/session/import", {"messages": forged})
+    assert imported.status == 200, imported.json
+    assert all("_row_id" not in m for m in imported.json["session"]["messages"])
+
+    sid = imported.json["session"]["session_id"]
+    assert request(server.base, "POST", "/api/session/undo", {"session_id": sid}).status == 200
+    assert request(server.base, "POST", "/api/session/clear", {"session_id": sid}).status == 200
+
+    assert _stored(server, victim) == [("user", "Keep my words"), ("assistant", "Kept.")]

@@ -1275,15 +1275,26 @@ def test_delete_messages_drops_exactly_the_named_rows_and_recounts(db):
     ids = [m["id"] for m in db.get_messages("t1")]
     other = db.get_messages("t2")[0]["id"]
 
-    assert db.delete_messages([ids[1], ids[3], other, 10_000]) == 3
+    assert db.delete_messages("t1", [ids[1], ids[3], other, 10_000]) == 2
 
     assert [m["id"] for m in db.get_messages("t1")] == [ids[0], ids[2]]
-    assert db.get_messages("t2") == []
-    row, other_row = db.get_session("t1"), db.get_session("t2")
+    assert [m["id"] for m in db.get_messages("t2")] == [other], "another conversation's row"
+    row = db.get_session("t1")
     assert (row["message_count"], row["tool_call_count"]) == (2, 0)
-    assert other_row["message_count"] == 0
     assert db.search_messages("walrus") == []
-    assert db.delete_messages([]) == 0
+    assert db.delete_messages("t1", []) == 0
+
+
+def test_delete_messages_reaches_the_ancestors_of_a_compressed_conversation(db):
+    db.create_session("parent", "web")
+    db.append_message("parent", "user", "before the summary")
+    db.end_session("parent", "compression")
+    db.create_session("child", "web", parent_session_id="parent")
+    db.append_message("child", "user", "after it")
+    parent_row = db.get_messages("parent")[0]["id"]
+
+    assert db.delete_messages("child", [parent_row]) == 1
+    assert db.get_messages("parent") == []
 
 
 def test_messages_after_a_row_are_the_later_ones_with_their_ids(db):
@@ -1317,11 +1328,11 @@ def test_forget_deletes_the_rows_of_undone_messages_by_id(db):
         db.append_message("t2", role, text)
     history = db.get_messages_as_conversation("t2", with_row_ids=True)
 
-    forget(db, history[2:])
+    forget(db, "t2", history[2:])
 
     assert [(m["role"], m["content"]) for m in db.get_messages("t2")] == [
         ("user", "yes"),
         ("assistant", "b"),
     ]
-    forget(db, [{"role": "user", "content": "yes"}])  # no row id: nothing to delete
+    forget(db, "t2", [{"role": "user", "content": "yes"}])  # no row id: nothing to delete
     assert db.message_count("t2") == 2

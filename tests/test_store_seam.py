@@ -154,7 +154,7 @@ USES: dict[str, Callable[[SessionDB], object]] = {
     "end_session": lambda db: db.end_session("s1", "cli_exit"),
     "replace_messages": lambda db: db.replace_messages("s1", [{"role": "user", "content": "x"}]),
     "messages_after": lambda db: db.messages_after("s1", 0),
-    "delete_messages": lambda db: db.delete_messages([1]),
+    "delete_messages": lambda db: db.delete_messages("s1", [1]),
     "update_token_counts": lambda db: db.update_token_counts("s1", 5, 7),
     "delete_session": lambda db: db.delete_session("s1"),
     "vacuum": lambda db: db.vacuum(),

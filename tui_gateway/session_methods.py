@@ -215,7 +215,7 @@ def undo(p: SessionParams) -> dict[str, Any]:
         removed, kept = kept[cut:], kept[:cut]
         session["history"] = kept
         session["history_version"] += 1
-    history.forget(server._get_db(), removed)
+    history.forget(server._get_db(), session["session_key"], removed)
     content = removed[0].get("content")
     return {"removed": len(removed), "text": content if isinstance(content, str) else ""}
 

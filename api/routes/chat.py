@@ -64,7 +64,7 @@ def chat_start(body: ChatStart) -> JSONResponse:
     attachments = [_attachment(a) for a in (body.attachments or [])[:MAX_ATTACHMENTS]]
     # No model keeps the conversation's; "" goes back to the default from the settings.
     model = session.model if body.model is None else body.model.strip()
-    stream_id = streaming.start_run(sid, message, model, workspace, attachments)
+    stream_id = streaming.start_run(sid, message, model, workspace, attachments).stream_id
     return JSONResponse({"stream_id": stream_id, "session_id": sid})
 
 
@@ -229,7 +229,7 @@ def background(body: BackgroundTask) -> JSONResponse:
         raise BadRequest("prompt is required")
     task = side_runs.start_background(require_session_id(body.session_id), prompt)
     return JSONResponse(
-        {"task_id": task.task_id, "stream_id": task.stream_id, "session_id": task.session_id}
+        {"task_id": task.task_id, "stream_id": task.run.stream_id, "session_id": task.session_id}
     )
 
 

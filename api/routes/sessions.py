@@ -14,7 +14,6 @@ from starlette.responses import Response, StreamingResponse
 
 from api import (
     backup,
-    context_usage,
     models,
     other_surfaces,
     projects,
@@ -24,7 +23,6 @@ from api import (
 )
 from api.models import Session, get_session, new_session
 from api.openapi_extras import SESSION_ID_CHECKED, SESSION_ID_QUERY, errors
-from api.redact import redact, redact_text
 from api.responses import NO_STORE, JSONResponse
 from api.schemas import (
     Archive,
@@ -44,6 +42,7 @@ from api.transcripts import to_markdown
 from api.validation import SESSION_ID_PATTERN, require_session_id
 from api.workspaces import resolve_trusted_workspace
 from hermes_agent.errors import BadRequest, SessionNotFound
+from hermes_agent.redaction import redact, redact_text
 
 router = APIRouter(tags=["sessions"])
 
@@ -405,4 +404,4 @@ def status(session_id: str | None = SESSION_ID_CHECKED) -> JSONResponse:
 )
 def usage(session_id: str | None = SESSION_ID_CHECKED) -> JSONResponse:
     sid = _query_session_id(session_id, "Missing session_id")
-    return JSONResponse(context_usage.session_usage(sid), headers=NO_STORE)
+    return JSONResponse(session_ops.session_usage(sid), headers=NO_STORE)

@@ -1,7 +1,8 @@
-"""Masking of credentials in what the API sends back.
+"""Masking of credentials: API keys and tokens reduced to a recognisable stub.
 
-People paste keys into chats and tools echo them; the files keep what was said, but API
-responses (and so screens, screenshots and exports) show only a recognisable stub.
+People paste keys into chats and tools echo them; the stores keep what was said, but what a
+surface shows (the web API's replies, and so screens, screenshots and exports) carries only
+the stub. The rules are the core's, so everything that must not repeat a secret uses the same.
 """
 
 from __future__ import annotations
