@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 API_KEYS = ("role", "content", "tool_calls", "tool_call_id", "name")
 MAX_CONTEXT_RETRIES = 2
 POLL_SECONDS = 0.05
+HANDOVER_SECONDS = 0.002
 DEFAULT_SYSTEM_PROMPT = (
     "You are Hermes, a capable assistant running on the user's own machine. "
     "Answer clearly and concisely."
@@ -437,13 +438,19 @@ def _pump(
     events: queue.Queue,
 ) -> None:
     """Worker: move the provider's events onto the queue; end with None or the exception."""
+    next_handover = 0.0
     try:
         for event in provider.stream(request, cancel):
             if cancel.is_set():
                 return
             events.put(event)
-            if events.qsize() == 1:
-                time.sleep(0)  # the loop is waiting: hand it the GIL now, not at the next switch
+            now = time.monotonic()
+            if now >= next_handover:
+                # Hand the GIL to the threads waiting for this event now, not at the next
+                # switch; at most every HANDOVER_SECONDS, so a fast stream does not pay a
+                # thread switch a token.
+                next_handover = now + HANDOVER_SECONDS
+                time.sleep(0)
     except BaseException as exc:  # handed to the loop, which raises it in its own thread
         events.put(exc)
         return
