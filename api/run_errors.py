@@ -27,14 +27,6 @@ class RunFailure:
         return f"{text}\n\n*{self.hint}*" if self.hint else text
 
 
-QUOTA = (
-    "insufficient credit",
-    "credit balance",
-    "quota exceeded",
-    "insufficient_quota",
-    "exceeded your current quota",
-    "billing",
-)
 HINTS = {
     "quota_exhausted": "Add credit with your provider, or switch to another provider in Settings.",
     "rate_limit": "The provider is limiting requests; wait a moment and try again.",
@@ -44,6 +36,7 @@ HINTS = {
     "context_length": "The conversation no longer fits the model; start a new session.",
 }
 KIND_TYPES = {
+    "quota": ("quota_exhausted", "Out of credits"),
     "rate_limit": ("rate_limit", "Rate limit reached"),
     "auth": ("auth_mismatch", "Authentication failed"),
     "not_found": ("model_not_found", "Model not found"),
@@ -51,17 +44,9 @@ KIND_TYPES = {
 
 
 def classify(error: BaseException) -> RunFailure:
-    """Classify an exception: by the provider's error kind when it has one."""
+    """What a failure means to the user: by the provider's error kind when it has one."""
+    text = _clean(str(error))
     kind = error.kind if isinstance(error, ProviderError) else None
-    return classify_text(str(error), kind)
-
-
-def classify_text(message: str, kind: str | None = None) -> RunFailure:
-    """Classify a failure from its text and, when known, the provider's error kind."""
-    text = _clean(message)
-    lowered = text.lower()
-    if any(marker in lowered for marker in QUOTA):
-        return RunFailure("quota_exhausted", "Out of credits", text, HINTS["quota_exhausted"])
     if kind in KIND_TYPES:
         run_type, label = KIND_TYPES[kind]
         return RunFailure(run_type, label, text, HINTS[run_type])

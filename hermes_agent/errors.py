@@ -68,8 +68,8 @@ class StoreError(HermesError):
 
 
 class ProviderError(HermesError):
-    """A provider call failed. `kind` is one of: context_length, rate_limit, auth, not_found,
-    bad_request, server, connection, timeout, unavailable."""
+    """A provider call failed. `kind` is one of: context_length, quota, rate_limit, auth,
+    not_found, bad_request, server, connection, timeout, unavailable."""
 
     status = 502
 

@@ -323,6 +323,7 @@ def test_tool_arguments_that_are_not_a_json_object_are_sent_as_empty_input(fake)
         (403, "Your API key does not have permission to use the specified resource.", "auth"),
         (404, "model: claude-nope", "not_found"),
         (429, "Number of request tokens has exceeded your per-minute rate limit", "rate_limit"),
+        (400, "Your credit balance is too low to access the Anthropic API.", "quota"),
         (500, "Internal server error", "server"),
         (529, "Overloaded", "server"),
     ],

@@ -375,6 +375,12 @@ def test_error_statuses_map_to_kinds(fake, status, kind):
     assert error.message == f"{status} Something went wrong"
 
 
+def test_an_account_out_of_credit_is_its_own_kind_not_a_rate_limit(fake):
+    fake.script(Reply.error(429, "You exceeded your current quota, please check your plan"))
+    _, error = failure(provider_for(fake))
+    assert (error.kind, error.status_code) == ("quota", 429)
+
+
 def test_the_sdk_retries_a_rate_limited_request(fake):
     fake.script(
         Reply.error(429, "Slow down", headers={"retry-after-ms": "10"}),

@@ -23,7 +23,7 @@ from hermes_agent.providers.base import (
     ToolCall,
     Usage,
     error_details,
-    kind_for_status,
+    kind_for,
 )
 
 DEFAULT_MAX_TOKENS = 4096
@@ -167,7 +167,7 @@ def _status_error(exc: Any) -> ProviderError:
     if status < 400:  # an error event in a stream that began with 200
         kind = ERROR_TYPE_KINDS.get(error_type or "", "server")
         return ProviderError(f"{error_type or 'error'} during the answer: {message}", kind)
-    return ProviderError(f"{status} {message}", kind_for_status(status), status)
+    return ProviderError(f"{status} {message}", kind_for(status, message), status)
 
 
 def _tool_schema(tool: dict[str, Any]) -> dict[str, Any]:

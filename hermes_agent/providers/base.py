@@ -145,6 +145,25 @@ def describes_context_overflow(message: str) -> bool:
     return any(marker in lowered for marker in CONTEXT_MARKERS)
 
 
+QUOTA_MARKERS = (
+    "insufficient credit",
+    "credit balance",
+    "quota exceeded",
+    "insufficient_quota",
+    "exceeded your current quota",
+    "billing",
+)
+
+
+def kind_for(status: int, message: str) -> str:
+    """The `ProviderError.kind` of an HTTP error reply: "quota" when the account is out of
+    credit (sent as a 429 or a 400 in each provider's own words), else by the status."""
+    lowered = message.lower()
+    if any(marker in lowered for marker in QUOTA_MARKERS):
+        return "quota"
+    return kind_for_status(status)
+
+
 def kind_for_status(status: int) -> str:
     """The `ProviderError.kind` an HTTP error status means, for every HTTP provider."""
     return STATUS_KINDS.get(status, "server" if status >= 500 else "bad_request")

@@ -32,7 +32,7 @@ from hermes_agent.providers.base import (
     ToolCall,
     Usage,
     describes_context_overflow,
-    kind_for_status,
+    kind_for,
 )
 
 STREAM_END = b"[DONE]"
@@ -61,7 +61,7 @@ def error_for(status: int | None, message: str) -> ProviderError:
         return ContextLengthExceeded(message, status)
     if status is None:
         return ProviderError(f"The model provider failed mid-answer: {message}", "server")
-    return ProviderError(f"{status} {message}", kind_for_status(status), status)
+    return ProviderError(f"{status} {message}", kind_for(status, message), status)
 
 
 def read_events(chunks: Iterable[bytes], cancel: threading.Event) -> Iterator[Event]:
