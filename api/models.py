@@ -17,6 +17,7 @@ import math
 import os
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -231,6 +232,20 @@ class Session:
             if stamp is not None:
                 return stamp
         return self.updated_at
+
+    @contextlib.contextmanager
+    def all_or_nothing(self) -> Iterator[None]:
+        """An edit in the block stays only if the block ends normally (its save included):
+        on an exception every field is put back, so the one object the server shows never
+        holds half an edit. Edits assign new values (lists included), never change one in
+        place."""
+        before = dict(self.__dict__)
+        try:
+            yield
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
 
     # ── persistence ──────────────────────────────────────────────────────────────────────
     def save(self, touch_updated_at: bool = True, skip_index: bool = False) -> None:

@@ -97,6 +97,18 @@ class Truncate(SessionRef):
     )
 
 
+class ImportedToolCall(BaseModel):
+    """A tool call's summary, anchored to the assistant message that made it."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    assistant_msg_idx: WholeNumber = Field(ge=0)
+    name: str | None = None
+    tid: str | None = None
+    snippet: str | None = None
+    args: dict[str, Any] | None = None
+
+
 class ImportSession(Body):
     """A transcript to store as a new session; any `session_id` given is ignored."""
 
@@ -104,7 +116,7 @@ class ImportSession(Body):
     messages: list[dict[str, Any]] = Field(json_schema_extra={"items": IMPORTED_MESSAGE})
     model: str | None = Field(None, max_length=200)
     workspace: str | None = None
-    tool_calls: list[dict[str, Any]] | None = None
+    tool_calls: list[ImportedToolCall] | None = None
     pinned: bool = False
 
 

@@ -20,7 +20,10 @@ IMPORTED_TITLE = "Imported session"
 def import_session(body: ImportSession) -> Session:
     """Validate, then save under a fresh id. Nothing is written when anything is refused."""
     _check_messages(body.messages)
-    tool_calls = body.tool_calls or []
+    tool_calls = [call.model_dump(exclude_none=True) for call in body.tool_calls or ()]
+    for i, call in enumerate(tool_calls):
+        if call["assistant_msg_idx"] >= len(body.messages):
+            raise BadRequest(f"tool_calls[{i}].assistant_msg_idx is past the last message")
     title = " ".join((body.title or "").split())[:TITLE_MAX]
     workspace = resolve_trusted_workspace(body.workspace) if body.workspace else None
     session = Session(

@@ -30,10 +30,11 @@ def retry_last(session_id: str) -> dict[str, Any]:
     with _get_session_agent_lock(session_id):
         s = _current(session_id)
         linked = _linked(s)
-        with LOCK:
-            text, removed = _drop_last_exchange(s, "No previous message to retry.")
+        with s.all_or_nothing():
+            with LOCK:
+                text, removed = _drop_last_exchange(s, "No previous message to retry.")
+            s.save()
         _forget_rows(s, linked)
-        s.save()
     return {"last_user_text": text, "removed_count": removed}
 
 
@@ -42,10 +43,11 @@ def undo_last(session_id: str) -> dict[str, Any]:
     with _get_session_agent_lock(session_id):
         s = _current(session_id)
         linked = _linked(s)
-        with LOCK:
-            text, removed = _drop_last_exchange(s, "Nothing to undo.")
+        with s.all_or_nothing():
+            with LOCK:
+                text, removed = _drop_last_exchange(s, "Nothing to undo.")
+            s.save()
         _forget_rows(s, linked)
-        s.save()
     preview = text[:PREVIEW_MAX] + "..." if len(text) > PREVIEW_MAX else text
     return {"removed_count": removed, "removed_preview": preview}
 
@@ -89,10 +91,11 @@ def update_session(
         if transcript:
             other_surfaces.catch_up(s)
         linked = _linked(s) if transcript else set()
-        with LOCK:
-            mutate(s)
+        with s.all_or_nothing():
+            with LOCK:
+                mutate(s)
+            s.save()
         _forget_rows(s, linked)
-        s.save()
     return s
 
 
@@ -101,8 +104,8 @@ def _linked(s: Session) -> set[int]:
 
 
 def _forget_rows(s: Session, linked_before: set[int]) -> None:
-    """Delete from state.db the rows of the messages the edit removed, so the terminal and
-    chat apps that resume the conversation see the same turns, and none the browser took
+    """Delete from state.db the rows of the messages a saved edit removed, so the terminal
+    and chat apps that resume the conversation see the same turns, and none the browser took
     back. Rows are named by id: a message said twice is never mistaken for the other."""
     gone = linked_before - _linked(s)
     db = agent_runtime.state_db()
@@ -193,11 +196,7 @@ def truncate_session(session_id: str, keep_count: int) -> Session:
     def apply(s: Session) -> None:
         s.messages = s.messages[:keep_count]
         s.context_messages = []
-        s.tool_calls = [
-            call
-            for call in s.tool_calls
-            if not isinstance(call, dict) or (call.get("assistant_msg_idx") or 0) < keep_count
-        ]
+        s.tool_calls = turn_messages.tool_call_summaries(s.messages)
 
     return update_session(session_id, apply, transcript=True)
 

@@ -52,14 +52,15 @@ def start_run(
                     "session already has an active stream", active_stream_id=s.active_stream_id
                 )
             run = runs.open_run(session_id)
-        s.workspace, s.model = workspace, model
-        s.active_stream_id = run.stream_id
-        s.pending_user_message = message
-        s.pending_attachments = attachments
-        s.pending_started_at = time.time()
-        s.pending_partial_text = None
         try:
-            s.save()
+            with s.all_or_nothing():
+                s.workspace, s.model = workspace, model
+                s.active_stream_id = run.stream_id
+                s.pending_user_message = message
+                s.pending_attachments = attachments
+                s.pending_started_at = time.time()
+                s.pending_partial_text = None
+                s.save()
         except BaseException:
             runs.close_run(run)
             raise

@@ -30,6 +30,7 @@ from hermes_agent.providers.base import (
     StreamResult,
     TextDelta,
     accumulate,
+    valid_event,
 )
 from hermes_agent.settings import Settings
 from hermes_agent.tools.approval import ApprovalPolicy
@@ -443,7 +444,7 @@ def _pump(
         for event in provider.stream(request, cancel):
             if cancel.is_set():
                 return
-            events.put(event)
+            events.put(valid_event(event))
             now = time.monotonic()
             if now >= next_handover:
                 # Hand the GIL to the threads waiting for this event now, not at the next

@@ -16,6 +16,7 @@ import urllib.request
 
 import pytest
 
+from tests.fakes.openai_server import FakeOpenAI
 from tests.support import ServerProcess, free_port, request
 
 TEST_ROOT = pathlib.Path(tempfile.mkdtemp(prefix="hermes-test-"))
@@ -79,6 +80,13 @@ def cleanup_test_sessions(live_server):
     yield created
     for sid in created:
         request(TEST_BASE, "POST", "/api/session/delete", {"session_id": sid})
+
+
+@pytest.fixture(scope="module")
+def fake():
+    """The scripted OpenAI-compatible provider, one per test module (unless it has its own)."""
+    with FakeOpenAI() as llm:
+        yield llm
 
 
 @pytest.fixture

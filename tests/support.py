@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -12,6 +13,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -203,6 +205,18 @@ class ServerProcess:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(5)
+
+
+@contextlib.contextmanager
+def web_server(root: Path, fake, **settings: str) -> Iterator[ServerProcess]:
+    """`hermes web` in `root`, on the scripted provider `fake` with these settings, stopped
+    when the block ends."""
+    process = ServerProcess(root, extra_env=fake_provider_env(fake, **settings))
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
 
 
 def fake_provider_env(fake, **extra: str) -> dict[str, str]:

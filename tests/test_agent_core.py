@@ -379,3 +379,19 @@ def test_a_turn_without_anyone_to_ask_refuses_what_needs_approval(tmp_path):
     assert not (tmp_path / "approved").exists()
     tool_result = next(m for m in result.new_messages if m["role"] == "tool")
     assert tool_result["_is_error"] is True
+
+
+def test_half_a_character_from_the_provider_is_mended_before_anyone_sees_it(tmp_path):
+    from hermes_state import SessionDB
+
+    provider = ScriptedProvider(Step.text("bad \ud800 end", reasoning="why \udfff"))
+    events = RecordingEvents()
+    with SessionDB(tmp_path / "state.db") as db:
+        agent = make_agent(provider, tmp_path, session_db=db)
+        result = agent.run_conversation("hi", events=events)
+        stored = [m["content"] for m in db.get_messages(result.session_id)]
+
+    assert result.final_response == "bad \ufffd end"
+    assert events.text == "bad \ufffd end"
+    assert "".join(events.reasoning_parts) == "why \ufffd"
+    assert stored == ["hi", "bad \ufffd end"]

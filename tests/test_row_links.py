@@ -21,26 +21,16 @@ import pytest
 
 from hermes_agent import AIAgent
 from hermes_state import SessionDB
-from tests.fakes.openai_server import FakeOpenAI, Reply
+from tests.fakes.openai_server import Reply
 from tests.fakes.scripted_provider import ScriptedProvider, Step
-from tests.support import ServerProcess, fake_provider_env, read_events, request
-
-
-@pytest.fixture(scope="module")
-def fake():
-    with FakeOpenAI() as server:
-        yield server
+from tests.support import read_events, request, web_server
 
 
 @pytest.fixture(scope="module")
 def server(fake, tmp_path_factory):
-    process = ServerProcess(
-        tmp_path_factory.mktemp("row-links"),
-        extra_env=fake_provider_env(fake, HERMES_CONTEXT_LENGTH="10000000"),
-    )
-    process.start()
-    yield process
-    process.stop()
+    root = tmp_path_factory.mktemp("row-links")
+    with web_server(root, fake, HERMES_CONTEXT_LENGTH="10000000") as process:
+        yield process
 
 
 def _db(server) -> SessionDB:
@@ -219,12 +209,6 @@ def test_a_1500_message_conversation_passed_back_and_forth_stays_whole(server, f
 
 
 def test_a_compression_in_the_middle_is_continued_without_duplicates(tmp_path, fake):
-    process = ServerProcess(
-        tmp_path,
-        extra_env=fake_provider_env(
-            fake, HERMES_CONTEXT_LENGTH="4096", HERMES_COMPRESSION_THRESHOLD="0.5"
-        ),
-    )
     history = []
     for i in range(6):
         padding = 1500 if i < 4 else 10
@@ -232,8 +216,8 @@ def test_a_compression_in_the_middle_is_continued_without_duplicates(tmp_path, f
             {"role": "user", "content": f"question {i} " + "x" * padding},
             {"role": "assistant", "content": f"answer {i} " + "y" * padding},
         ]
-    process.start()
-    try:
+    settings = {"HERMES_CONTEXT_LENGTH": "4096", "HERMES_COMPRESSION_THRESHOLD": "0.5"}
+    with web_server(tmp_path, fake, **settings) as process:
         old_id = request(
             process.base, "POST", "/api/session/import", {"title": "Long", "messages": history}
         ).json["session"]["session_id"]
@@ -255,8 +239,6 @@ def test_a_compression_in_the_middle_is_continued_without_duplicates(tmp_path, f
 
         done = _web_turn(process, fake, sid, "and now?", "Still whole.")
         assert [m["content"] for m in done["messages"]] == [*contents, "and now?", "Still whole."]
-    finally:
-        process.stop()
 
 
 def test_row_ids_in_an_imported_transcript_are_not_trusted(server, fake):

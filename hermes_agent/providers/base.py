@@ -6,6 +6,7 @@ class attributes; the agent loop reads those and never branches on a provider's 
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,6 +23,31 @@ class ChatRequest:
     tools: list[dict[str, Any]] | None = None  # OpenAI function-tool schemas
     max_tokens: int | None = None
     temperature: float | None = None
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_text(text: str) -> str:
+    """`text` with every lone UTF-16 surrogate (half a character, which a JSON escape like
+    `\\ud800` can carry and no UTF-8 file or reply can hold) replaced by U+FFFD."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _LONE_SURROGATE.sub("\ufffd", text)
+    return text
+
+
+def valid_event(event: Event) -> Event:
+    """The event with its text made `valid_text`: what the agent takes from any provider."""
+    if isinstance(event, TextDelta | ReasoningDelta):
+        text = valid_text(event.text)
+        return event if text is event.text else type(event)(text)
+    if isinstance(event, ToolCall):
+        fields = (event.id, event.name, event.arguments)
+        mended = tuple(map(valid_text, fields))
+        return event if mended == fields else ToolCall(*mended)
+    return event
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ Invariants of `read_events`:
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -112,6 +113,15 @@ def _lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
         yield pending.rstrip(b"\r\n")
 
 
+def _lenient_json(data: bytes) -> Any:
+    """A chunk orjson refuses only for a lone surrogate escape (`\\ud800`), which the
+    standard parser accepts; the agent mends the text. Anything else is malformed."""
+    try:
+        return json.loads(data)
+    except ValueError:
+        raise _malformed(data) from None
+
+
 class _Answer:
     """One streamed answer: turns its chunks into events and keeps what only the end emits."""
 
@@ -125,7 +135,7 @@ class _Answer:
         try:
             chunk = orjson.loads(data)
         except orjson.JSONDecodeError:
-            raise _malformed(data) from None
+            chunk = _lenient_json(data)
         if not isinstance(chunk, dict):
             raise _malformed(data)
         if chunk.get("error"):
