@@ -106,6 +106,12 @@ def live_run(stream_id: str) -> Run | None:
         return STREAMS.get(stream_id)
 
 
+def live_run_of(session_id: str) -> Run | None:
+    """The run live in session `session_id`, if one is."""
+    with STREAMS_LOCK:
+        return next((run for run in STREAMS.values() if run.session_id == session_id), None)
+
+
 def close_run(run: Run) -> None:
     """The run is over: out of the registry, its log kept readable for a while."""
     with STREAMS_LOCK:

@@ -29,6 +29,7 @@ def retry_last(session_id: str) -> dict[str, Any]:
     """Drop the last user turn and everything after it; return its text to send again."""
     with _get_session_agent_lock(session_id):
         s = _current(session_id)
+        _refuse_while_live(s, "retry")
         linked = _linked(s)
         with s.all_or_nothing():
             with LOCK:
@@ -42,6 +43,7 @@ def undo_last(session_id: str) -> dict[str, Any]:
     """Drop the last user turn and everything after it, for good."""
     with _get_session_agent_lock(session_id):
         s = _current(session_id)
+        _refuse_while_live(s, "undo")
         linked = _linked(s)
         with s.all_or_nothing():
             with LOCK:
@@ -89,6 +91,7 @@ def update_session(
     `transcript`: the change may remove messages, whose state.db rows go with them."""
     with CACHE.session_for_edit(session_id) as s:
         if transcript:
+            _refuse_while_live(s, "change the transcript")
             other_surfaces.catch_up(s)
         linked = _linked(s) if transcript else set()
         with s.all_or_nothing():
@@ -97,6 +100,17 @@ def update_session(
             s.save()
         _forget_rows(s, linked)
     return s
+
+
+def _refuse_while_live(s: Session, action: str) -> None:
+    """A transcript edit during a live answer would be undone by the run's own last save:
+    409, naming the run, so the page can offer to stop it first."""
+    running = live_stream_id(s)
+    if running:
+        raise Conflict(
+            f"An answer is still being written; stop it before you {action}",
+            active_stream_id=running,
+        )
 
 
 def _linked(s: Session) -> set[int]:

@@ -18,7 +18,9 @@ from api import (
     other_surfaces,
     projects,
     replies,
+    runs,
     session_ops,
+    streaming,
     turn_messages,
 )
 from api.models import Session, get_session, new_session
@@ -323,6 +325,9 @@ def rename(body: Rename) -> JSONResponse:
 )
 def delete(body: SessionRef) -> JSONResponse:
     sid = require_session_id(body.session_id)
+    run = runs.live_run_of(sid)
+    if run is not None:  # stopped first, so nothing it would still write can find the session
+        streaming.cancel_stream(run.stream_id)
     models.delete_session(sid)
     return JSONResponse({"ok": True})
 
