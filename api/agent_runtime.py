@@ -15,7 +15,7 @@ from typing import Any
 from api import config, workspaces
 from hermes_agent import runtime
 from hermes_agent.errors import HermesError
-from hermes_agent.runtime import current_settings, shared_provider, state_db
+from hermes_agent.runtime import current_settings, shared_provider, state_db, store_health
 from hermes_agent.settings import Settings, hermes_home
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,7 @@ __all__ = [
     "reload_settings",
     "shared_provider",
     "state_db",
+    "store_health",
 ]
 
 SESSION_AGENT_CACHE_MAX = 50

@@ -327,9 +327,16 @@ class PasswordChanged(Ok):
     csrf_token: str | None = Field(None, description="For the new session, when one is set.")
 
 
+class StoreHealth(Reply):
+    status: Literal["ok", "replaced", "unavailable"]
+    damaged_copy: str | None = Field(None, description="A damaged store moved aside at start.")
+    error: str | None = Field(None, description="Why the store cannot be used.")
+
+
 class Health(Reply):
     status: Literal["ok"]
     version: str
     sessions: int
     active_streams: int
     uptime_seconds: float
+    store: StoreHealth

@@ -64,7 +64,13 @@ class EmptyTranscript(Conflict, ValueError):
 
 
 class StoreError(HermesError):
+    """The conversation store failed; `damaged`: its file is not a readable database."""
+
     status = 500
+
+    def __init__(self, message: str, *, damaged: bool = False) -> None:
+        super().__init__(message)
+        self.damaged = damaged
 
 
 class ProviderError(HermesError):

@@ -155,11 +155,14 @@ class StorePlugin:
     """Where every surface records its conversations, registered in `hermes_station.stores`.
 
     `open(settings)` returns a `hermes_state.ConversationStore` (or raises `StoreError` /
-    `OSError` saying why it cannot); each process opens one and shares it.
+    `OSError` saying why it cannot); each process opens one and shares it. `set_aside(settings)`,
+    when given, moves a store that raised a `damaged` StoreError out of the way (returning
+    where it went), so a long-running surface can start anew instead of failing every turn.
     """
 
     name: str
     open: Callable[[Any], Any]
+    set_aside: Callable[[Any], Any] | None = None
 
 
 STORES: Registry[StorePlugin] = Registry("hermes_station.stores", StorePlugin)

@@ -24,6 +24,7 @@ _settings: Settings | None = None
 _provider: Any = None
 _settings_lock = threading.Lock()
 _state_db: ConversationStore | None = None
+_store_health: dict[str, Any] = {"status": "unavailable"}
 _state_db_lock = threading.Lock()
 
 
@@ -65,13 +66,42 @@ def open_store(settings: Settings) -> ConversationStore:
 
 def state_db() -> ConversationStore | None:
     """The shared store, or None when it cannot be opened: turns still run, unrecorded, and
-    the reason is logged."""
-    global _state_db
+    the reason is logged. A damaged one is set aside for a new one (`store_health` says so)."""
+    global _state_db, _store_health
     with _state_db_lock:
         if _state_db is None:
             try:
-                _state_db = open_store(current_settings())
+                _state_db = _open_or_start_anew(current_settings())
             except (HermesError, OSError) as exc:
                 log.warning("the store is unavailable, turns will not be recorded: %s", exc)
+                _store_health = {"status": "unavailable", "error": str(exc)}
                 return None
         return _state_db
+
+
+def store_health() -> dict[str, Any]:
+    """What /health and `hermes doctor` say of the store: `status` "ok", "replaced" (with
+    `damaged_copy`) or "unavailable" (with `error`)."""
+    state_db()
+    with _state_db_lock:
+        return dict(_store_health)
+
+
+def _open_or_start_anew(settings: Settings) -> ConversationStore:
+    global _store_health
+    from hermes_agent.errors import StoreError
+    from hermes_agent.plugins import STORES
+
+    plugin = STORES[settings.store]
+    try:
+        store = plugin.open(settings)
+        _store_health = {"status": "ok"}
+        return store
+    except StoreError as exc:
+        if not exc.damaged or plugin.set_aside is None:
+            raise
+        aside = plugin.set_aside(settings)
+        log.error("%s. It was moved to %s, as it was, and a new store started", exc, aside)
+    store = plugin.open(settings)
+    _store_health = {"status": "replaced", "damaged_copy": str(aside)}
+    return store

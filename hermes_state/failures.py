@@ -46,10 +46,15 @@ def describe(exc: sqlite3.Error, path: Path) -> str:
     return f"{path} {meaning} ({exc})"
 
 
+_DAMAGE = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+
+
 @contextmanager
 def translated(path: Path) -> Iterator[None]:
     """Raise any sqlite3 error from the block as a StoreError describing it."""
     try:
         yield
     except sqlite3.Error as exc:
-        raise StoreError(describe(exc, path)) from exc
+        code = getattr(exc, "sqlite_errorcode", None)
+        damaged = isinstance(code, int) and (code & 0xFF) in _DAMAGE
+        raise StoreError(describe(exc, path), damaged=damaged) from exc

@@ -252,22 +252,23 @@ def test_session_db_implements_each_protocol_method_with_a_compatible_signature(
 # -- the surfaces degrade ----------------------------------------------------------------------
 
 
-def test_the_terminal_gateway_with_a_damaged_store_still_answers_and_says_why_it_cannot_list(
-    tmp_path,
-):
-    garbage(tmp_path / "home" / "state.db")
+def test_the_terminal_gateway_sets_a_damaged_store_aside_and_records_in_a_new_one(tmp_path):
+    home = tmp_path / "home"
+    garbage(home / "state.db")
+    damaged = (home / "state.db").read_bytes()
     with FakeOpenAI() as fake, started_gateways(tmp_path, fake) as start:
         fake.script(Reply.text("Still here."))
         gateway = start()
         sid = gateway.create()
 
         _, complete = gateway.turn(sid, "Are you there?")
-        error = gateway.error("session.list")
+        listed = gateway.result("session.list")["sessions"]
 
         assert (complete["status"], complete["text"]) == ("complete", "Still here.")
-        assert error["code"] == STORE_UNAVAILABLE
-        assert "not a SQLite database" in error["message"]
+        assert [row["title"] for row in listed] == ["Are you there?"]
         assert gateway.close() == 0
+    (aside,) = home.glob("state.db.damaged-*")
+    assert aside.read_bytes() == damaged
 
 
 def test_a_terminal_turn_on_a_read_only_store_ends_with_an_error_saying_so(tmp_path, read_only):
