@@ -82,6 +82,8 @@ def _turn_from_store(s: Session, *, recovered: bool) -> tuple[list[dict[str, Any
             user["_recovered"] = True
         if rows and rows[0].get("role") == "user":
             user[ROW_ID] = rows.pop(0)[ROW_ID]
+        elif recovered:  # the server stopped before the agent recorded it; no worker is left
+            _record_user_message(s, user)
         turn.append(user)
     for row in rows:
         if row.get("role") != "system":
@@ -89,6 +91,20 @@ def _turn_from_store(s: Session, *, recovered: bool) -> tuple[list[dict[str, Any
             turn.append({**row, "timestamp": started, **({"name": name} if name else {})})
     last = max((m[ROW_ID] for m in turn if ROW_ID in m), default=None)
     return turn, last
+
+
+def _record_user_message(s: Session, user: dict[str, Any]) -> None:
+    """Record the user's message of a turn the agent never started, so the conversation
+    holds it on every surface, and link the row."""
+    db = agent_runtime.state_db()
+    if db is None:
+        return
+    try:
+        if db.get_session(s.session_id) is None:
+            db.create_session(s.session_id, "web", model=s.model)
+        user[ROW_ID] = db.append_message(s.session_id, "user", user["content"])
+    except (HermesError, OSError) as exc:
+        log.warning("state.db could not record the message of %s: %s", s.session_id, exc)
 
 
 def _rows_after_cursor(s: Session) -> list[dict[str, Any]]:
