@@ -473,3 +473,19 @@ def test_model_switches_the_model_of_this_conversation_only(tg, llm, chat):
     say(tg, chat, "hello")
     wait_text(tg, chat, 2, "from the other model")
     assert llm.requests[-1]["model"] == "other-model"
+
+
+def test_a_webhook_left_on_the_bot_is_removed_at_start_so_messages_arrive(tmp_path):
+    with FakeTelegram() as bot, FakeOpenAI() as model:
+        bot.api.webhook_url = "https://old-deployment.example/hook"
+        model.script(Reply.text("Polling works."))
+        gateway = GatewayProcess(
+            tmp_path, model, bot, HERMES_TELEGRAM_ALLOWED_USERS=str(ALLOWED.start)
+        ).start()
+        try:
+            say(bot, ALLOWED.start, "Anyone there?")
+            assert wait_count(bot, ALLOWED.start, 1) == ["Polling works."]
+            assert bot.api.webhook_url == ""
+            assert "https://old-deployment.example/hook" in gateway.log()
+        finally:
+            assert gateway.stop() == 0, gateway.log()

@@ -81,8 +81,21 @@ class TelegramAdapter(Adapter):
         except TelegramError as exc:
             where = self.settings.base_url
             raise ConfigError(f"could not reach the Telegram Bot API at {where}: {exc}") from None
+        await self._remove_webhook()
         log.warning("telegram: polling as @%s", self.bot.username)
         self._poller = asyncio.create_task(self._poll(), name="telegram poller")
+
+    async def _remove_webhook(self) -> None:
+        """A webhook set on the bot (by another deployment) makes Telegram refuse every
+        getUpdates; polling is how this gateway receives, so the webhook goes. Messages
+        waiting for it are kept and arrive by polling."""
+        try:
+            info = await self.bot.get_webhook_info()
+            if info.url:
+                await self.bot.delete_webhook(drop_pending_updates=False)
+                log.warning("telegram: removed the webhook %s so that polling can work", info.url)
+        except TelegramError as exc:
+            log.warning("telegram: could not check for a webhook (%s); polling anyway", exc)
 
     async def stop_receiving(self) -> None:
         if self._poller is not None:

@@ -123,6 +123,12 @@ class ApiError(Exception):
         return body
 
 
+WEBHOOK_CONFLICT = (
+    "Conflict: can't use getUpdates method while webhook is active; "
+    "use deleteWebhook to delete the webhook first"
+)
+
+
 def bad_request(reason: str) -> ApiError:
     return ApiError(400, f"Bad Request: {reason}")
 
@@ -184,6 +190,7 @@ class BotApi:
         self._closed = False
         self._update_ids = itertools.count(1)
         self._updates: list[dict] = []
+        self.webhook_url = ""  # while set, getUpdates is refused, as Telegram does
         self._delivered: list[int] = []
         self._poll_generation = 0
         self._allowed_updates: list[str] = []
@@ -319,6 +326,8 @@ class BotApi:
         A newer getUpdates ends a waiting one with 409, as Telegram does when two pollers
         share a token.
         """
+        if self.webhook_url:
+            raise ApiError(409, WEBHOOK_CONFLICT)
         offset = _optional_int(params, "offset", 0)
         limit = min(max(_optional_int(params, "limit", 100), 1), 100)
         deadline = time.monotonic() + _optional_int(params, "timeout", 0)
@@ -411,15 +420,17 @@ class BotApi:
         return True
 
     def _api_deleteWebhook(self, params: dict) -> bool:
-        if params.get("drop_pending_updates") in (True, "true", "True"):
-            with self._cond:
+        with self._cond:
+            self.webhook_url = ""
+            if params.get("drop_pending_updates") in (True, "true", "True"):
                 self._updates.clear()
         return True
 
     def _api_getWebhookInfo(self, params: dict) -> dict:
         with self._cond:
             pending = len(self._updates)
-        return {"url": "", "has_custom_certificate": False, "pending_update_count": pending}
+            url = self.webhook_url
+        return {"url": url, "has_custom_certificate": False, "pending_update_count": pending}
 
     def _api_setMyCommands(self, params: dict) -> bool:
         commands = params.get("commands")
