@@ -41,9 +41,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def _run(_args: argparse.Namespace) -> int:
     from gateway.run import run_gateway
+    from gateway.single_instance import only_gateway
     from hermes_agent.plugins import PLATFORMS
     from hermes_agent.runtime import current_settings
-    from hermes_agent.settings import load_gateway_settings
+    from hermes_agent.settings import hermes_home, load_gateway_settings
 
     settings = load_gateway_settings()
     if not settings.platforms:
@@ -57,12 +58,13 @@ def _run(_args: argparse.Namespace) -> int:
     # HTTP clients log every request's URL at info, and Telegram's URLs hold the bot's token
     for client in ("httpx", "httpx2"):
         logging.getLogger(client).setLevel(logging.WARNING)
-    print(
-        f"Hermes gateway: {', '.join(settings.platforms)}. Ctrl+C stops it.",
-        file=sys.stderr,
-        flush=True,
-    )
-    run_gateway(settings)
+    with only_gateway(hermes_home()):
+        print(
+            f"Hermes gateway: {', '.join(settings.platforms)}. Ctrl+C stops it.",
+            file=sys.stderr,
+            flush=True,
+        )
+        run_gateway(settings)
     return 0
 
 

@@ -8,6 +8,8 @@ One gateway serves the whole module; each test talks in chats of its own.
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -489,3 +491,28 @@ def test_a_webhook_left_on_the_bot_is_removed_at_start_so_messages_arrive(tmp_pa
             assert "https://old-deployment.example/hook" in gateway.log()
         finally:
             assert gateway.stop() == 0, gateway.log()
+
+
+def test_a_second_gateway_on_the_same_home_is_refused_saying_why(tmp_path):
+    with FakeTelegram() as bot, FakeOpenAI() as model:
+        first = GatewayProcess(tmp_path, model, bot, HERMES_TELEGRAM_ALLOWED_USERS="100").start()
+        try:
+            second = subprocess.run(
+                [sys.executable, "-m", "hermes_cli", "gateway"],
+                cwd=tmp_path,
+                env=first.env,
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=False,
+            )
+            assert second.returncode == 1, second.stderr
+            assert "another hermes gateway" in second.stderr
+            assert f"pid {first.proc.pid}" in second.stderr
+            assert "Traceback" not in second.stderr
+
+            model.script(Reply.text("Only one of us answers."))
+            say(bot, 100, "Hello?")
+            assert wait_count(bot, 100, 1) == ["Only one of us answers."]
+        finally:
+            assert first.stop() == 0, first.log()
