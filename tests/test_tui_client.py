@@ -240,7 +240,7 @@ def test_an_unknown_command_gets_the_closest_known_one():
 
 def test_help_prefers_the_gateways_description_and_shows_arguments():
     entries = dict(commands.help_entries({"/resume": "From the gateway"}))
-    assert entries["/resume <id|title>"] == "From the gateway"
+    assert entries["/resume [id|title]"] == "From the gateway"
     assert entries["/retry"] == commands.COMMANDS["/retry"].description
     assert "/quit" in entries
 
@@ -292,8 +292,21 @@ def test_undo_and_retry_with_nothing_to_undo_say_so_and_send_nothing(app, fake):
     commands.dispatch(app, "/undo")
     commands.dispatch(app, "/retry")
 
-    assert printed(app).count("Nothing to undo.") == 2
+    assert printed(app).count("Nothing to undo.") == 1
+    assert printed(app).count("Nothing to retry.") == 1
     assert fake.requests == []
+
+
+def test_resume_without_an_argument_lists_the_recent_sessions_to_choose_from(app, fake):
+    fake.script(Reply.text("Noted."))
+    app.send("Plan the Lisbon trip")
+
+    assert commands.dispatch(app, "/resume") is True
+
+    shown = printed(app)
+    assert "Plan the Lisbon trip" in shown
+    assert "Continue one with /resume <id|title>." in shown
+    assert "Usage:" not in shown
 
 
 def test_model_sets_this_session_and_new_ones(app, fake):
@@ -310,10 +323,10 @@ def test_model_sets_this_session_and_new_ones(app, fake):
 
 def test_unknown_commands_and_missing_arguments_are_explained_not_sent(app, fake):
     assert commands.dispatch(app, "/reusme x") is True
-    assert commands.dispatch(app, "/resume") is True
+    assert commands.dispatch(app, "/delete") is True
     assert commands.dispatch(app, "just a message") is False
 
     shown = printed(app)
     assert "Did you mean /resume?" in shown
-    assert "Usage: /resume <id|title>" in shown
+    assert "Usage: /delete <id>" in shown
     assert fake.requests == []

@@ -107,11 +107,14 @@ def sessions(app: Any, _arg: str) -> None:
     render.sessions_table(app.console, rows, app.key)
 
 
-@command(
-    "/resume", "Continue a session by id, id prefix or title", arg="<id|title>", needs_arg=True
-)
+@command("/resume", "Continue a session by id, id prefix or title", arg="[id|title]")
 def resume(app: Any, arg: str) -> None:
-    app.resume(arg)
+    """Without an argument, the recent sessions to choose from, as in the chat apps."""
+    if arg:
+        app.resume(arg)
+        return
+    sessions(app, "")
+    render.notice(app.console, "Continue one with /resume <id|title>.")
 
 
 @command("/title", "Show or set this session's title", arg="[text]")
@@ -128,26 +131,26 @@ def title(app: Any, arg: str) -> None:
 
 @command("/undo", "Remove the last message and its answer")
 def undo(app: Any, _arg: str) -> None:
-    removed = _undo(app)
+    removed = _undo(app, "Nothing to undo.")
     if removed is not None:
         render.notice(app.console, f"Removed {removed['removed']} messages: “{removed['text']}”")
 
 
 @command("/retry", "Send the last message again, in place of its answer")
 def retry(app: Any, _arg: str) -> None:
-    removed = _undo(app)
+    removed = _undo(app, "Nothing to retry.")
     if removed is not None and removed.get("text"):
         render.notice(app.console, f"Retrying: {removed['text']}")
         app.send(removed["text"])
 
 
-def _undo(app: Any) -> dict[str, Any] | None:
+def _undo(app: Any, nothing: str) -> dict[str, Any] | None:
     try:
         return app.call("session.undo", {"session_id": app.sid})
     except RpcError as exc:
         if exc.code != NOTHING_TO_DO:
             raise
-        render.notice(app.console, "Nothing to undo.")
+        render.notice(app.console, nothing)
         return None
 
 
