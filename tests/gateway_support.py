@@ -49,6 +49,19 @@ class GatewayProcess:
     def workspace(self) -> Path:
         return self.root / "user-home" / "HermesWorkspace"
 
+    def run_to_exit(self, timeout: float = 30) -> subprocess.CompletedProcess:
+        """Run `hermes gateway` with these settings as a second process, expecting it to end
+        by itself (a refusal at start); its exit code and output."""
+        return subprocess.run(
+            [sys.executable, "-m", "hermes_cli", "gateway"],
+            cwd=self.root,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
     def start(self) -> GatewayProcess:
         self.root.mkdir(parents=True, exist_ok=True)
         polls = len(self.tg.calls("getUpdates")) if self.tg else 0

@@ -8,8 +8,6 @@ One gateway serves the whole module; each test talks in chats of its own.
 from __future__ import annotations
 
 import itertools
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -497,15 +495,7 @@ def test_a_second_gateway_on_the_same_home_is_refused_saying_why(tmp_path):
     with FakeTelegram() as bot, FakeOpenAI() as model:
         first = GatewayProcess(tmp_path, model, bot, HERMES_TELEGRAM_ALLOWED_USERS="100").start()
         try:
-            second = subprocess.run(
-                [sys.executable, "-m", "hermes_cli", "gateway"],
-                cwd=tmp_path,
-                env=first.env,
-                capture_output=True,
-                text=True,
-                timeout=30,
-                check=False,
-            )
+            second = first.run_to_exit()
             assert second.returncode == 1, second.stderr
             assert "another hermes gateway" in second.stderr
             assert f"pid {first.proc.pid}" in second.stderr

@@ -212,3 +212,22 @@ def test_a_long_turn_is_answered_at_the_callback_url_signed(llm, port, world):
     assert posted["id"] == reply.json["id"]
     assert posted["reply"] == "a slow answer arrives"
     assert (posted["chat_id"], posted["user_id"]) == ("job-9", "u1")
+
+
+def test_a_busy_port_is_a_clear_error_not_a_traceback(tmp_path):
+    with socket.socket() as taken, FakeOpenAI() as model:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        gateway = GatewayProcess(
+            tmp_path,
+            model,
+            HERMES_GATEWAY_PLATFORMS="webhook",
+            HERMES_WEBHOOK_PORT=str(port),
+            HERMES_WEBHOOK_SECRETS=f"ci={SECRET}",
+        )
+        result = gateway.run_to_exit()
+
+    assert result.returncode == 1, result.stderr
+    assert f"could not listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr and "ERROR" not in result.stderr, result.stderr

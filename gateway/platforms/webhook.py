@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -103,8 +104,11 @@ class WebhookAdapter(Adapter):
             timeout_graceful_shutdown=5,
             **listener_options(shared.trusted_proxies),
         )
+        listening = _listening_socket(host, self.settings.port)
         self._server = _EmbeddedServer(config)
-        self._serving = asyncio.create_task(self._server.serve(), name="webhook server")
+        self._serving = asyncio.create_task(
+            self._server.serve(sockets=[listening]), name="webhook server"
+        )
         loop = asyncio.get_running_loop()
         deadline = loop.time() + START_TIMEOUT
         while not self._server.started:
@@ -270,3 +274,16 @@ async def _read_body(request: Request) -> bytes | None:
         if len(body) > MAX_BODY:
             return None
     return bytes(body)
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """The server's socket, bound here so a busy port or a bad address is a clear error
+    (uvicorn would log its own and end the process)."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ConfigError(
+            f"the webhook server could not listen on {host}:{port}: {reason}"
+        ) from None
