@@ -390,13 +390,18 @@ def get_session(sid: str, metadata_only: bool = False) -> Session:
 
 
 def new_session(
-    workspace: str | None = None, model: str | None = None, profile: str | None = None
+    workspace: str | None = None,
+    model: str | None = None,
+    profile: str | None = None,
+    project_id: str | None = None,
 ) -> Session:
     """A session in memory only: nothing reaches the disk until its first `save()`.
 
     A crash before the first message loses it, and there was nothing in it to lose.
     """
-    session = Session(workspace=workspace, model=model, profile=profile or "default")
+    session = Session(
+        workspace=workspace, model=model, profile=profile or "default", project_id=project_id
+    )
     CACHE.keep(session)
     return session
 
@@ -496,3 +501,10 @@ def message_text(content: Any) -> str:
             if isinstance(part, dict) and part.get("type") == "text"
         )
     return "" if content is None else str(content)
+
+
+def is_marker(message: dict[str, Any]) -> bool:
+    """A note the page shows about a turn (a failure, a stop), not something anyone said."""
+    if message.get("_error"):
+        return True
+    return bool(message.get("_stopped")) and not message.get("_partial")

@@ -331,6 +331,11 @@ class StoreHealth(Reply):
     status: Literal["ok", "replaced", "unavailable"]
     damaged_copy: str | None = Field(None, description="A damaged store moved aside at start.")
     error: str | None = Field(None, description="Why the store cannot be used.")
+    unrecovered: list[str] = Field(
+        default_factory=list,
+        description="Damaged copies set aside whose rows `hermes state repair` has not yet "
+        "recovered.",
+    )
 
 
 class Health(Reply):

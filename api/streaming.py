@@ -26,7 +26,7 @@ from api.config import (
     _get_session_agent_lock,
 )
 from api.models import Session, get_session, title_from
-from api.turn_fold import CANCELLED_MARKER, clear_pending, fold_unfinished_turn
+from api.turn_fold import STOPPED_MARKER, clear_pending, fold_unfinished_turn
 from hermes_agent.approval_queue import APPROVALS
 from hermes_agent.errors import Conflict, HermesError
 from hermes_agent.redaction import redact
@@ -323,5 +323,5 @@ def cancel_stream(stream_id: str) -> bool:
 
 
 def _save_cancelled_turn(s: Session, partial: str) -> None:
-    fold_unfinished_turn(s, CANCELLED_MARKER, partial=partial)
+    fold_unfinished_turn(s, STOPPED_MARKER, partial=partial, stopped=True)
     s.save()

@@ -27,6 +27,8 @@ def _message_lines(message: dict[str, Any]) -> list[str]:
     text = message_text(message.get("content")).strip()
     if message.get("_error"):
         heading += " (error)"
+    elif message.get("_stopped"):
+        heading += " (stopped)"
     if role == "tool":
         fence = "~~~~" if "```" in text else "```"
         return [f"### {heading}", "", fence, text, fence]

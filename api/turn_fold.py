@@ -27,7 +27,7 @@ INTERRUPTED_MARKER = (
     "**Interrupted:** the server stopped before this answer finished. "
     "Your message is kept; send it again to continue."
 )
-CANCELLED_MARKER = "*Task cancelled.*"
+STOPPED_MARKER = "Stopped."
 
 
 def fold_unfinished_turn(
@@ -38,8 +38,12 @@ def fold_unfinished_turn(
     completed: list[dict[str, Any]] | None = None,
     last_row_id: int | None = None,
     recovered: bool = False,
+    stopped: bool = False,
 ) -> None:
     """Append the unfinished turn to `s.messages` and clear its pending state (no save).
+
+    A stop is the user's choice, not a failure: its marker is `_stopped`, not `_error`, and
+    the partial answer it cut short says so.
 
     `completed` are the turn's messages (the user's first) when the caller has its result,
     with `last_row_id` the newest row it recorded; otherwise the user's message is the pending
@@ -54,10 +58,12 @@ def fold_unfinished_turn(
         m.get("role") == "assistant" and message_text(m.get("content")).strip().startswith(text)
         for m in completed
     ):
-        messages.append(
-            {"role": "assistant", "content": partial, "_partial": True, "timestamp": now}
-        )
-    messages.append({"role": "assistant", "content": marker, "_error": True, "timestamp": now})
+        cut: dict[str, Any] = {"role": "assistant", "content": partial, "_partial": True}
+        if stopped:
+            cut["_stopped"] = True
+        messages.append({**cut, "timestamp": now})
+    flag = "_stopped" if stopped else "_error"
+    messages.append({"role": "assistant", "content": marker, flag: True, "timestamp": now})
     if s.title == UNTITLED:
         # A first turn that never finished still names the chat after what was asked.
         s.title = title_from(messages)

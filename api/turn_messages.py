@@ -13,7 +13,7 @@ import json
 import time
 from typing import Any
 
-from api.models import message_text
+from api.models import is_marker, message_text
 from hermes_agent.compression import SUMMARY_FLAG
 from hermes_agent.turn import ROW_ID, TurnResult
 
@@ -34,7 +34,7 @@ def api_history(messages: list[Any]) -> list[dict[str, Any]]:
     }
     history = []
     for m in messages:
-        if not isinstance(m, dict) or not m.get("role") or m.get("_error"):
+        if not isinstance(m, dict) or not m.get("role") or is_marker(m):
             continue
         if m["role"] == "tool" and m.get("tool_call_id") not in declared:
             continue

@@ -158,11 +158,14 @@ class StorePlugin:
     `OSError` saying why it cannot); each process opens one and shares it. `set_aside(settings)`,
     when given, moves a store that raised a `damaged` StoreError out of the way (returning
     where it went), so a long-running surface can start anew instead of failing every turn.
+    `unrecovered(settings, store)` names the copies set aside whose rows were not yet
+    recovered into `store`, for /health and `hermes doctor` to point at.
     """
 
     name: str
     open: Callable[[Any], Any]
     set_aside: Callable[[Any], Any] | None = None
+    unrecovered: Callable[[Any, Any], list[str]] | None = None
 
 
 STORES: Registry[StorePlugin] = Registry("hermes_station.stores", StorePlugin)

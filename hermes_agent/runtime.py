@@ -80,11 +80,17 @@ def state_db() -> ConversationStore | None:
 
 
 def store_health() -> dict[str, Any]:
-    """What /health and `hermes doctor` say of the store: `status` "ok", "replaced" (with
-    `damaged_copy`) or "unavailable" (with `error`)."""
-    state_db()
+    """What /health says of the store: `status` "ok", "replaced" (with `damaged_copy`) or
+    "unavailable" (with `error`), and `unrecovered`: damaged copies not yet repaired from."""
+    from hermes_agent.plugins import STORES
+
+    store = state_db()
     with _state_db_lock:
-        return dict(_store_health)
+        health = dict(_store_health)
+    plugin = STORES[current_settings().store]
+    if store is not None and plugin.unrecovered is not None:
+        health["unrecovered"] = plugin.unrecovered(current_settings(), store)
+    return health
 
 
 def _open_or_start_anew(settings: Settings) -> ConversationStore:

@@ -9,6 +9,7 @@ from typing import Any
 
 from hermes_agent.plugins import StorePlugin
 from hermes_state.connection import default_db_path
+from hermes_state.salvage import damaged_copies, restored
 from hermes_state.store import SessionDB
 
 
@@ -19,7 +20,12 @@ def _open_sqlite(_settings: Any) -> SessionDB:
 def _set_aside(_settings: Any) -> Path:
     """Move the damaged database and its journal files out of the way; the new name."""
     path = default_db_path()
-    aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    aside = path.with_name(f"{path.name}.damaged-{stamp}")
+    n = 1
+    while aside.exists():  # never over an earlier copy set aside in the same second
+        n += 1
+        aside = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
     for suffix in ("", "-wal", "-shm", "-journal"):
         source = Path(f"{path}{suffix}")
         if source.exists():
@@ -27,4 +33,8 @@ def _set_aside(_settings: Any) -> Path:
     return aside
 
 
-SQLITE = StorePlugin("sqlite", _open_sqlite, _set_aside)
+def _unrecovered(_settings: Any, store: SessionDB) -> list[str]:
+    return [copy.name for copy in damaged_copies(default_db_path()) if not restored(store, copy)]
+
+
+SQLITE = StorePlugin("sqlite", _open_sqlite, _set_aside, _unrecovered)

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from hermes_state.salvage import Restored, Salvage, restore_into
+
 # The whole package logs as "hermes_state", the name log configuration and filters refer to.
 log = logging.getLogger("hermes_state")
 
@@ -168,3 +170,7 @@ class MaintenanceMixin:
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
         self._transact(run, None, write=False)
+
+    def restore_salvaged(self, found: Salvage, label: str) -> Restored | None:
+        """Add rows read from a damaged copy of this database, once per copy (`label`)."""
+        return self._execute_write(lambda conn: restore_into(conn, found, label))

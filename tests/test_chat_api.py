@@ -373,9 +373,11 @@ def test_cancel_mid_stream_keeps_user_message_and_partial_text_and_is_not_overwr
     assert partial["content"].startswith(seen)
     assert SLOW_ANSWER.startswith(partial["content"])
     assert len(partial["content"]) < len(SLOW_ANSWER)
+    assert partial.get("_stopped") is True
     marker = transcript[2]
-    assert marker.get("_error") is True
-    assert "cancel" in marker["content"].lower()
+    assert marker.get("_stopped") is True
+    assert "_error" not in marker, "a stop is the user's choice, not a failure"
+    assert marker["content"] == "Stopped."
 
     # The worker notices the cancel and returns; its return must leave the saved turn alone.
     wait_run_over(server, stream_id)
@@ -385,6 +387,12 @@ def test_cancel_mid_stream_keeps_user_message_and_partial_text_and_is_not_overwr
     assert after["is_streaming"] is False
     assert after["active_stream_id"] is None
     assert after["pending_user_message"] is None
+
+    fake.script(Reply.text("Go on then."))
+    run_to_end(server, sid, "continue")
+    sent = [m.get("content") for m in fake.requests[-1]["messages"]]
+    assert partial["content"] in sent, "the model sees what the user saw of its answer"
+    assert "Stopped." not in sent, "the stop note is for the page, not the model"
 
 
 def test_cancel_after_a_tool_call_keeps_the_call_and_only_the_new_partial_text(server, fake):
@@ -414,7 +422,7 @@ def test_cancel_after_a_tool_call_keeps_the_call_and_only_the_new_partial_text(s
     assert result["tool_call_id"] == call["tool_calls"][0]["id"]
     assert partial.get("_partial") is True
     assert SLOW_ANSWER.startswith(partial["content"]), "no text of the first call is repeated"
-    assert marker.get("_error") is True
+    assert marker.get("_stopped") is True
 
 
 def test_cancel_of_unknown_or_finished_stream_reports_not_cancelled(server, fake):

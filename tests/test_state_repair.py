@@ -1,0 +1,191 @@
+"""`hermes state repair` and `hermes doctor`: getting back what a damaged state.db still holds.
+
+The damaged files here are real SQLite databases with pages overwritten, as a failing disk or
+a stray write leaves them: a bad page costs the rows on it, never the rest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from hermes_state import SessionDB
+from tests.support import REPO_ROOT, ServerProcess, request
+
+PAGE = 4096
+COPY_NAME = "state.db.damaged-20260101-000000"
+
+
+def _hermes(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {"HERMES_HOME": str(home), "PATH": "/usr/bin:/bin", "HOME": str(home.parent)}
+    return subprocess.run(
+        [sys.executable, "-m", "hermes_cli", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def _record(path: Path, sessions: dict[str, int], *, title: str | None = None) -> None:
+    """Sessions recorded by the terminal, each with `n` messages of about 1 KB."""
+    with SessionDB(path) as db:
+        for sid, n in sessions.items():
+            db.create_session(sid, source="cli", model="m")
+            for i in range(n):
+                role = "user" if i % 2 == 0 else "assistant"
+                db.append_message(sid, role, f"{sid} message {i:04d} " + "x" * 1000)
+        if title:
+            db.set_session_title(next(iter(sessions)), title)
+    for suffix in ("-wal", "-shm"):
+        assert not Path(f"{path}{suffix}").exists(), "closed cleanly, everything in the file"
+
+
+def _overwrite_page_holding(path: Path, table: str, needle: bytes) -> None:
+    """Overwrite the leaf page of `table` that holds `needle` (the search index has a copy)."""
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        leaves = conn.execute(
+            "SELECT pageno FROM dbstat WHERE name = ? AND pagetype = 'leaf'", (table,)
+        ).fetchall()
+    data = bytearray(path.read_bytes())
+    (page,) = [n for (n,) in leaves if needle in data[(n - 1) * PAGE : n * PAGE]]
+    data[(page - 1) * PAGE : page * PAGE] = b"\xa5" * PAGE
+    path.write_bytes(bytes(data))
+
+
+def _overwrite_root_page(path: Path, table: str) -> None:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        query = "SELECT rootpage FROM sqlite_master WHERE name = ?"
+        (page,) = conn.execute(query, (table,)).fetchone()
+    data = bytearray(path.read_bytes())
+    data[(page - 1) * PAGE : page * PAGE] = b"\x5a" * PAGE
+    path.write_bytes(bytes(data))
+
+
+def _contents(path: Path, sid: str) -> list[str]:
+    with SessionDB(path) as db:
+        return [m["content"] for m in db.get_messages(sid)]
+
+
+def test_repair_recovers_every_readable_row_of_a_damaged_copy_once(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    copy = home / COPY_NAME
+    _record(copy, {"alpha": 40, "beta": 6}, title="Alpha plans")
+    _overwrite_page_holding(copy, "messages", b"alpha message 0021 ")
+    damaged = copy.read_bytes()
+
+    doctor = _hermes(home, "doctor")
+    assert doctor.returncode == 1, doctor.stdout
+    assert f"{COPY_NAME}, was set aside and not yet recovered" in doctor.stdout
+    assert f"hermes state repair {copy}" in doctor.stdout
+
+    repaired = _hermes(home, "state", "repair")
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert "Recovered 2 conversation(s)" in repaired.stdout
+    assert "could not be read" in repaired.stdout
+    assert copy.read_bytes() == damaged, "the damaged copy is evidence; it is never written"
+
+    alpha = _contents(home / "state.db", "alpha")
+    assert alpha[0].startswith("alpha message 0000") and alpha[-1].startswith("alpha message 0039")
+    assert not any(m.startswith("alpha message 0021") for m in alpha), "it was on the bad page"
+    assert 30 <= len(alpha) < 40, "only the rows on the bad page are lost"
+    assert alpha == sorted(alpha), "recovered in their order"
+    assert len(_contents(home / "state.db", "beta")) == 6
+    with SessionDB(home / "state.db") as db:
+        assert db.get_session("alpha")["title"] == "Alpha plans"
+        assert db.search_messages("message 0039"), "recovered messages are searchable"
+
+    again = _hermes(home, "state", "repair", str(copy))
+    assert again.returncode == 0
+    assert "already recovered" in again.stdout
+    assert len(_contents(home / "state.db", "alpha")) == len(alpha), "nothing added twice"
+
+    doctor = _hermes(home, "doctor")
+    assert doctor.returncode == 0, doctor.stdout
+    assert f"{COPY_NAME} was recovered into state.db" in doctor.stdout
+
+
+def test_a_session_that_went_on_after_the_damage_keeps_its_id_and_the_old_part_is_kept_apart(
+    tmp_path,
+):
+    home = tmp_path / "home"
+    home.mkdir()
+    _record(home / COPY_NAME, {"shared": 4}, title="Shared")
+    _record(home / "state.db", {"shared": 2}, title="Shared")
+
+    repaired = _hermes(home, "state", "repair")
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert "shared is stored as shared-recovered" in repaired.stdout
+    assert len(_contents(home / "state.db", "shared")) == 2, "the live session is untouched"
+    assert len(_contents(home / "state.db", "shared-recovered")) == 4
+    with SessionDB(home / "state.db") as db:
+        assert db.get_session("shared-recovered")["title"] == "Shared (recovered)"
+
+
+def test_messages_whose_session_row_was_lost_are_kept_under_a_recovered_session(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    copy = home / COPY_NAME
+    _record(copy, {"lonely": 4})
+    _overwrite_root_page(copy, "sessions")
+
+    repaired = _hermes(home, "state", "repair")
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert len(_contents(home / "state.db", "lonely")) == 4
+    with SessionDB(home / "state.db") as db:
+        assert db.get_session("lonely")["source"] == "recovered"
+
+
+def test_repair_says_so_when_nothing_can_be_read(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / COPY_NAME).write_bytes(b"not a database at all " * 400)
+
+    repaired = _hermes(home, "state", "repair")
+    assert repaired.returncode == 1
+    assert "Nothing could be read" in repaired.stdout
+    assert "Traceback" not in repaired.stderr
+
+
+def test_repair_sets_a_damaged_state_db_aside_first_and_doctor_names_the_damage(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    _record(home / "state.db", {"kept": 4})
+    _overwrite_root_page(home / "state.db", "schema_migrations")
+
+    doctor = _hermes(home, "doctor")
+    assert doctor.returncode == 1
+    assert "state.db is damaged" in doctor.stdout
+
+    repaired = _hermes(home, "state", "repair")
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert "moved it to" in repaired.stdout
+    assert len(list(home.glob("state.db.damaged-*"))) == 1
+    assert len(_contents(home / "state.db", "kept")) == 4
+
+
+def test_repair_while_the_web_server_runs_clears_its_notice(tmp_path):
+    server = ServerProcess(tmp_path)
+    home = server.root / "hermes-home"
+    home.mkdir(parents=True)
+    _record(home / "state.db", {"from-terminal": 4})
+    _overwrite_root_page(home / "state.db", "schema_migrations")
+    server.start()
+    try:
+        store = request(server.base, "GET", "/health").json["store"]
+        assert store["status"] == "replaced"
+        copy = Path(store["damaged_copy"])
+        assert store["unrecovered"] == [copy.name]
+
+        repaired = _hermes(home, "state", "repair")
+        assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+        assert request(server.base, "GET", "/health").json["store"]["unrecovered"] == []
+    finally:
+        server.stop()
+    assert len(_contents(home / "state.db", "from-terminal")) == 4
