@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -64,6 +65,7 @@ def create_app(bind_host: str | None = None) -> FastAPI:
     app.add_exception_handler(HermesError, _hermes_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(OSError, _os_error)
     app.add_exception_handler(Exception, _unexpected_error)
     app.add_middleware(RequestGuard)
     app.add_middleware(HostGuard, policy=host_policy_for(bind_host or config.HOST))
@@ -126,6 +128,29 @@ def _allowed_methods(request: Request, exc: HTTPException) -> str:
         return (exc.headers or {}).get("Allow", "")
     methods = {method.upper() for method in documented}
     return ", ".join(sorted(methods | ({"HEAD"} if "GET" in methods else set())))
+
+
+# Faults of the machine, not of the request: said plainly, so the user knows what to fix.
+# Every edit is all-or-nothing, so a request that met one changed nothing.
+_MACHINE_FAULTS = {
+    errno.ENOSPC: (507, "the disk is full"),
+    errno.EDQUOT: (507, "the disk quota is used up"),
+    errno.EROFS: (507, "the disk is read-only"),
+    errno.EMFILE: (503, "the server has too many files open"),
+    errno.ENFILE: (503, "the system has too many files open"),
+}
+
+
+async def _os_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, OSError)
+    fault = _MACHINE_FAULTS.get(exc.errno or 0)
+    if fault is None:
+        return await _unexpected_error(request, exc)
+    status, what = fault
+    log.error("%s %s failed: %s", request.method, request.url.path, exc)
+    return error_response(
+        status, f"Nothing was saved: {what}. Try again once that is fixed; nothing was lost."
+    )
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
