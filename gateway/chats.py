@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -74,6 +75,7 @@ class Chat:
         self.answer: Any = None
         self.channel: Any = None
         self.stop_notice: str | None = None
+        self.placed: Callable[[str], None] | None = None
         self._cancel = threading.Event()
         self._row_ready = False
 
@@ -181,8 +183,9 @@ class Chat:
         self.services.approvals.deny_all(self.key)
         return True
 
-    def begin(self, channel: Any) -> None:
-        self.running, self.channel, self.stop_notice = True, channel, None
+    def begin(self, channel: Any, placed: Callable[[str], None] | None = None) -> None:
+        """A message's work starts; `placed` learns where its answer is shown."""
+        self.running, self.channel, self.stop_notice, self.placed = True, channel, None, placed
         self._cancel = threading.Event()
 
     def end(self) -> None:
@@ -215,6 +218,17 @@ class Chat:
         self.history = history[:cut]
         stored_history.forget(self.services.db, self.session_id, history[cut:])
         return removed if isinstance(removed, str) else ""
+
+    def forget_unanswered_blocking(self, text: str) -> bool:
+        """Forget `text` when it is the history's last message, never answered: a restart cut
+        its turn, and the person is asked to send it again, so it is kept once."""
+        history = self.load_blocking()
+        last = history[-1] if history else {}
+        if last.get("role") != "user" or last.get("content") != text:
+            return False
+        self.history = history[:-1]
+        stored_history.forget(self.services.db, self.session_id, history[-1:])
+        return True
 
     def compress_blocking(self) -> tuple[int, int] | None:
         """Summarise the history now: (messages before, after), or None if too short."""

@@ -85,6 +85,7 @@ TYPING_EVERY = 4.0  # seconds; Telegram shows "typing…" for five
 INTERRUPT_GRACE = 10.0
 STOPPED = "⏹ Stopped."
 RESTARTING = "⏹ Stopped: Hermes is restarting. Send your message again in a moment."
+CUT_OFF = "✂️ This answer was cut off. "
 RESTARTED = (
     "⚠️ Hermes restarted while answering “{preview}”. Send it again if you still need an answer."
 )
@@ -149,7 +150,7 @@ class GatewayRunner:
     async def _recover(self) -> None:
         """Answer the messages taken before the last stop; a turn that had started is not
         run again (its tools may have run): the person is asked to send it again."""
-        for event, started in self.state.pending():
+        for event, started, answer_at in self.state.pending():
             adapter = self.adapters.get(event.platform)
             if adapter is None:
                 continue
@@ -157,8 +158,12 @@ class GatewayRunner:
                 await self.receive(event)
                 continue
             channel = adapter.channel_for(event)
-            preview = " ".join(event.text.split())[:60]
-            await quietly(channel.send(RESTARTED.format(preview=preview)))
+            await asyncio.to_thread(self._chat(event).forget_unanswered_blocking, event.text)
+            notice = RESTARTED.format(preview=" ".join(event.text.split())[:60])
+            if answer_at is None:
+                await quietly(channel.send(notice))
+            else:
+                await quietly(channel.cut_off(answer_at, CUT_OFF + notice))
             self.state.done(event)
 
     async def _shutdown(self) -> None:
@@ -251,7 +256,7 @@ class GatewayRunner:
         while not self.stopping and not chat.queue.empty():
             event, command, channel = chat.queue.get_nowait()
             self.state.started(event)
-            chat.begin(channel)
+            chat.begin(channel, lambda ref, event=event: self.state.answer_shown_in(event, ref))
             try:
                 if command is None:
                     await self.answer(chat, event.text, channel)
@@ -268,6 +273,7 @@ class GatewayRunner:
     async def answer(self, chat: Chat, text: str, channel: Channel) -> None:
         """One turn: stream the answer, and never leave the person with silence."""
         chat.answer = answer = channel.answer()
+        answer.placed = chat.placed
         typing = asyncio.create_task(_keep_typing(channel))
         started = time.monotonic()
         try:

@@ -152,17 +152,28 @@ class GatewayState:
     def done(self, event: Inbound) -> None:
         self._mark(event, started=None)
 
+    def answer_shown_in(self, event: Inbound, message_ref: str) -> None:
+        """The answer to `event` now shows (at least partly) in this platform message."""
+        with self._lock:
+            if event.inbox_id in self._pending:
+                self._pending[event.inbox_id]["answer_at"] = message_ref
+                self._write_inbox()
+
     def flush(self) -> None:
         """Wait until every change so far is on disk (before the process exits)."""
         with self._lock:
             version = self._write_inbox()
         self._inbox.wait(version)
 
-    def pending(self) -> list[tuple[Inbound, bool]]:
-        """Messages taken but not answered, oldest first, and whether their turn started."""
+    def pending(self) -> list[tuple[Inbound, bool, str | None]]:
+        """Messages taken but not answered, oldest first: whether their turn started, and the
+        platform message its answer was last shown in, if any."""
         with self._lock:
             items = list(self._pending.values())
-        return [(Inbound.from_json(item["event"]), bool(item["started"])) for item in items]
+        return [
+            (Inbound.from_json(item["event"]), bool(item["started"]), item.get("answer_at"))
+            for item in items
+        ]
 
     def _mark(self, event: Inbound, *, started: bool | None) -> None:
         with self._lock:

@@ -67,11 +67,20 @@ def test_a_crash_mid_turn_repeats_no_update_and_loses_none(world):
     gateway.start()
     assert tg.calls("getUpdates")[polls].params["offset"] == second + 1  # resumes where it was
     tg.wait_until(lambda: texts(tg, USER)[-1:] == ["second answer"], TIMEOUT)
-    notice = texts(tg, USER)[-2]
-    assert notice.startswith("⚠️ Hermes restarted while answering “first question”")
+    partial, notice = tg.messages(USER)[-3:-1]
+    assert partial.text.startswith("part0 part1") and partial.text != LONG
+    assert "This answer was cut off" in notice.text
+    assert "Hermes restarted while answering “first question”" in notice.text
+    assert notice.reply_to == partial.message_id, "the cut-off answer is marked, not final"
     assert [m["messages"][-1]["content"] for m in llm.requests] == [
         "first question",
         "second question",
     ]
     assert not [i for i, n in Counter(tg.delivered_update_ids()).items() if n > 1]
+
+    llm.script(Reply.text("first answer, at last"))
+    tg.push_message(USER, USER, "first question")  # sent again, as the notice asks
+    tg.wait_until(lambda: texts(tg, USER)[-1:] == ["first answer, at last"], TIMEOUT)
+    said = [m["content"] for m in llm.requests[-1]["messages"] if m["role"] == "user"]
+    assert said == ["second question", "first question"], "kept once, where it was sent again"
     assert gateway.stop() == 0

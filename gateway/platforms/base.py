@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
 from gateway.events import Inbound
@@ -29,7 +29,10 @@ async def quietly(awaitable: Awaitable[Any]) -> None:
 
 
 class Answer(ABC):
-    """One answer being written."""
+    """One answer being written. `placed`, when set, is called with the platform's id of
+    each message the answer is shown in, so a restart can point at an answer it cut off."""
+
+    placed: Callable[[str], None] | None = None
 
     @abstractmethod
     def feed(self, delta: str) -> None:
@@ -66,6 +69,10 @@ class Channel(ABC):
     async def approval_closed(self, item: Any, choice: str) -> None:
         """The question about `item` was settled (answered, stopped or timed out)."""
         return None
+
+    async def cut_off(self, message_ref: str, notice: str) -> None:
+        """Say that the answer shown in `message_ref` was cut off (by a restart)."""
+        await self.send(notice)
 
     async def dropped(self, reason: str) -> None:
         """The message will not be answered (/stop, shutdown); `reason` says why."""

@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters, Update
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import (
     BadRequest,
@@ -184,22 +184,22 @@ class TelegramAdapter(Adapter):
         for chunk in split_message(markdown):
             await self.send_chunk(chat_id, chunk)
 
-    async def send_chunk(self, chat_id: int, chunk: Chunk, markup: Any = None) -> Any:
+    async def send_chunk(
+        self, chat_id: int, chunk: Chunk, markup: Any = None, reply_to: int | None = None
+    ) -> Any:
+        """Send one chunk, as a reply to message `reply_to` when given (and it still exists)."""
+        params: dict[str, Any] = {"chat_id": chat_id, "reply_markup": markup}
+        if reply_to is not None:
+            params["reply_parameters"] = ReplyParameters(reply_to, allow_sending_without_reply=True)
         try:
             return await self.call(
-                self.bot.send_message,
-                chat_id=chat_id,
-                text=chunk.html,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
+                self.bot.send_message, text=chunk.html, parse_mode=ParseMode.HTML, **params
             )
         except BadRequest as exc:
             if "can't parse entities" not in str(exc).lower():
                 raise
             log.warning("telegram refused our HTML (%s); sending plain text", exc)
-            return await self.call(
-                self.bot.send_message, chat_id=chat_id, text=chunk.plain, reply_markup=markup
-            )
+            return await self.call(self.bot.send_message, text=chunk.plain, **params)
 
     async def edit_chunk(self, chat_id: int, message_id: int, chunk: Chunk) -> None:
         params = {"chat_id": chat_id, "message_id": message_id}
@@ -226,6 +226,11 @@ class TelegramChannel(Channel):
 
     def answer(self) -> Answer:
         return StreamedAnswer(self.adapter, self.chat_id)
+
+    async def cut_off(self, message_ref: str, notice: str) -> None:
+        """The notice as a reply to the cut-off answer, so it reads as marked, not final."""
+        for chunk in split_message(notice):
+            await self.adapter.send_chunk(self.chat_id, chunk, reply_to=int(message_ref))
 
     async def typing(self) -> None:
         send = self.adapter.bot.send_chat_action
@@ -317,6 +322,8 @@ class StreamedAnswer(Answer):
             else:
                 message = await self.adapter.send_chunk(self.chat_id, chunk)
                 self.sent.append((message.message_id, chunk.html))
+                if self.placed is not None:
+                    self.placed(str(message.message_id))
         for index in range(len(chunks), len(self.sent)):  # the answer became shorter
             message_id, _ = self.sent[index]
             await self.adapter.edit_chunk(self.chat_id, message_id, Chunk("…", "…"))

@@ -92,6 +92,8 @@ class SentMessage:
     reply_markup: dict | None
     edits: list[str] = field(default_factory=list)
     """The texts it had before, oldest first."""
+    reply_to: int | None = None
+    """The id of the message it replies to, if any."""
 
 
 @dataclass(frozen=True)
@@ -370,6 +372,7 @@ class BotApi:
         with self._cond:
             message = self._new_message(chat_id, self.bot_user, parsed, markup, reply_to)
             sent = SentMessage(message["message_id"], chat_id, text, parse_mode, markup)
+            sent.reply_to = reply_to["message_id"] if reply_to else None
             self._stored[(chat_id, sent.message_id)].sent = sent
             self._sent[chat_id].append(sent)
             return message
