@@ -309,6 +309,31 @@ def test_resume_without_an_argument_lists_the_recent_sessions_to_choose_from(app
     assert "Usage:" not in shown
 
 
+def test_resuming_marks_a_turn_that_never_got_an_answer(app, fake, tmp_path):
+    with stored(tmp_path) as db:
+        db.create_session("cut01", source="telegram")
+        for role, text in [
+            ("user", "Question the crash cut"),
+            ("user", "Question answered later"),
+            ("assistant", "The later answer."),
+            ("user", "Question still open"),
+        ]:
+            db.append_message("cut01", role, text)
+
+    assert commands.dispatch(app, "/resume cut01") is True
+
+    lines = [line.strip() for line in printed(app).splitlines() if line.strip()]
+    start = lines.index("❯ Question the crash cut")
+    assert lines[start : start + 5] == [
+        "❯ Question the crash cut",
+        "⚠ interrupted: no answer was finished for this message",
+        "❯ Question answered later",
+        "The later answer.",
+        "❯ Question still open",
+    ]
+    assert lines[start + 5] == "⚠ interrupted: no answer was finished for this message"
+
+
 def test_model_sets_this_session_and_new_ones(app, fake):
     fake.script(Reply.text("Hi."), Reply.text("Hi again."))
     commands.dispatch(app, "/model other-model")

@@ -105,15 +105,32 @@ def settings(console: Console, values: dict[str, Any]) -> None:
     console.print(table)
 
 
+INTERRUPTED = "⚠ interrupted: no answer was finished for this message"
+
+
 def transcript(console: Console, messages: list[dict[str, Any]]) -> None:
-    """Past user and assistant messages (tool traffic left out), as the answer was shown."""
+    """Past user and assistant messages (tool traffic left out), as the answer was shown. A
+    message whose turn ended without an answer (a stop, a crash) is marked, so a recap never
+    reads as if it had been answered."""
+    unanswered = False
     for message in messages:
         text = _text(message.get("content"))
         if message.get("role") == "user" and text:
+            if unanswered:
+                _interrupted(console)
             console.print(Text.assemble((f"{USER_MARK} ", "bold green"), text))
+            unanswered = True
         elif message.get("role") == "assistant" and text.strip():
             console.print(Trimmed(text))
             console.print()
+            unanswered = False
+    if unanswered:
+        _interrupted(console)
+
+
+def _interrupted(console: Console) -> None:
+    console.print(Text(INTERRUPTED, style="yellow"))
+    console.print()
 
 
 def _text(content: Any) -> str:
