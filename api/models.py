@@ -125,6 +125,7 @@ class Session:
         pending_partial_text: str | None = None,
         state_cursor: int | None = None,
         state_message_count: int | None = None,
+        state_rows_to_forget: list | None = None,
         **_unknown: Any,
     ) -> None:
         now = time.time()
@@ -164,6 +165,9 @@ class Session:
         self.state_cursor = state_cursor
         # Files written before cursors counted the rows instead; the first edit converts it.
         self.state_message_count = state_message_count
+        # Rows an edit took out of the transcript, saved with the edit and deleted from
+        # state.db after it; a kill in between leaves them here for startup to finish.
+        self.state_rows_to_forget = state_rows_to_forget
         self._metadata_message_count: int | None = None
         self._metadata_only = False
         self._deleted = False
@@ -219,6 +223,7 @@ class Session:
             "last_prompt_tokens": self.last_prompt_tokens,
             "active_stream_id": stream_id,
             "has_pending_message": bool(self.pending_user_message),
+            "forget_pending": bool(self.state_rows_to_forget),
             "is_streaming": bool(
                 include_runtime and stream_id and stream_id in (active_stream_ids or ())
             ),

@@ -34,8 +34,9 @@ def retry_last(session_id: str) -> dict[str, Any]:
         with s.all_or_nothing():
             with LOCK:
                 text, removed = _drop_last_exchange(s, "No previous message to retry.")
+            _note_rows_to_forget(s, linked)
             s.save()
-        _forget_rows(s, linked)
+        forget_rows(s)
     return {"last_user_text": text, "removed_count": removed}
 
 
@@ -48,8 +49,9 @@ def undo_last(session_id: str) -> dict[str, Any]:
         with s.all_or_nothing():
             with LOCK:
                 text, removed = _drop_last_exchange(s, "Nothing to undo.")
+            _note_rows_to_forget(s, linked)
             s.save()
-        _forget_rows(s, linked)
+        forget_rows(s)
     preview = text[:PREVIEW_MAX] + "..." if len(text) > PREVIEW_MAX else text
     return {"removed_count": removed, "removed_preview": preview}
 
@@ -97,8 +99,9 @@ def update_session(
         with s.all_or_nothing():
             with LOCK:
                 mutate(s)
+            _note_rows_to_forget(s, linked)
             s.save()
-        _forget_rows(s, linked)
+        forget_rows(s)
     return s
 
 
@@ -117,18 +120,29 @@ def _linked(s: Session) -> set[int]:
     return linked_rows(s.messages) | linked_rows(s.context_messages)
 
 
-def _forget_rows(s: Session, linked_before: set[int]) -> None:
-    """Delete from state.db the rows of the messages a saved edit removed, so the terminal
-    and chat apps that resume the conversation see the same turns, and none the browser took
-    back. Rows are named by id: a message said twice is never mistaken for the other."""
+def _note_rows_to_forget(s: Session, linked_before: set[int]) -> None:
+    """Name, in the edit's own save, the state.db rows of the messages it removed: the
+    deletion after the save then survives a kill between the two (`forget_rows`)."""
     gone = linked_before - _linked(s)
+    if gone:
+        s.state_rows_to_forget = sorted(gone | set(s.state_rows_to_forget or ()))
+
+
+def forget_rows(s: Session) -> None:
+    """Delete from state.db the rows a saved edit removed, so the terminal and chat apps
+    that resume the conversation see the same turns, and none the browser took back. Rows
+    are named by id: a message said twice is never mistaken for the other. Deleting is
+    idempotent (ids are never reused), so startup may finish it again."""
+    rows = s.state_rows_to_forget
     db = agent_runtime.state_db()
-    if not gone or db is None:
+    if not rows or db is None:
         return
     try:
-        db.delete_messages(s.session_id, gone)
+        db.delete_messages(s.session_id, rows)
     except StoreError as exc:
-        log.warning("state.db kept %d message(s) removed from %s: %s", len(gone), s.session_id, exc)
+        log.warning("state.db kept %d message(s) removed from %s: %s", len(rows), s.session_id, exc)
+        return
+    s.state_rows_to_forget = None  # written with the session's next save
 
 
 def rename_session(session_id: str, title: str) -> Session:
