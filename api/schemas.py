@@ -64,6 +64,9 @@ class NewSession(Body):
     workspace: str | None = Field(None, description="Directory for the agent's file tools.")
     model: str | None = Field(None, max_length=200)
     profile: str | None = Field(None, max_length=64)
+    project_id: str | None = Field(
+        None, description="The project it belongs to from the start.", pattern=SESSION_ID_PATTERN
+    )
 
 
 class SessionUpdate(SessionRef):

@@ -222,3 +222,27 @@ def test_deleting_a_project_twice_is_404_the_second_time(projects):
 
 def test_delete_project_without_an_id_is_400():
     assert_error(post("/api/projects/delete", {}), 400, "project_id")
+
+
+# ── sessions started in a project ────────────────────────────────────────────────────────
+
+
+def test_a_session_started_with_a_project_id_belongs_to_that_project(
+    projects, cleanup_test_sessions
+):
+    pid = create(projects, name="Started inside")["project_id"]
+    reply = post("/api/session/new", {"project_id": pid})
+    assert reply.status == 200, reply.body
+    session = reply.json["session"]
+    cleanup_test_sessions.append(session["session_id"])
+    assert session["project_id"] == pid
+    assert (
+        get("/api/session", session_id=session["session_id"]).json["session"]["project_id"] == pid
+    )
+
+
+def test_starting_a_session_in_an_unknown_project_is_404_and_a_bad_id_400():
+    assert_error(
+        post("/api/session/new", {"project_id": "nosuchproject"}), 404, "Project not found"
+    )
+    assert_error(post("/api/session/new", {"project_id": "Not An Id"}), 400)

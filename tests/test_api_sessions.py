@@ -7,7 +7,7 @@ import json
 import re
 import time
 import uuid
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 import pytest
 
@@ -376,6 +376,48 @@ def test_search_matches_message_text_and_returns_a_snippet(cleanup_test_sessions
     assert token in body["sessions"][0]["snippet"]
 
 
+SNIPPET_MAX = 100
+"""The longest snippet the sidebar gets: about two lines of it."""
+
+LONG_TEXTS = {
+    "far into ascii": ("word " * 600, "{token}", " and then " + "more " * 300),
+    "after letters whose lower case is longer": (
+        "İstanbul’da İİİ çay içtik. " * 60,
+        "{token}",
+        " sonra eve döndük. " * 30,
+    ),
+    "among emoji and cjk": ("🙂 これは長い文章です。" * 80, "{token}", " 终わり 🎉" * 40),
+    "non-ascii match": ("Grüße aus Köln, " * 80, "Überraschung{token}", ", sagte sie. " * 20),
+}
+
+
+@pytest.mark.parametrize("parts", LONG_TEXTS.values(), ids=LONG_TEXTS.keys())
+def test_search_snippet_holds_the_match_with_context_on_both_sides(cleanup_test_sessions, parts):
+    token = "kiwi" + uuid.uuid4().hex[:8]
+    before, match, after = parts
+    match = match.format(token=token)
+    text = before + match + after
+    import_session(cleanup_test_sessions, conversation("start", text), title="Plain")
+
+    rows = get("/api/sessions/search", q=match.upper()).json["sessions"]
+    assert [row["match_type"] for row in rows] == ["content"]
+    snippet = rows[0]["snippet"]
+    assert match in snippet, snippet
+    assert snippet.startswith("…") and snippet.endswith("…"), snippet
+    head, tail = (side.strip() for side in snippet[1:-1].split(match))
+    assert len(head) >= 8 and len(tail) >= 8, snippet
+    assert head in " ".join(before.split()) and tail in " ".join(after.split()), snippet
+    assert len(snippet) <= SNIPPET_MAX, snippet
+
+
+def test_search_snippet_of_a_short_message_is_the_whole_message(cleanup_test_sessions):
+    token = "kiwi" + uuid.uuid4().hex[:8]
+    messages = conversation("start", f"a  short\nnote on {token} here")
+    import_session(cleanup_test_sessions, messages, title="Plain")
+    rows = get("/api/sessions/search", q=token).json["sessions"]
+    assert rows[0]["snippet"] == f"a short note on {token} here"
+
+
 def test_search_with_content_0_matches_titles_only(cleanup_test_sessions):
     token = "numbat" + uuid.uuid4().hex[:8]
     import_session(cleanup_test_sessions, conversation(f"text with {token}"), title="Plain")
@@ -574,13 +616,76 @@ def test_export_defaults_to_a_json_attachment_of_the_stored_session(cleanup_test
     sid = import_session(cleanup_test_sessions, messages, title="To export")["session_id"]
     reply = get("/api/session/export", session_id=sid)
     assert reply.status == 200
-    assert reply.headers["content-disposition"] == f'attachment; filename="hermes-{sid}.json"'
+    assert reply.headers["content-disposition"] == 'attachment; filename="To export.json"'
     assert reply.headers["content-type"].startswith("application/json")
     exported = reply.json
     assert exported["session_id"] == sid
     assert exported["title"] == "To export"
     assert exported["messages"] == messages
     assert exported == on_disk(sid)
+
+
+def download_name(reply: Reply) -> tuple[str, str]:
+    """The file name a browser saves `reply` under (RFC 6266: `filename*` wins over
+    `filename`), and the plain `filename` for clients that know only ASCII."""
+    header = reply.headers["content-disposition"]
+    assert header.startswith("attachment; "), header
+    plain = re.search(r'filename="([^"\\]*)"', header)
+    assert plain and plain[1].isascii(), header
+    extended = re.search(r"filename\*=UTF-8''([^;]*)", header)
+    if extended is None:
+        return plain[1], plain[1]
+    assert re.fullmatch(r"[A-Za-z0-9!#$&+.^_`|~%-]+", extended[1]), header  # RFC 5987 attr-chars
+    return unquote(extended[1]), plain[1]
+
+
+EXPORT_NAMES = {
+    "plain": ("Trip to Lisbon", "Trip to Lisbon", "Trip to Lisbon"),
+    "path": ("../../etc/passwd", "etc passwd", "etc passwd"),
+    "backslashes and quotes": ('C:\\temp\\"notes" <1>?', "C temp notes 1", "C temp notes 1"),
+    "control characters": ("tab\x00null\x7fdel\u202eend", "tab null del end", "tab null del end"),
+    "emoji": ("Trip 🌍 to Lisbon", "Trip 🌍 to Lisbon", "Trip to Lisbon"),
+    "accents": ("Café Zürich", "Café Zürich", "Cafe Zurich"),
+    "reserved on windows": ("con", "con_", "con_"),
+    "dots": ("...hidden.", "hidden", "hidden"),
+}
+
+
+@pytest.mark.parametrize("fmt", ["json", "md"])
+@pytest.mark.parametrize("names", EXPORT_NAMES.values(), ids=EXPORT_NAMES.keys())
+def test_export_is_named_after_the_title_made_safe_for_file_systems(
+    cleanup_test_sessions, names, fmt
+):
+    title, saved, plain = names
+    sid = import_session(cleanup_test_sessions, conversation("hi"), title=title)["session_id"]
+    reply = get("/api/session/export", session_id=sid, format=fmt)
+    assert reply.status == 200
+    assert download_name(reply) == (f"{saved}.{fmt}", f"{plain}.{fmt}")
+
+
+def test_export_name_is_cut_to_a_length_every_file_system_takes(cleanup_test_sessions):
+    title = "Ünïcödé " * 20
+    sid = import_session(cleanup_test_sessions, conversation("hi"), title=title)["session_id"]
+    saved, plain = download_name(get("/api/session/export", session_id=sid))
+    stem = saved.removesuffix(".json")
+    assert 20 < len(stem) <= 100 and len(saved.encode()) <= 255
+    assert title.startswith(stem) and stem == stem.strip()
+    assert plain.endswith(".json") and len(plain) <= 105
+
+
+def test_export_of_an_untitled_or_unnameable_session_is_named_by_its_id(cleanup_test_sessions):
+    untitled = new_session(cleanup_test_sessions)["session_id"]
+    assert download_name(get("/api/session/export", session_id=untitled)) == (
+        f"hermes-{untitled}.json",
+        f"hermes-{untitled}.json",
+    )
+    dots = import_session(cleanup_test_sessions, conversation("hi"), title="/ . / ..")
+    reply = get("/api/session/export", session_id=dots["session_id"], format="md")
+    name = f"hermes-{dots['session_id']}.md"
+    assert download_name(reply) == (name, name)
+    chinese = import_session(cleanup_test_sessions, conversation("hi"), title="旅行计划")
+    reply = get("/api/session/export", session_id=chinese["session_id"])
+    assert download_name(reply) == ("旅行计划.json", f"hermes-{chinese['session_id']}.json")
 
 
 def test_export_json_can_be_imported_again(cleanup_test_sessions):
@@ -609,7 +714,7 @@ def test_export_as_markdown_has_a_heading_per_role(cleanup_test_sessions):
     reply = get("/api/session/export", session_id=sid, format="md")
     assert reply.status == 200
     assert reply.headers["content-type"].startswith("text/markdown")
-    assert reply.headers["content-disposition"] == f'attachment; filename="hermes-{sid}.md"'
+    assert reply.headers["content-disposition"] == 'attachment; filename="Markdown export.md"'
     text = reply.body.decode()
     lines = text.splitlines()
     assert lines[0] == "# Markdown export"

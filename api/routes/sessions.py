@@ -23,6 +23,7 @@ from api import (
     streaming,
     turn_messages,
 )
+from api.filenames import content_disposition, export_filename
 from api.models import Session, get_session, new_session
 from api.openapi_extras import SESSION_ID_CHECKED, SESSION_ID_QUERY, errors
 from api.responses import NO_STORE, JSONResponse
@@ -91,11 +92,14 @@ def _ok(session: Session, *, with_messages: bool = False) -> JSONResponse:
     "/api/session/new",
     summary="Start a session (in memory until its first message)",
     response_model=replies.SessionCreated,
+    responses=errors(404),
 )
 def create_session(body: NewSession | None = None) -> JSONResponse:
     body = body or NewSession()
     workspace = resolve_trusted_workspace(body.workspace)
-    session = new_session(str(workspace), body.model, body.profile)
+    if body.project_id:
+        projects.get_project(body.project_id)
+    session = new_session(str(workspace), body.model, body.profile, body.project_id)
     return JSONResponse({"session": {**session.compact(), "messages": []}})
 
 
@@ -274,8 +278,9 @@ def export(
 ) -> Response:
     sid = _query_session_id(session_id, "session_id is required")
     session = get_session(sid)
-    name = backup.export_name(sid, format)
-    headers = {**NO_STORE, "Content-Disposition": f'attachment; filename="{name}"'}
+    name = export_filename(redact_text(session.title), sid, format)
+    disposition = content_disposition(name, fallback=backup.export_name(sid, format))
+    headers = {**NO_STORE, "Content-Disposition": disposition}
     if format == "md":
         body = redact_text(to_markdown(session)).encode()
         return Response(body, media_type="text/markdown; charset=utf-8", headers=headers)

@@ -1,8 +1,10 @@
-"""The browser UI: two HTML pages and the static assets they load.
+"""The browser UI: two HTML pages, the static assets they load, and the icon.
 
 The pages are not part of the JSON API, so they stay out of the OpenAPI schema. Each page is an
 ASGI endpoint that answers GET and HEAD itself (anything else is a 405 in the API's error
-shape); the assets are a `StaticFiles` mount under `/static/`.
+shape); the assets are a `StaticFiles` mount under `/static/`. The pages name their icon,
+`/static/favicon.svg`; it is served as `/favicon.ico` too, where browsers look for one on pages
+that name none (the JSON of `/health`, say).
 
 The pages and assets are public even with a password set: they hold no data, and the UI
 sends a person to `/login` when the API answers 401.
@@ -25,10 +27,11 @@ PAGE_HEADERS = {"Cache-Control": "no-cache"}
 
 
 class Page:
-    """One HTML page, for GET and HEAD."""
+    """One file of `STATIC_DIR` at a fixed address (an HTML page by default), for GET and HEAD."""
 
-    def __init__(self, filename: str) -> None:
+    def __init__(self, filename: str, media_type: str = "text/html; charset=utf-8") -> None:
         self.filename = filename
+        self.media_type = media_type
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] not in ("GET", "HEAD"):
@@ -37,13 +40,15 @@ class Page:
             await refusal(scope, receive, send)
             return
         response = FileResponse(
-            STATIC_DIR / self.filename, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS
+            STATIC_DIR / self.filename, media_type=self.media_type, headers=PAGE_HEADERS
         )
         await response(scope, receive, send)
 
 
 def install(app: FastAPI) -> None:
-    """Serve `/`, `/login` and `/static/…` from the packaged `api/static` directory."""
+    """Serve `/`, `/login`, `/favicon.ico` and `/static/…` from the packaged `api/static`."""
     app.router.routes.append(Route("/", Page("index.html"), include_in_schema=False))
     app.router.routes.append(Route("/login", Page("login.html"), include_in_schema=False))
+    icon = Page("favicon.svg", media_type="image/svg+xml")
+    app.router.routes.append(Route("/favicon.ico", icon, include_in_schema=False))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -47,10 +47,8 @@ def collect_errors(page: Any) -> PageErrors:
     errors = PageErrors()
 
     def on_console(msg) -> None:
-        # The browser asks for /favicon.ico by itself; a page that declares none is not broken.
-        url = msg.location.get("url", "")
-        if msg.type == "error" and not url.endswith("/favicon.ico"):
-            errors.console.append(f"{msg.text} ({url})")
+        if msg.type == "error":
+            errors.console.append(f"{msg.text} ({msg.location.get('url', '')})")
 
     page.on("console", on_console)
     page.on("pageerror", lambda exc: errors.uncaught.append(str(exc)))

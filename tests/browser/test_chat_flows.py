@@ -4,6 +4,8 @@ Each test checks what the page shows and what the server stored."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -19,7 +21,7 @@ from tests.browser.chat_support import (
     wait_for_partial,
     words,
 )
-from tests.browser.pages import collect_errors
+from tests.browser.pages import HeldRequests, collect_errors, wait_until_loaded
 from tests.fakes.openai_server import Reply
 from tests.support import request
 
@@ -97,8 +99,39 @@ def test_reload_mid_stream_reattaches_and_shows_every_message_once(
     assert errors.uncaught == []
 
 
+SESSION_READ = re.compile(r"/api/session\?")
+
+# Every element of the pane whose text, border or background is the danger or error colour.
+RED_ELEMENTS = """() => {
+  const probe = document.createElement('div');
+  probe.style.color = 'var(--danger)';
+  probe.style.backgroundColor = 'var(--error-bg)';
+  document.body.append(probe);
+  const red = new Set([getComputedStyle(probe).color, getComputedStyle(probe).backgroundColor]);
+  probe.remove();
+  return [...document.querySelectorAll('#messages *')].filter((node) => {
+    const style = getComputedStyle(node);
+    return [style.color, style.borderTopColor, style.backgroundColor].some((c) => red.has(c));
+  }).map((node) => node.outerHTML.slice(0, 120));
+}"""
+
+
+def shows_a_calm_stop(page, first_words: str) -> list[tuple[str, str]]:
+    """Checks the pane shows a stopped turn as a note, not an error; returns its turns."""
+    partial = page.locator("#messages .msg-assistant.is-partial")
+    expect(partial).to_have_count(1)
+    expect(partial.locator(".partial-marker")).to_have_text("Stopped — partial answer")
+    expect(partial).to_contain_text(first_words)
+    expect(page.locator("#messages .stopped-marker")).to_have_text("Stopped")
+    expect(page.get_by_role("note").filter(has_text="Stopped")).to_have_count(1)
+    for error in (".error-marker", ".is-error", ".run-error", "[role=alert]"):
+        expect(page.locator(f"#messages {error}")).to_have_count(0)
+    assert page.evaluate(RED_ELEMENTS) == []
+    return visible_turns(page)
+
+
 @pytest.mark.parametrize("how", ["button", "escape"])
-def test_stop_ends_the_run_and_keeps_the_partial_answer_marked(
+def test_stop_keeps_the_partial_answer_and_notes_the_stop_calmly_live_and_after_reload(
     chat_page, chat_server, fake_llm, how
 ):
     errors = collect_errors(chat_page)
@@ -107,27 +140,30 @@ def test_stop_ends_the_run_and_keeps_the_partial_answer_marked(
     question = f"Stop me by {how}"
     say(chat_page, question)
     wait_for_partial(chat_page, "gull2", "gull199")
+    saved = HeldRequests(chat_page, SESSION_READ)  # the pane shows only the live view meanwhile
 
     if how == "button":
         chat_page.locator("#stop-button").click()
     else:
         chat_page.locator("#message-input").press("Escape")
 
-    partial = chat_page.locator("#messages .msg-assistant.is-partial")
-    expect(partial).to_be_visible()
-    expect(partial.locator(".partial-marker")).to_have_text(
-        "Partial answer (the run stopped early)"
-    )
-    expect(partial).to_contain_text("gull0 gull1 gull2")
-    expect(chat_page.locator("#messages .error-marker")).to_have_text("Task cancelled.")
     expect(chat_page.locator("#stop-button")).to_be_hidden(timeout=WAIT)
+    saved.wait()
+    live = shows_a_calm_stop(chat_page, "gull0 gull1 gull2")
+    saved.release()
+    expect(chat_page.locator("#messages .is-live")).to_have_count(0)
+    assert shows_a_calm_stop(chat_page, "gull0 gull1 gull2") == live
+    chat_page.reload()
+    wait_until_loaded(chat_page)
+    assert shows_a_calm_stop(chat_page, "gull0 gull1 gull2") == live
 
     messages = stored_messages(chat_server, session_with(chat_server, question))
     assert [m["role"] for m in messages] == ["user", "assistant", "assistant"]
-    assert messages[1]["_partial"] is True
+    assert messages[1]["_partial"] is True and messages[1]["_stopped"] is True
     assert messages[1]["content"].startswith("gull0 gull1 gull2")
     assert "gull199" not in messages[1]["content"]
-    assert messages[2]["_error"] is True
+    assert messages[2]["content"] == "Stopped." and messages[2]["_stopped"] is True
+    assert "_error" not in messages[2]
     assert errors.uncaught == []
 
 
@@ -286,19 +322,30 @@ def test_a_message_sent_mid_run_is_queued_and_sent_after_the_answer(
     assert errors.uncaught == [] and errors.console == []
 
 
-def test_leaving_a_conversation_drops_its_queue_and_the_note(chat_page, fake_llm):
+def test_a_new_chat_mid_run_clears_the_note_and_keeps_the_queued_message_as_a_draft(
+    chat_page, chat_server, fake_llm
+):
     errors = collect_errors(chat_page)
     fake_llm.script(Reply.text(words("swell", 40), delay=0.08))
     open_app(chat_page)
     say(chat_page, "Run long")
     wait_for_partial(chat_page, "swell1", "swell39")
-    say(chat_page, "Never sent")
+    say(chat_page, "Not sent yet")
     queued = chat_page.locator("#queued")
     expect(queued).to_have_text("1 message queued; sent when this answer ends")
 
     chat_page.get_by_role("button", name="New chat").click()
     expect(queued).to_be_hidden()
     expect(queued).to_have_text("")
+    expect(chat_page.locator("#message-input")).to_have_value("")
+
+    chat_page.go_back()
+    expect(chat_page.locator("#chat-title")).not_to_have_text("New chat")
+    expect(chat_page.locator("#message-input")).to_have_value("Not sent yet")
+    expect(chat_page.locator(ANSWERS).last).to_have_text(words("swell", 40), timeout=WAIT)
+    expect(chat_page.locator("#stop-button")).to_be_hidden()
+    messages = stored_messages(chat_server, session_with(chat_server, "Run long"))
+    assert [m["content"] for m in messages if m["role"] == "user"] == ["Run long"]
     assert errors.uncaught == [] and errors.console == []
 
 

@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.sidebar_support import (
+    export_body,
     imported,
     listed_ids,
     load_app,
@@ -167,4 +168,71 @@ def test_menu_opens_from_the_keyboard_and_escape_returns_the_focus(
     expect(menu).to_have_count(0)
     expect(button).to_be_focused()
     expect(button).to_have_attribute("aria-expanded", "false")
+    assert page_errors.uncaught == []
+
+
+LOWEST_VISIBLE_ROW = """() => {
+  const list = document.querySelector('#session-list').getBoundingClientRect();
+  const rows = [...document.querySelectorAll('#session-list .session')].filter((node) => {
+    const box = node.getBoundingClientRect();
+    return box.top >= list.top && box.bottom <= list.bottom;
+  });
+  return rows[rows.length - 1].dataset.id;
+}"""
+
+MENU_ITEMS = """(menu) => [...menu.querySelectorAll('[role=menuitem]')].map((item) => {
+  const box = item.getBoundingClientRect();
+  const hit = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
+  return {
+    name: item.textContent, top: box.top, bottom: box.bottom, left: box.left, right: box.right,
+    onTop: item.contains(hit),
+  };
+})"""
+"""Each menu item's box, and whether a click at its centre reaches it (nothing clips it)."""
+
+
+def assert_fully_visible(page, menu) -> None:
+    viewport = page.viewport_size
+    items = menu.evaluate(MENU_ITEMS)
+    assert [item["name"] for item in items][-1] == "Delete…"
+    for item in items:
+        assert item["top"] >= 0 and item["bottom"] <= viewport["height"], item
+        assert item["left"] >= 0 and item["right"] <= viewport["width"], item
+        assert item["onTop"], item
+
+
+@pytest.mark.parametrize("viewport", [(1280, 800), (375, 667)], ids=["desktop", "phone"])
+def test_the_menu_of_the_lowest_visible_row_opens_fully_visible_and_its_actions_work(
+    page, page_errors, native_dialogs, cleanup_test_sessions, viewport
+):
+    page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
+    mine = {imported(cleanup_test_sessions, f"Crowd {tag()}")["session_id"] for _ in range(40)}
+    load_app(page)
+    if page.get_by_role("button", name="Show conversations").is_visible():
+        page.get_by_role("button", name="Show conversations").click()
+    expect(page.locator("#sidebar")).to_be_in_viewport(ratio=1)
+    page.wait_for_function(
+        "() => getComputedStyle(document.querySelector('#sidebar')).transform === 'none'"
+    )
+    sid = page.evaluate(LOWEST_VISIBLE_ROW)
+    assert sid in mine
+    scrolled = page.locator("#session-list").evaluate("(list) => list.scrollTop")
+
+    menu = open_menu(page, sid)
+    assert_fully_visible(page, menu)
+    with page.expect_download() as info:
+        menu.get_by_role("menuitem", name="Export JSON").click()
+    assert export_body(info.value.path())["session_id"] == sid
+    expect(menu).to_have_count(0)
+
+    menu = open_menu(page, sid)
+    assert_fully_visible(page, menu)
+    menu.get_by_role("menuitem", name="Delete…").click()
+    page.get_by_role("dialog", name="Delete conversation").get_by_role(
+        "button", name="Delete", exact=True
+    ).click()
+    expect(row(page, sid)).to_have_count(0)
+    assert server_session(sid).status == 404
+    assert page.locator("#session-list").evaluate("(list) => list.scrollTop") == scrolled
+    assert native_dialogs == []
     assert page_errors.uncaught == []

@@ -7,9 +7,17 @@ import pathlib
 import re
 import uuid
 
+import pytest
 from playwright.sync_api import expect
 
-from tests.browser.sidebar_support import listed_ids, load_app, open_menu, row, server_session
+from tests.browser.sidebar_support import (
+    imported,
+    listed_ids,
+    load_app,
+    open_menu,
+    row,
+    server_session,
+)
 
 IMPORT = "Import…"
 
@@ -58,7 +66,7 @@ def test_import_opens_the_session_and_its_json_export_round_trips(
     with page.expect_download() as info:
         open_menu(page, sid).get_by_role("menuitem", name="Export JSON").click()
     download = info.value
-    assert download.suggested_filename == f"hermes-{sid}.json"
+    assert download.suggested_filename == f"Picnic {token}.json"
     exported = json.loads(pathlib.Path(download.path()).read_bytes())
     assert exported["title"] == f"Picnic {token}"
     assert turns(exported["messages"]) == turns(messages)
@@ -66,7 +74,7 @@ def test_import_opens_the_session_and_its_json_export_round_trips(
     with page.expect_download() as info:
         open_menu(page, sid).get_by_role("menuitem", name="Export Markdown").click()
     markdown = info.value
-    assert markdown.suggested_filename == f"hermes-{sid}.md"
+    assert markdown.suggested_filename == f"Picnic {token}.md"
     text = pathlib.Path(markdown.path()).read_text()
     assert f"Plan a picnic {token}" in text and "Lemonade, in a flask." in text
 
@@ -80,6 +88,23 @@ def test_import_opens_the_session_and_its_json_export_round_trips(
     again = current_session_id(page)
     cleanup_test_sessions.append(again)
     assert turns(server_session(again).json["session"]["messages"]) == turns(messages)
+    assert page_errors.uncaught == []
+
+
+@pytest.mark.parametrize(
+    ("title", "saved"),
+    [("../../etc/passwd", "etc passwd"), ("Trip 🌍 to Lisbon", "Trip 🌍 to Lisbon")],
+    ids=["path", "emoji"],
+)
+def test_an_export_is_saved_under_its_title_made_safe(
+    page, page_errors, cleanup_test_sessions, title, saved
+):
+    sid = imported(cleanup_test_sessions, title, "hello", "hi")["session_id"]
+    load_app(page)
+    for item, suffix in (("Export JSON", "json"), ("Export Markdown", "md")):
+        with page.expect_download() as info:
+            open_menu(page, sid).get_by_role("menuitem", name=item).click()
+        assert info.value.suggested_filename == f"{saved}.{suffix}"
     assert page_errors.uncaught == []
 
 

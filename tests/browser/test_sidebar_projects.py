@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.chat_support import exchange, open_app, session_with
+from tests.browser.pages import collect_errors
 from tests.browser.sidebar_support import imported, load_app, open_menu, row, server_session
 from tests.conftest import TEST_BASE
+from tests.fakes.openai_server import Reply
 from tests.support import request
 
 TEAL = "rgb(15, 157, 138)"
@@ -122,6 +126,29 @@ def test_editing_a_project_recolours_its_sessions_and_deleting_it_unassigns_them
 
 
 def re_title(project_name: str):
-    import re
-
     return re.compile(rf"\({re.escape(project_name)}\)$")
+
+
+def test_a_new_chat_started_under_a_project_filter_belongs_to_that_project_and_stays_listed(
+    chat_page, chat_server, fake_llm
+):
+    errors = collect_errors(chat_page)
+    created = request(chat_server.base, "POST", "/api/projects/create", {"name": "Holidays"})
+    pid = created.json["project"]["project_id"]
+    fake_llm.script(Reply.text("Lisbon in May is lovely."))
+    open_app(chat_page)
+
+    chat_page.locator(f'#project-list li[data-project="{pid}"] .project-filter').click()
+    expect(chat_page.locator("#session-list .list-empty")).to_have_text(
+        "No conversations in this project."
+    )
+    chat_page.get_by_role("button", name="New chat").click()
+    exchange(chat_page, "Plan a trip to Lisbon", "Lisbon in May is lovely.")
+
+    sid = session_with(chat_server, "Plan a trip to Lisbon")
+    assert server_session(sid, chat_server.base).json["session"]["project_id"] == pid
+    expect(chat_page.locator("#session-list .session")).to_have_count(1)
+    expect(row(chat_page, sid)).to_be_visible()
+    expect(row(chat_page, sid)).to_have_class(re.compile(r"\bis-current\b"))
+    expect(row(chat_page, sid).locator(".project-dot")).to_have_count(1)
+    assert errors.uncaught == [] and errors.console == []

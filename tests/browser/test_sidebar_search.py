@@ -126,3 +126,29 @@ def test_arrow_keys_move_between_the_search_and_the_conversations(
     page.keyboard.press("ArrowUp")
     expect(page.locator(SEARCH)).to_be_focused()
     assert page_errors.uncaught == []
+
+
+MARK_INSIDE_SNIPPET = """(snippet) => {
+  const box = snippet.getBoundingClientRect();
+  const mark = snippet.querySelector('mark').getBoundingClientRect();
+  return mark.width > 0 && mark.left >= box.left && mark.right <= box.right
+    && mark.top >= box.top && mark.bottom <= box.bottom;
+}"""
+"""Whether the marked match lies wholly inside the snippet's box, where nothing cuts it off."""
+
+
+def test_a_match_deep_in_a_long_message_is_marked_in_a_snippet_that_shows_it(
+    page, page_errors, cleanup_test_sessions
+):
+    word = "Überraschung" + uuid.uuid4().hex[:6]
+    text = "Grüße aus Köln, wir waren lange unterwegs. " * 60 + f"Dann kam die {word} am Ende."
+    found = imported(cleanup_test_sessions, "Reisebericht", "erzähl mal", text)
+    load_app(page)
+
+    page.get_by_label("Search conversations").fill(word.lower())
+    snippet = row(page, found["session_id"]).locator(".session-snippet")
+    expect(snippet.locator("mark")).to_have_text(word)
+    expect(snippet).to_contain_text(f"die {word} am")
+    expect(snippet.locator("mark")).to_be_in_viewport(ratio=1)
+    assert snippet.evaluate(MARK_INSIDE_SNIPPET)
+    assert page_errors.uncaught == []

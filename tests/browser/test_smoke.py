@@ -10,6 +10,7 @@ HOSTILE = (
     "<img src=x onerror=alert(1)> [x](javascript:alert(1)) <script>alert(2)</script> "
     "[y](JaVaScRiPt:alert(4))"
 )
+ICON = "/static/favicon.svg"
 
 
 def test_health_renders_as_json(page, page_errors):
@@ -77,3 +78,16 @@ def test_hostile_markup_in_titles_and_messages_renders_inert(
     assert page.locator("img").count() == 0
     assert dialogs == []
     assert page_errors.uncaught == []
+
+
+def test_the_app_shows_its_favicon_and_the_browser_asks_for_nothing_missing(page, page_errors):
+    failures: list[str] = []
+    page.on("response", lambda r: failures.append(f"{r.status} {r.url}") if r.status >= 400 else 0)
+    page.on("requestfailed", lambda r: failures.append(f"{r.failure} {r.url}"))
+    with page.expect_response(TEST_BASE + ICON) as asked:
+        page.goto(TEST_BASE + "/", wait_until="load")
+    assert asked.value.status == 200
+    assert asked.value.header_value("content-type") == "image/svg+xml"
+    page.wait_for_load_state("networkidle")
+    assert failures == []
+    assert page_errors.console == [] and page_errors.uncaught == []

@@ -1,11 +1,13 @@
 // Starts the UI: auth, theme, sidebar, chat, composer, settings, and the narrow-screen drawer.
+import { keepAddressOnSkipLinks, onAddressChange, sessionInAddress, showInAddress } from "./address.js";
 import { initAuth, post } from "./api.js";
 import { editLast, initChat, newChat, openSession, send, stopIfRunning } from "./chat.js";
 import { initComposer } from "./composer.js";
 import { saveDraft } from "./drafts.js";
+import { activeProjectId } from "./projects.js";
 import { initSettings } from "./settings.js";
 import { initSidebar, markCurrent, refreshSessions } from "./sidebar.js";
-import { currentSessionId, onSessionChange } from "./state.js";
+import { currentSessionId, onSessionChange, sessionWithoutAddress } from "./state.js";
 import { applyTheme } from "./theme.js";
 
 applyTheme();
@@ -22,12 +24,6 @@ function initDrawer() {
   return setOpen;
 }
 
-/** The address names the open conversation: a reload reopens it and the link can be shared. */
-function showInAddress(id) {
-  const { pathname, search } = window.location;
-  window.history.replaceState(null, "", id ? `#session=${id}` : pathname + search);
-}
-
 /**
  * Wires every control first, so a click made while the page loads is never lost. A message sent
  * meanwhile waits for `shown`: it belongs to the conversation the page is about to show.
@@ -40,19 +36,31 @@ function initControls(shown) {
     return send(text);
   };
   const composer = initComposer({ onSend, onStop: stopIfRunning, onEditLast: editLast });
-  initChat({ sessionsChanged: refreshSessions, opened: composer.showDraft });
+  // A chat started while the list shows one project belongs to that project.
+  initChat({
+    sessionsChanged: refreshSessions,
+    opened: composer.showDraft,
+    putBack: composer.putBack,
+    projectId: activeProjectId,
+  });
   initSidebar({
     open: (id) => { closeDrawer(); openSession(id); },
     renamed: (id) => { if (id === currentSessionId()) openSession(id); },
     deleted: (id) => {
-      saveDraft(id, "");
-      if (id === currentSessionId()) newChat();
+      if (id === currentSessionId()) newChat({ replace: true }); // its history entry is gone too
+      saveDraft(id, ""); // after leaving it: leaving keeps a message still queued there as its draft
     },
     reveal: () => setDrawer(true),
   });
   initSettings();
   onSessionChange(markCurrent);
   onSessionChange(showInAddress);
+  onAddressChange((id) => {
+    if (id === currentSessionId()) return;
+    if (id) openSession(id);
+    else newChat();
+  });
+  keepAddressOnSkipLinks();
   document.getElementById("new-chat").addEventListener("click", () => {
     closeDrawer();
     newChat();
@@ -77,11 +85,11 @@ async function main() {
   document.getElementById("logout-button").hidden = !status.auth_required;
   try {
     await refreshSessions();
-    const linked = window.location.hash.match(/^#session=([0-9a-z_]{1,64})$/);
-    const remembered = linked ? linked[1] : currentSessionId();
+    // The address wins; without one, what this tab showed before a reload, or the last opened.
+    const first = sessionInAddress() || sessionWithoutAddress();
     if (chosen) return;
-    if (remembered) await openSession(remembered);
-    else newChat();
+    if (first) await openSession(first, { replace: true });
+    else newChat({ replace: true });
   } finally {
     chat.removeAttribute("aria-busy");
     markShown();

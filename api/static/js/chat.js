@@ -8,6 +8,7 @@ import { PAGE_SIZE, initHistory } from "./history.js";
 import { bubble, renderTranscript } from "./messages.js";
 import { liveRun } from "./live.js";
 import { chosenModel, initModelPicker, showModel } from "./model-picker.js";
+import { enqueue, initQueue, returnToDraft, takeAll, takeNext } from "./queue.js";
 import { followStream } from "./stream.js";
 import { currentSessionId, setCurrentSessionId } from "./state.js";
 import { initUsage, refreshUsage } from "./usage.js";
@@ -17,7 +18,7 @@ const SETTLE_TRIES = 20;
 const SETTLE_PAUSE_MS = 150;
 
 const view = { total: 0, stuck: true, editButton: null };
-const run = { streamId: null, follower: null, starting: false, queue: [] };
+const run = { streamId: null, follower: null, starting: false };
 let hooks = {};
 let history = null;
 let loadToken = 0;
@@ -27,7 +28,6 @@ export function initChat(options) {
   view.log = document.getElementById("messages");
   view.title = document.getElementById("chat-title");
   view.empty = document.getElementById("empty-state");
-  view.queued = document.getElementById("queued");
   view.stop = document.getElementById("stop-button");
   view.retry = document.getElementById("retry-button");
   view.undo = document.getElementById("undo-button");
@@ -38,6 +38,13 @@ export function initChat(options) {
   view.jump.addEventListener("click", () => scrollToEnd(true));
   view.log.addEventListener("scroll", () => setStuck(nearBottom()), { passive: true });
   history = initHistory(view.log);
+  initQueue(document.getElementById("queued"));
+  // Leaving the page (a reload, a closed tab) keeps what is queued as the draft it reopens with;
+  // a page the browser kept and shows again puts that draft back in the box.
+  window.addEventListener("pagehide", () => returnToDraft(currentSessionId()));
+  window.addEventListener("pageshow", (event) => {
+    if (event.persisted) hooks.opened?.(currentSessionId());
+  });
   initUsage();
   initModelPicker();
   updateControls();
@@ -47,18 +54,19 @@ export function isRunning() {
   return Boolean(run.streamId) || run.starting;
 }
 
-export async function openSession(id) {
+/** Shows conversation `id`; `how.replace` names it in place of the address's entry. */
+export async function openSession(id, how = {}) {
   detach();
-  setCurrentSessionId(id);
+  setCurrentSessionId(id, how);
   hooks.opened?.(id);
   await load(id, { attach: true });
 }
 
-export function newChat() {
+export function newChat(how = {}) {
   detach();
   loadToken += 1;
   view.readOnly = false;
-  setCurrentSessionId(null);
+  setCurrentSessionId(null, how);
   hooks.opened?.(null);
   clear(view.log);
   history.reset(null, 0);
@@ -85,7 +93,7 @@ async function fetchSession(id, keep = 0) {
     const { session } = await get("/api/session", { session_id: id, msg_limit: Math.max(PAGE_SIZE, keep) });
     return session;
   } catch (err) {
-    if (err instanceof ApiError && err.status === 404 && id === currentSessionId()) newChat();
+    if (err instanceof ApiError && err.status === 404 && id === currentSessionId()) newChat({ replace: true });
     return null;
   }
 }
@@ -106,13 +114,13 @@ function show(session, { attach, keepPlace }) {
   view.readOnly = Boolean(session.read_only);
   if (view.readOnly) notify(`Started in the ${surfaceLabel(session.source)}: a message here continues it.`);
   view.empty.hidden = messages.length > 0 || Boolean(live);
+  placeEditControl(); // before scrolling: it adds a line above the end
   if (stay) view.log.scrollTop = top;
   else scrollToEnd(true);
   setStuck(nearBottom());
   refreshUsage(id);
   showModel(id, session.model || "");
   if (live) follow(live, id);
-  placeEditControl();
 }
 
 function surfaceLabel(source) {
@@ -132,8 +140,7 @@ export async function send(text) {
   const message = text.trim();
   if (!message) return;
   if (isRunning()) {
-    run.queue.push(message);
-    showQueue();
+    enqueue(message);
     return;
   }
   run.starting = true;
@@ -149,9 +156,9 @@ export async function send(text) {
 async function start(message) {
   let id = currentSessionId();
   if (!id) {
-    const { session } = await post("/api/session/new");
+    const { session } = await post("/api/session/new", { project_id: hooks.projectId?.() || undefined });
     id = session.session_id;
-    setCurrentSessionId(id);
+    setCurrentSessionId(id, { replace: true }); // the new chat, now with an id
     view.title.textContent = "New chat";
   }
   if (view.readOnly) {
@@ -173,8 +180,7 @@ async function start(message) {
     mine.classList.add("is-error");
     if (err instanceof ApiError && err.status === 409 && err.body?.active_stream_id) {
       mine.remove();
-      run.queue.unshift(message);
-      showQueue();
+      enqueue(message, { first: true });
       follow(err.body.active_stream_id, id);
     }
   }
@@ -187,7 +193,7 @@ function follow(streamId, sessionId) {
     titleChanged: () => hooks.sessionsChanged?.(),
     done: (session) => {
       if (session?.session_id && session.session_id !== currentSessionId()) {
-        setCurrentSessionId(session.session_id);
+        setCurrentSessionId(session.session_id, { replace: true });
       }
     },
   });
@@ -207,9 +213,9 @@ async function finished(streamId, reason) {
   if (id) await loadSettled(id, streamId);
   if (reason === "lost") notify("Lost the connection to the run; showing what was saved.", "error");
   hooks.sessionsChanged?.();
-  const next = run.queue.shift();
-  showQueue();
-  if (next && !isRunning()) await send(next);
+  const next = takeNext();
+  if (next && isRunning()) enqueue(next, { first: true }); // another run began: it waits for that one
+  else if (next) await send(next);
 }
 
 /**
@@ -229,19 +235,20 @@ async function loadSettled(id, streamId) {
   if (session && token === loadToken && !isRunning()) show(session, { attach: false, keepPlace: true });
 }
 
+/** Stops following the shown run (it goes on); what was queued for it becomes its draft. */
 function detach() {
   const follower = run.follower;
   run.follower = null;
   run.streamId = null;
   follower?.close();
-  run.queue = [];
-  showQueue();
+  returnToDraft(currentSessionId());
 }
 
+/** Stopping means nothing more goes out unasked: queued messages go back in the box. */
 async function stop() {
   if (!run.streamId) return;
-  run.queue = [];
-  showQueue();
+  const queued = takeAll();
+  if (queued) hooks.putBack?.(queued);
   await post("/api/chat/cancel", { stream_id: run.streamId }).catch(() => {});
 }
 
@@ -310,12 +317,6 @@ async function resendEdited(node, text) {
   view.total = index;
   await send(text);
   return true;
-}
-
-function showQueue() {
-  const count = run.queue.length;
-  view.queued.hidden = count === 0;
-  view.queued.textContent = count ? `${count} message${count > 1 ? "s" : ""} queued; sent when this answer ends` : "";
 }
 
 function updateControls() {

@@ -39,6 +39,12 @@ export function initComposer({ onSend, onStop, onEditLast }) {
       input.value = loadDraft(sessionId);
       resize(input);
     },
+    /** Puts `text` back in the box, ahead of what is there (a queued message left unsent). */
+    putBack: (text) => {
+      input.value = [text, input.value].filter((part) => part.trim()).join("\n\n");
+      resize(input);
+      saveDraft(currentSessionId(), input.value);
+    },
   };
 }
 

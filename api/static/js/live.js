@@ -1,7 +1,7 @@
 // The live view of one run: streamed text, tool cards, approvals, errors, status notes.
 import { el } from "./dom.js";
 import { markdownStream } from "./markdown.js";
-import { bubble, outcomeText, reasoningBlock, toolCard } from "./messages.js";
+import { bubble, outcomeText, partialMarker, reasoningBlock, stopNote, toolCard } from "./messages.js";
 import { post } from "./api.js";
 
 const CHOICES = [
@@ -94,9 +94,12 @@ export function liveRun(container, sessionId, hooks = {}) {
       node.body.insertBefore(box, status);
       end();
     },
-    cancel: ({ message }) => {
-      setStatus(message || "Cancelled");
+    cancel: () => {
+      paint();
+      setStatus("");
       end();
+      showStopped(container, node, answer);
+      hooks.scroll?.();
     },
     /** The connection to the run: "reconnecting" while it is down, "live" once it is back. */
     approval_answered: ({ approval_id: approvalId, choice }) => approvals.get(approvalId)?.answer(choice),
@@ -105,6 +108,15 @@ export function liveRun(container, sessionId, hooks = {}) {
       else if (status.textContent === RECONNECTING) setStatus("");
     },
   };
+}
+
+/** Shows a stop as a reload shows the saved turn: the answer so far marked, then a quiet note. */
+function showStopped(container, node, answer) {
+  const cut = Boolean(answer.trim());
+  node.classList.toggle("is-partial", cut);
+  if (cut) node.body.querySelector(".run-status").before(partialMarker(true));
+  else if (!node.body.querySelector(".reasoning, .tool-card")) node.remove(); // nothing was said
+  container.append(stopNote());
 }
 
 function approvalCard(sessionId, { approval_id: approvalId, command, reason, choices }) {

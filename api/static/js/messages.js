@@ -1,4 +1,4 @@
-// Renders a session's transcript: bubbles, error and partial markers, tool cards, reasoning.
+// Renders a session's transcript: bubbles, error, stop and partial markers, tool cards, reasoning.
 import { copyButton } from "./clipboard.js";
 import { el } from "./dom.js";
 import { renderMarkdown } from "./markdown.js";
@@ -85,7 +85,24 @@ export function renderTranscript(messages, offset = 0) {
   return out;
 }
 
+/**
+ * The note a stopped turn ends with. A stop is the user's choice, not a failure: a quiet note,
+ * never the error marker. The live view shows the same note when the run stops.
+ */
+export function stopNote() {
+  const node = bubble("assistant", "is-stopped");
+  node.body.append(el("p", { class: "stopped-marker", role: "note", text: "Stopped" }));
+  return node;
+}
+
+/** What an answer cut short says under it: stopped by the user, or ended by a failure. */
+export function partialMarker(stopped) {
+  const text = stopped ? "Stopped — partial answer" : "Partial answer (the run stopped early)";
+  return el("p", { class: "partial-marker", text });
+}
+
 function renderMessage(m, results) {
+  if (m._stopped && !m._partial) return stopNote();
   const classes = [m._error ? "is-error" : "", m._partial ? "is-partial" : ""].join(" ");
   const node = bubble(m.role === "user" ? "user" : "assistant", classes);
   if (m.reasoning) node.body.append(reasoningBlock(String(m.reasoning)));
@@ -106,7 +123,7 @@ function renderMessage(m, results) {
     card.setStatus(toolOutcome(result), Boolean(result?._is_error));
     node.body.append(card);
   }
-  if (m._partial) node.body.append(el("p", { class: "partial-marker", text: "Partial answer (the run stopped early)" }));
+  if (m._partial) node.body.append(partialMarker(Boolean(m._stopped)));
   if (m.role !== "user" && text && !m._error) {
     // The Markdown as the model wrote it, which pastes well into notes and other chats.
     node.append(el("div", { class: "msg-tools" }, copyButton(text, { className: "copy-answer link", ariaLabel: "Copy this answer" })));

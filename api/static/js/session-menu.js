@@ -1,5 +1,7 @@
 // The per-session menu: rename, pin, archive, move to a project, export, delete. Esc closes
-// it and gives the focus back to its button; arrow keys move between its items.
+// it and gives the focus back to its button; arrow keys move between its items. It stays in
+// its row (for the focus order) but is fixed to the window, so the list's scroll box never
+// clips it: below its button, or above it when the window has no room below.
 import { post, withQuery } from "./api.js";
 import { el, notify } from "./dom.js";
 import { moveDialog } from "./project-dialogs.js";
@@ -7,6 +9,8 @@ import { allProjects } from "./projects.js";
 import { confirmDialog, textDialog } from "./prompt-dialog.js";
 
 const TITLE_MAX = 80;
+const GAP_PX = 4; // between the button and the menu
+const MARGIN_PX = 8; // between the menu and the window's edges
 let openMenu = null;
 let list;
 let hooks = {};
@@ -24,6 +28,9 @@ export function initSessionMenu(sessionList, options) {
       closeMenu(true);
     }
   });
+  const follow = () => { if (openMenu) place(openMenu); };
+  document.addEventListener("scroll", follow, { capture: true, passive: true });
+  window.addEventListener("resize", follow);
 }
 
 export function toggleMenu(button, item, id) {
@@ -54,9 +61,24 @@ function showMenu(button, item, id) {
   menu.owner = button;
   menu.addEventListener("keydown", (event) => moveFocus(menu, event));
   item.append(menu);
+  place(menu);
   button.setAttribute("aria-expanded", "true");
   openMenu = menu;
   menu.querySelector("[role=menuitem]").focus();
+}
+
+/** Next to its button, inside the window: below it if it fits there, else above it. */
+function place(menu) {
+  const anchor = menu.owner.getBoundingClientRect();
+  const width = document.documentElement.clientWidth;
+  const height = document.documentElement.clientHeight;
+  menu.style.maxHeight = `${height - 2 * MARGIN_PX}px`;
+  const box = menu.getBoundingClientRect();
+  const below = anchor.bottom + GAP_PX;
+  const top = below + box.height <= height - MARGIN_PX ? below : anchor.top - GAP_PX - box.height;
+  const left = Math.min(anchor.right - box.width, width - MARGIN_PX - box.width);
+  menu.style.top = `${Math.max(MARGIN_PX, top)}px`;
+  menu.style.left = `${Math.max(MARGIN_PX, left)}px`;
 }
 
 function moveFocus(menu, event) {
