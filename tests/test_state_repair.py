@@ -6,16 +6,14 @@ a stray write leaves them: a bad page costs the rows on it, never the rest.
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 from hermes_state import SessionDB
+from tests.damage import overwrite_page_holding, overwrite_root_page, record
 from tests.support import REPO_ROOT, ServerProcess, request
 
-PAGE = 4096
 COPY_NAME = "state.db.damaged-20260101-000000"
 
 
@@ -32,41 +30,6 @@ def _hermes(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _record(path: Path, sessions: dict[str, int], *, title: str | None = None) -> None:
-    """Sessions recorded by the terminal, each with `n` messages of about 1 KB."""
-    with SessionDB(path) as db:
-        for sid, n in sessions.items():
-            db.create_session(sid, source="cli", model="m")
-            for i in range(n):
-                role = "user" if i % 2 == 0 else "assistant"
-                db.append_message(sid, role, f"{sid} message {i:04d} " + "x" * 1000)
-        if title:
-            db.set_session_title(next(iter(sessions)), title)
-    for suffix in ("-wal", "-shm"):
-        assert not Path(f"{path}{suffix}").exists(), "closed cleanly, everything in the file"
-
-
-def _overwrite_page_holding(path: Path, table: str, needle: bytes) -> None:
-    """Overwrite the leaf page of `table` that holds `needle` (the search index has a copy)."""
-    with contextlib.closing(sqlite3.connect(path)) as conn:
-        leaves = conn.execute(
-            "SELECT pageno FROM dbstat WHERE name = ? AND pagetype = 'leaf'", (table,)
-        ).fetchall()
-    data = bytearray(path.read_bytes())
-    (page,) = [n for (n,) in leaves if needle in data[(n - 1) * PAGE : n * PAGE]]
-    data[(page - 1) * PAGE : page * PAGE] = b"\xa5" * PAGE
-    path.write_bytes(bytes(data))
-
-
-def _overwrite_root_page(path: Path, table: str) -> None:
-    with contextlib.closing(sqlite3.connect(path)) as conn:
-        query = "SELECT rootpage FROM sqlite_master WHERE name = ?"
-        (page,) = conn.execute(query, (table,)).fetchone()
-    data = bytearray(path.read_bytes())
-    data[(page - 1) * PAGE : page * PAGE] = b"\x5a" * PAGE
-    path.write_bytes(bytes(data))
-
-
 def _contents(path: Path, sid: str) -> list[str]:
     with SessionDB(path) as db:
         return [m["content"] for m in db.get_messages(sid)]
@@ -76,8 +39,8 @@ def test_repair_recovers_every_readable_row_of_a_damaged_copy_once(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
     copy = home / COPY_NAME
-    _record(copy, {"alpha": 40, "beta": 6}, title="Alpha plans")
-    _overwrite_page_holding(copy, "messages", b"alpha message 0021 ")
+    record(copy, {"alpha": 40, "beta": 6}, title="Alpha plans")
+    overwrite_page_holding(copy, "messages", b"alpha message 0021 ")
     damaged = copy.read_bytes()
 
     doctor = _hermes(home, "doctor")
@@ -116,8 +79,8 @@ def test_a_session_that_went_on_after_the_damage_keeps_its_id_and_the_old_part_i
 ):
     home = tmp_path / "home"
     home.mkdir()
-    _record(home / COPY_NAME, {"shared": 4}, title="Shared")
-    _record(home / "state.db", {"shared": 2}, title="Shared")
+    record(home / COPY_NAME, {"shared": 4}, title="Shared")
+    record(home / "state.db", {"shared": 2}, title="Shared")
 
     repaired = _hermes(home, "state", "repair")
     assert repaired.returncode == 0, repaired.stdout + repaired.stderr
@@ -132,8 +95,8 @@ def test_messages_whose_session_row_was_lost_are_kept_under_a_recovered_session(
     home = tmp_path / "home"
     home.mkdir()
     copy = home / COPY_NAME
-    _record(copy, {"lonely": 4})
-    _overwrite_root_page(copy, "sessions")
+    record(copy, {"lonely": 4})
+    overwrite_root_page(copy, "sessions")
 
     repaired = _hermes(home, "state", "repair")
     assert repaired.returncode == 0, repaired.stdout + repaired.stderr
@@ -156,8 +119,8 @@ def test_repair_says_so_when_nothing_can_be_read(tmp_path):
 def test_repair_sets_a_damaged_state_db_aside_first_and_doctor_names_the_damage(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
-    _record(home / "state.db", {"kept": 4})
-    _overwrite_root_page(home / "state.db", "schema_migrations")
+    record(home / "state.db", {"kept": 4})
+    overwrite_root_page(home / "state.db", "schema_migrations")
 
     doctor = _hermes(home, "doctor")
     assert doctor.returncode == 1
@@ -174,8 +137,8 @@ def test_repair_while_the_web_server_runs_clears_its_notice(tmp_path):
     server = ServerProcess(tmp_path)
     home = server.root / "hermes-home"
     home.mkdir(parents=True)
-    _record(home / "state.db", {"from-terminal": 4})
-    _overwrite_root_page(home / "state.db", "schema_migrations")
+    record(home / "state.db", {"from-terminal": 4})
+    overwrite_root_page(home / "state.db", "schema_migrations")
     server.start()
     try:
         store = request(server.base, "GET", "/health").json["store"]

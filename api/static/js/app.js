@@ -8,6 +8,7 @@ import { activeProjectId } from "./projects.js";
 import { initSettings } from "./settings.js";
 import { initSidebar, markCurrent, refreshSessions } from "./sidebar.js";
 import { currentSessionId, onSessionChange, sessionWithoutAddress } from "./state.js";
+import { showStoreHealth } from "./store-health.js";
 import { applyTheme } from "./theme.js";
 
 applyTheme();
@@ -83,6 +84,7 @@ async function main() {
   if (status.auth_required && !status.authenticated) return;
   // Shown while a password is set; the settings dialog can set or remove one at any time.
   document.getElementById("logout-button").hidden = !status.auth_required;
+  showStoreHealth();
   try {
     await refreshSessions();
     // The address wins; without one, what this tab showed before a reload, or the last opened.
