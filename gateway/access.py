@@ -4,7 +4,7 @@ A person is let in when their user id is listed for the platform in the settings
 `allowed_users` of its section, such as `gateway.telegram.allowed_users`), or when they sent a
 pairing code from `hermes gateway pair` (one use, valid for an hour by default). Anyone else
 gets one polite refusal, once ever, and is ignored from then on, so a stranger cannot make the
-bot talk by writing to it.
+bot talk by writing to it. In a group a stranger gets nothing at all: no refusal in public.
 
 A platform registered as `trusted` proves every sender itself: a webhook request is let in by
 its signature, so the hook's secret is its access control.
@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from gateway.events import Inbound
+from gateway.events import DM, Inbound
 from gateway.store import read_json, write_json
 from hermes_agent.plugins import PLATFORMS
 from hermes_agent.settings import GatewaySettings
@@ -79,7 +79,13 @@ class Access:
 
     def turn_away(self, event: Inbound) -> str | None:
         """What to tell a person who is not allowed: that they are paired now (their
-        message was a valid code), the refusal (the first time), or nothing."""
+        message was a valid code), the refusal (the first time), or nothing.
+
+        In a group, always nothing, and nothing is noted: a refusal there would be public,
+        and a code sent where others read it is no secret. Their first private message
+        still gets the refusal, or pairs them."""
+        if event.chat_type != DM:
+            return None
         if self._pairing and self._redeem(event):
             return PAIRED
         return REFUSAL if self._first_refusal(event) else None

@@ -75,6 +75,7 @@ class Chat:
         self.answer: Any = None
         self.channel: Any = None
         self.stop_notice: str | None = None
+        self.stop_after = ""
         self.placed: Callable[[str], None] | None = None
         self._cancel = threading.Event()
         self._row_ready = False
@@ -172,20 +173,38 @@ class Chat:
 
     # -- stopping (loop) ----------------------------------------------------------------------
 
-    def interrupt(self, notice: str) -> bool:
-        """Stop the running turn or compression soon; False when nothing was running."""
+    def interrupt(self, notice: str, after: str = "") -> bool:
+        """Stop the running turn or compression soon; False when nothing was running.
+
+        `notice` is said where the answer stops, followed by `after` (what else the stop
+        did); should the work end without saying the notice, `after` is said on its own."""
         if not self.running:
             return False
         self.stop_notice = notice
+        self.stop_after = f"{self.stop_after} {after}".strip()
         self._cancel.set()
         if self.agent is not None:
             self.agent.interrupt(notice)
         self.services.approvals.deny_all(self.key)
         return True
 
+    def take_stop_notice(self) -> str | None:
+        """The stop's notice and what follows it, once: whoever says it takes it."""
+        if self.stop_notice is None:
+            return None
+        notice = f"{self.stop_notice} {self.take_stop_after()}".strip()
+        self.stop_notice = None
+        return notice
+
+    def take_stop_after(self) -> str:
+        """What the stop did besides stopping, if not said yet; once."""
+        after, self.stop_after = self.stop_after, ""
+        return after
+
     def begin(self, channel: Any, placed: Callable[[str], None] | None = None) -> None:
         """A message's work starts; `placed` learns where its answer is shown."""
         self.running, self.channel, self.stop_notice, self.placed = True, channel, None, placed
+        self.stop_after = ""
         self._cancel = threading.Event()
 
     def end(self) -> None:

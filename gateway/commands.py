@@ -2,13 +2,15 @@
 
 They run in the conversation's turn order (after the messages sent before them), except
 /stop, which the runner handles at once. Work on the store or the model runs in a worker
-thread; the reply is one message.
+thread; the reply is one message. `LISTED` is the list /help shows and platforms put in
+their command menus (Telegram's "/" menu).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gateway.events import Command
@@ -21,18 +23,45 @@ if TYPE_CHECKING:
     from gateway.run import GatewayRunner
     from hermes_state import ConversationStore
 
-HELP = """\
-**Commands**
-/new — start a new conversation (also /reset)
-/retry — send your last message again
-/undo — remove your last message and its answer
-/stop — stop the answer being written, and drop waiting messages
-/compact — summarise the conversation so far, to free context
-/title TEXT — name this conversation (/title alone shows the name)
-/usage — tokens, cost and context used
-/model [NAME] — show the model, or switch this conversation to another
-/resume TITLE — continue a conversation from the web UI, the terminal or another chat
-/help — this list"""
+
+@dataclass(frozen=True)
+class Listed:
+    """A command as /help and a platform's command menu show it."""
+
+    name: str
+    arguments: str
+    summary: str
+    alias: str = ""
+
+    @property
+    def description(self) -> str:
+        """One line for a command menu (Telegram's "/" menu: at most 256 characters)."""
+        return self.summary[:1].upper() + self.summary[1:] + self._also
+
+    def help_line(self) -> str:
+        usage = f"/{self.name} {self.arguments}".rstrip()
+        return f"{usage} — {self.summary}{self._also}"
+
+    @property
+    def _also(self) -> str:
+        return f" (also /{self.alias})" if self.alias else ""
+
+
+LISTED = (
+    Listed("new", "", "start a new conversation", alias="reset"),
+    Listed("retry", "", "send your last message again"),
+    Listed("undo", "", "remove your last message and its answer"),
+    Listed("stop", "", "stop the answer being written, and drop waiting messages"),
+    Listed("compact", "", "summarise the conversation so far, to free context"),
+    Listed("title", "TEXT", "name this conversation (/title alone shows the name)"),
+    Listed("usage", "", "tokens, cost and context used"),
+    Listed("model", "[NAME]", "show the model, or switch this conversation to another"),
+    Listed(
+        "resume", "TITLE", "continue a conversation from the web UI, the terminal or another chat"
+    ),
+    Listed("help", "", "list the commands"),
+)
+HELP = "**Commands**\n" + "\n".join(item.help_line() for item in LISTED)
 NO_STORE = "The session store is unavailable, so this cannot be done right now."
 RECENT = 5
 PREVIEW = 60
@@ -79,8 +108,9 @@ async def _undo(runner: GatewayRunner, chat: Chat, arg: str, channel: Channel) -
 
 async def _compact(runner: GatewayRunner, chat: Chat, arg: str, channel: Channel) -> None:
     outcome = await asyncio.to_thread(chat.compress_blocking)
-    if chat.stop_notice:
-        await channel.send(chat.stop_notice)
+    stopped = chat.take_stop_notice()
+    if stopped:
+        await channel.send(stopped)
         return
     if outcome is None:
         await channel.send("Nothing to compress: the conversation is still short.")
@@ -192,3 +222,4 @@ HANDLERS: dict[str, Handler] = {
     "resume": _resume,
 }
 NEEDS_STORE = frozenset({"title", "resume"})
+NAMES = frozenset({*HANDLERS, "stop"})  # every command understood ("stop": by the runner)

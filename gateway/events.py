@@ -13,8 +13,10 @@ GROUP = "group"
 class Inbound:
     """One message from a person, as every platform adapter reports it.
 
-    `ref` is the platform's id for the message (Telegram: the update id), unique within the
-    platform; `chat_type` is "dm" for a private chat, "group" for anything shared.
+    `ref` is the platform's id for what arrived (Telegram: the update id), unique within the
+    platform; `message_id` is the message's own id in its chat, which replies point at (""
+    where the platform has none, and in inboxes written before it was kept); `chat_type` is
+    "dm" for a private chat, "group" for anything shared.
     """
 
     platform: str
@@ -24,6 +26,7 @@ class Inbound:
     chat_type: str = DM
     user_name: str | None = None
     ref: str = ""
+    message_id: str = ""
 
     @property
     def session_key(self) -> str:
@@ -41,6 +44,7 @@ class Inbound:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Inbound:
+        """Fields left out (by an older gateway) take their defaults."""
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 

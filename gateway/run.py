@@ -266,6 +266,9 @@ class GatewayRunner:
                 log.exception("message in %s failed", chat.key)
                 await quietly(channel.send(FAILED.format(error=exc)))
             finally:
+                untold = chat.take_stop_after()
+                if untold:  # a stop came, but the work ended without saying so
+                    await quietly(channel.send(untold))
                 chat.end()
                 self.state.save_session(chat.key, chat.entry())
                 await self._finish(event, channel)
@@ -297,17 +300,17 @@ class GatewayRunner:
         if response:
             await answer.close(response, None)
         else:
-            stopped = chat.stop_notice if result.interrupted else None
+            stopped = None if reply or not result.interrupted else chat.take_stop_notice()
             await answer.close(None, reply or stopped)
 
     async def _stop_chat(self, chat: Chat, channel: Channel) -> None:
+        """Stop the running message and drop those waiting. How many were dropped follows
+        the running message's stop notice, after the last of its answer, so "Stopped" is
+        always said before "Dropped"."""
         dropped = await self._drop_queued(chat, DROPPED_BY_STOP)
-        stopping = chat.interrupt(STOPPED)
-        extra = f" Dropped {dropped} waiting message(s)." if dropped else ""
-        if not stopping:
-            await quietly(channel.send("Nothing is running." + extra))
-        elif extra:
-            await quietly(channel.send(extra.strip()))
+        extra = f"Dropped {dropped} waiting message(s)." if dropped else ""
+        if not chat.interrupt(STOPPED, extra):
+            await quietly(channel.send(f"Nothing is running. {extra}".strip()))
 
     async def _drop_queued(self, chat: Chat, reason: str, *, keep_durable: bool = False) -> int:
         """Empty the chat's queue; messages a restart will answer stay in the inbox."""

@@ -193,6 +193,10 @@ class TelegramSettings(_Section):
     base_url: str = "https://api.telegram.org/bot"
     allowed_users: tuple[str, ...] = ()
     poll_timeout: int = Field(25, ge=0, le=50, description="Seconds one long poll may wait.")
+    group_mode: Literal["mention", "all"] = Field(
+        "mention",
+        description="In groups, answer only messages addressed to the bot (mention), or all.",
+    )
 
     _users = field_validator("allowed_users", mode="before")(_as_strings)
 
@@ -283,6 +287,7 @@ GATEWAY_ENV_KEYS = {
     "HERMES_TELEGRAM_BASE_URL": ("telegram", "base_url"),
     "HERMES_TELEGRAM_ALLOWED_USERS": ("telegram", "allowed_users"),
     "HERMES_TELEGRAM_POLL_TIMEOUT": ("telegram", "poll_timeout"),
+    "HERMES_TELEGRAM_GROUP_MODE": ("telegram", "group_mode"),
     "HERMES_WEBHOOK_HOST": ("webhook", "host"),
     "HERMES_WEBHOOK_PORT": ("webhook", "port"),
     "HERMES_WEBHOOK_REPLY_TIMEOUT": ("webhook", "reply_timeout"),

@@ -107,6 +107,80 @@ def test_offset_confirms_updates_so_they_are_never_delivered_again(tg: FakeTeleg
     assert tg.delivered_update_ids() == [1, 2, 3, 2, 3, 2, 3]
 
 
+def test_a_typed_mention_and_command_arrive_as_entities_in_utf16_units(tg: FakeTelegram) -> None:
+    text = "héllo 👋 @Hermes_Test_Bot and @ab, /help@hermes_test_bot please"
+    tg.push_message(-100, 7, text, chat_type="group")
+    [update] = run_bot(tg, lambda bot: bot.get_updates(timeout=0))
+
+    message = update.message
+    assert [(e.type, e.offset, e.length) for e in message.entities] == [
+        ("mention", 9, 16),
+        ("bot_command", 35, 21),
+    ]
+    assert list(message.parse_entities().values()) == [
+        "@Hermes_Test_Bot",
+        "/help@hermes_test_bot",
+    ]
+
+
+def test_entities_given_to_a_push_are_sent_as_they_are(tg: FakeTelegram) -> None:
+    bot_user = {"id": 123456, "is_bot": True, "first_name": "Hermes Test"}
+    mention = {"type": "text_mention", "offset": 4, "length": 6, "user": bot_user}
+    tg.push_message(-100, 7, "Hey Hermes, hi", chat_type="group", entities=[mention])
+    [update] = run_bot(tg, lambda bot: bot.get_updates(timeout=0))
+
+    [entity] = update.message.entities
+    assert (entity.type, entity.user.id, update.message.parse_entity(entity)) == (
+        "text_mention",
+        123456,
+        "Hermes",
+    )
+
+
+def test_a_reply_carries_the_message_it_replies_to(tg: FakeTelegram) -> None:
+    asked = tg.push_message(-100, 7, "question", chat_type="group")
+    question_id = tg.message_id_of(asked)
+
+    async def steps(bot: telegram.Bot) -> telegram.Message:
+        answer = await bot.send_message(-100, "answer", reply_to_message_id=question_id)
+        tg.push_message(-100, 8, "a follow-up", chat_type="group", reply_to=answer.message_id)
+        updates = await bot.get_updates(timeout=0)
+        return updates[-1].message
+
+    follow_up = run_bot(tg, steps)
+    replied = follow_up.reply_to_message
+    assert (replied.text, replied.from_user.is_bot) == ("answer", True)
+    assert replied.reply_to_message is None, "Telegram does not nest replies further"
+    with pytest.raises(ValueError, match="no message 99"):
+        tg.push_message(-100, 8, "to nothing", chat_type="group", reply_to=99)
+
+
+def test_an_edit_arrives_as_edited_message_only_when_allowed(tg: FakeTelegram) -> None:
+    first = tg.push_message(42, 7, "helo @hermes_test_bot")
+    edited = tg.push_edit(42, tg.message_id_of(first), "hello @hermes_test_bot")
+    dropped = tg.push_edit(42, tg.message_id_of(first), "hello again")
+
+    async def steps(bot: telegram.Bot) -> list[telegram.Update]:
+        kinds = ["message", "edited_message"]
+        updates = await bot.get_updates(timeout=0, allowed_updates=kinds, limit=2)
+        await bot.get_updates(offset=updates[-1].update_id + 1, allowed_updates=["message"])
+        return updates
+
+    original, edit = run_bot(tg, steps)
+    assert (original.update_id, edit.update_id) == (first, edited)
+    assert edit.message is None
+    message = edit.edited_message
+    assert (message.message_id, message.text) == (
+        original.message.message_id,
+        "hello @hermes_test_bot",
+    )
+    assert message.edit_date is not None
+    assert [e.type for e in message.entities] == ["mention"]
+    assert dropped not in tg.delivered_update_ids(), "an update not allowed is dropped"
+    with pytest.raises(ValueError, match="no message 99"):
+        tg.push_edit(42, 99, "nothing to edit")
+
+
 def test_long_poll_waits_until_an_update_is_pushed(tg: FakeTelegram) -> None:
     threading.Timer(0.4, tg.push_message, args=(42, 7, "late")).start()
     started = time.monotonic()
@@ -327,6 +401,11 @@ def test_commands_are_set_read_and_deleted(tg: FakeTelegram) -> None:
         return [tuple(c.command for c in first), tuple(await bot.get_my_commands())]
 
     assert run_bot(tg, steps) == [("new", "stop"), ()]
+
+
+def test_the_commands_set_can_be_read_back_by_the_test(tg: FakeTelegram) -> None:
+    run_bot(tg, lambda bot: bot.set_my_commands([("new", "Start a new conversation")]))
+    assert tg.commands() == [{"command": "new", "description": "Start a new conversation"}]
 
 
 # ----- failures ------------------------------------------------------------------------------

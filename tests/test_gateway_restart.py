@@ -7,6 +7,7 @@ restart, once.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 import pytest
@@ -83,4 +84,46 @@ def test_a_crash_mid_turn_repeats_no_update_and_loses_none(world):
     tg.wait_until(lambda: texts(tg, USER)[-1:] == ["first answer, at last"], TIMEOUT)
     said = [m["content"] for m in llm.requests[-1]["messages"] if m["role"] == "user"]
     assert said == ["second question", "first question"], "kept once, where it was sent again"
+    assert gateway.stop() == 0
+
+
+def test_after_a_restart_a_waiting_group_message_is_answered_as_a_reply_to_it(world):
+    tg, llm, gateway = world
+    group = -4242
+    llm.script(Reply.text(LONG, delay=0.1), Reply.text("second answer"))
+    gateway.start()
+    tg.push_message(group, USER, "@hermes_test_bot first question", chat_type="group")
+    tg.wait_until(lambda: texts(tg, group), TIMEOUT)  # the answer is being streamed
+    second = tg.push_message(group, USER, "@hermes_test_bot second question", chat_type="group")
+    tg.wait_until(
+        lambda: any(int(c.params.get("offset") or 0) > second for c in tg.calls("getUpdates")),
+        TIMEOUT,
+    )
+    assert gateway.stop() == 0, gateway.log()
+
+    gateway.start()
+    tg.wait_until(lambda: texts(tg, group) == [LONG, "second answer"], TIMEOUT)
+    assert tg.messages(group)[1].reply_to == tg.message_id_of(second)
+    assert gateway.stop() == 0
+
+
+def test_a_message_kept_by_an_older_gateway_is_answered_after_the_upgrade(world):
+    """An inbox written before messages carried their own id still loads."""
+    tg, llm, gateway = world
+    older = {
+        "platform": "telegram",
+        "chat_id": str(USER),
+        "user_id": str(USER),
+        "text": "kept from before",
+        "chat_type": "dm",
+        "user_name": None,
+        "ref": "7",
+    }
+    inbox = {"cursors": {"telegram": 7}, "pending": [{"event": older, "started": False}]}
+    (gateway.home / "gateway").mkdir(parents=True)
+    (gateway.home / "gateway" / "inbox.json").write_text(json.dumps(inbox))
+    llm.script(Reply.text("answered at last"))
+    gateway.start()
+    tg.wait_until(lambda: texts(tg, USER) == ["answered at last"], TIMEOUT)
+    assert llm.requests[-1]["messages"][-1]["content"] == "kept from before"
     assert gateway.stop() == 0

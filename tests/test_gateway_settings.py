@@ -36,6 +36,7 @@ def test_by_default_no_platform_is_enabled_and_nobody_is_allowed(home):
     assert settings.webhook.hooks == {}
     assert settings.webhook.host == "127.0.0.1"
     assert settings.pairing is True
+    assert settings.telegram.group_mode == "mention"
 
 
 def test_the_gateway_section_of_the_config_file_is_read_and_ids_become_text(home):
@@ -67,6 +68,7 @@ def test_every_gateway_environment_variable_is_parsed(home):
         "HERMES_TELEGRAM_BASE_URL": "http://127.0.0.1:9/bot",
         "HERMES_TELEGRAM_ALLOWED_USERS": "1, 2,,3",
         "HERMES_TELEGRAM_POLL_TIMEOUT": "3",
+        "HERMES_TELEGRAM_GROUP_MODE": "all",
         "HERMES_WEBHOOK_HOST": "0.0.0.0",
         "HERMES_WEBHOOK_PORT": "9001",
         "HERMES_WEBHOOK_REPLY_TIMEOUT": "2.5",
@@ -85,6 +87,7 @@ def test_every_gateway_environment_variable_is_parsed(home):
             "base_url": "http://127.0.0.1:9/bot",
             "allowed_users": ("1", "2", "3"),
             "poll_timeout": 3,
+            "group_mode": "all",
         },
         "webhook": {
             "host": "0.0.0.0",
@@ -116,6 +119,7 @@ def test_the_environment_wins_over_the_file_and_telegram_bot_token_is_a_fallback
         ("gateway: {webhook: {hooks: {ci: {secret: 0123456789abcdef, callback_url: ftp://x}}}}\n",
          "callback_url"),
         ("gateway: {telegram: {tokn: x}}\n", "tokn"),
+        ("gateway: {telegram: {group_mode: sometimes}}\n", "group_mode"),
         ("gateway: [1, 2]\n", "mapping"),
     ],
 )  # fmt: skip

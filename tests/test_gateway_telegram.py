@@ -17,7 +17,8 @@ from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.fakes.telegram_server import FakeTelegram
 from tests.gateway_support import TIMEOUT, GatewayProcess, texts
 
-ALLOWED = range(100, 140)
+ALLOWED = range(100, 160)
+BOT = "@hermes_test_bot"
 STRANGER = 9001
 _chats = itertools.count(ALLOWED.start)
 
@@ -157,11 +158,135 @@ def test_markdown_is_sent_as_telegram_html_with_everything_else_escaped(tg, llm,
 def test_each_member_of_a_group_has_a_conversation_of_their_own(tg, llm):
     group, alice, bob = -5000, next(_chats), next(_chats)
     llm.script(Reply.text("hi Alice"), Reply.text("hi Bob"))
-    tg.push_message(group, alice, "I am Alice", chat_type="group")
+    tg.push_message(group, alice, f"{BOT} I am Alice", chat_type="group")
     tg.wait_until(lambda: texts(tg, group) == ["hi Alice"], TIMEOUT)
-    tg.push_message(group, bob, "who spoke before me?", chat_type="group")
+    tg.push_message(group, bob, f"{BOT} who spoke before me?", chat_type="group")
     tg.wait_until(lambda: texts(tg, group) == ["hi Alice", "hi Bob"], TIMEOUT)
     assert user_messages(llm.requests[-1]) == ["who spoke before me?"]
+
+
+# -- groups -----------------------------------------------------------------------------------
+
+
+def in_group(tg: FakeTelegram, group: int, user: int, text: str, **more: Any) -> int:
+    """A member writes in the group; the id of the message."""
+    return tg.message_id_of(tg.push_message(group, user, text, chat_type="group", **more))
+
+
+def test_in_a_group_a_message_not_addressed_to_the_bot_is_ignored_and_confirmed(tg, llm, gateway):
+    group, alice = -5100, next(_chats)
+    llm.script(Reply.text("Paris."))
+    ignored = tg.push_message(group, alice, "lunch at noon, everyone?", chat_type="group")
+    tg.push_message(group, alice, f"Hey {BOT}, what is the capital of France?", chat_type="group")
+    tg.wait_until(lambda: texts(tg, group) == ["Paris."], TIMEOUT)
+    assert user_messages(llm.requests[-1]) == ["Hey, what is the capital of France?"]
+    [session] = session_of(gateway, alice)
+    assert transcript(gateway, session["id"]) == [
+        ("user", "Hey, what is the capital of France?"),
+        ("assistant", "Paris."),
+    ]
+    tg.wait_until(  # confirmed, so Telegram does not send it again
+        lambda: any(int(c.params.get("offset") or 0) > ignored for c in tg.calls("getUpdates")),
+        TIMEOUT,
+    )
+
+
+def test_in_a_group_a_reply_to_the_bots_message_is_answered(tg, llm):
+    group, alice = -5101, next(_chats)
+    llm.script(Reply.text("4"), Reply.text("6"))
+    in_group(tg, group, alice, f"{BOT} what is 2+2?")
+    tg.wait_until(lambda: texts(tg, group) == ["4"], TIMEOUT)
+    in_group(tg, group, alice, "and 3+3?", reply_to=tg.messages(group)[0].message_id)
+    tg.wait_until(lambda: texts(tg, group) == ["4", "6"], TIMEOUT)
+    assert user_messages(llm.requests[-1]) == ["what is 2+2?", "4", "and 3+3?"]
+
+
+def test_in_a_group_a_reply_to_someone_else_is_not_for_the_bot(tg, llm):
+    group, alice, bob = -5102, next(_chats), next(_chats)
+    llm.script(Reply.text("hello Bob"))
+    asked = in_group(tg, group, alice, "anyone free tonight?")
+    in_group(tg, group, bob, "me!", reply_to=asked)
+    in_group(tg, group, bob, f"{BOT} hello")
+    tg.wait_until(lambda: texts(tg, group) == ["hello Bob"], TIMEOUT)
+    assert user_messages(llm.requests[-1]) == ["hello"]
+
+
+def test_in_a_group_a_text_mention_of_the_bot_addresses_it(tg, llm):
+    group, alice = -5103, next(_chats)
+    llm.script(Reply.text("at your service"))
+    bot_user = {"id": 123456, "is_bot": True, "first_name": "Hermes Test"}
+    mention = {"type": "text_mention", "offset": 0, "length": 6, "user": bot_user}
+    in_group(tg, group, alice, "Hermes, are you there?", entities=[mention])
+    tg.wait_until(lambda: texts(tg, group) == ["at your service"], TIMEOUT)
+
+
+def test_in_a_group_commands_are_answered_unless_meant_for_another_bot(tg, llm):
+    group, alice = -5104, next(_chats)
+    in_group(tg, group, alice, "/model@some_other_bot")
+    in_group(tg, group, alice, "/weather")  # not one of ours: another bot's, surely
+    in_group(tg, group, alice, "/model")
+    in_group(tg, group, alice, "/title@hermes_test_bot")
+    in_group(tg, group, alice, "/frobnicate@hermes_test_bot")
+    tg.wait_until(lambda: len(texts(tg, group)) >= 3, TIMEOUT)
+    assert texts(tg, group) == [
+        "Model: fake-model. /model NAME switches this conversation.",
+        "This conversation has no title yet.",
+        "Unknown command /frobnicate. /help lists the commands.",
+    ]
+
+
+def test_in_a_group_the_answer_and_notices_reply_to_the_message_that_asked(tg, llm):
+    group, alice = -5105, next(_chats)
+    llm.script(Reply.text("Hi Alice!"), Reply.error(500, "upstream exploded"))
+    greeting = in_group(tg, group, alice, f"{BOT} hello")
+    tg.wait_until(lambda: texts(tg, group) == ["Hi Alice!"], TIMEOUT)
+    command = in_group(tg, group, alice, "/model")
+    failing = in_group(tg, group, alice, f"{BOT} and now?")
+    tg.wait_until(lambda: len(tg.messages(group)) == 3, TIMEOUT)
+    answer, model, failure = tg.messages(group)
+    assert answer.reply_to == greeting
+    assert model.reply_to == command
+    assert failure.text.startswith("The request failed: ")
+    assert failure.reply_to == failing
+
+
+def test_in_a_private_chat_answers_are_not_sent_as_replies(tg, llm, chat):
+    llm.script(Reply.text("plain answer"))
+    say(tg, chat, "hello")
+    wait_text(tg, chat, 0, "plain answer")
+    assert tg.messages(chat)[0].reply_to is None
+
+
+def test_a_stranger_is_not_answered_in_a_group_and_still_refused_in_private(tg, llm):
+    group, alice, stranger = -5106, next(_chats), 9002
+    llm.script(Reply.text("hi Alice"))
+    in_group(tg, group, stranger, f"{BOT} who are you?")
+    in_group(tg, group, alice, f"{BOT} hi")
+    tg.wait_until(lambda: texts(tg, group) == ["hi Alice"], TIMEOUT)
+    tg.push_message(stranger, stranger, "hello?")
+    tg.wait_until(lambda: texts(tg, stranger), TIMEOUT)
+    assert texts(tg, stranger)[0].startswith("Sorry, this Hermes is private")
+    assert texts(tg, group) == ["hi Alice"]
+    assert user_messages(llm.requests[-1]) == ["hi"]
+
+
+def test_an_edited_message_is_answered_as_a_new_message(tg, llm, chat):
+    llm.script(Reply.text("Which city?"), Reply.text("Sunny in Rome."))
+    asked = say(tg, chat, "weather in Rme?")
+    wait_text(tg, chat, 0, "Which city?")
+    tg.push_edit(chat, tg.message_id_of(asked), "weather in Rome?")
+    wait_text(tg, chat, 1, "Sunny in Rome.")
+    assert user_messages(llm.requests[-1]) == ["weather in Rme?", "Which city?", "weather in Rome?"]
+
+
+def test_in_a_group_an_edit_that_addresses_the_bot_is_answered(tg, llm):
+    group, alice = -5107, next(_chats)
+    llm.script(Reply.text("Here I am."))
+    forgot = in_group(tg, group, alice, "where are you?")
+    tg.push_edit(group, forgot, f"{BOT} where are you?")
+    tg.wait_until(lambda: texts(tg, group) == ["Here I am."], TIMEOUT)
+    assert user_messages(llm.requests[-1]) == ["where are you?"]
+    assert tg.messages(group)[0].reply_to == forgot
 
 
 # -- failures ---------------------------------------------------------------------------------
@@ -322,6 +447,25 @@ def test_stop_interrupts_the_running_answer(tg, llm, chat):
     assert len(tg.messages(chat)[0].text.split()) < 200
 
 
+def test_stop_says_stopped_before_how_many_waiting_messages_it_dropped(tg, llm, chat):
+    llm.script(Reply.text(" ".join(f"w{i}" for i in range(200)), delay=0.1))
+    requests_before = len(llm.requests)
+    say(tg, chat, "write forever")
+    tg.wait_until(lambda: len(tg.messages(chat)) == 1, TIMEOUT)  # streaming has begun
+    say(tg, chat, "and then this")
+    say(tg, chat, "and that")
+    say(tg, chat, "/stop")
+    tg.wait_until(
+        lambda: (
+            any("Dropped" in t for t in texts(tg, chat)) and "Stopped" in "".join(texts(tg, chat))
+        ),
+        TIMEOUT,
+    )
+    notices = "\n".join(texts(tg, chat)[1:])
+    assert notices.index("⏹ Stopped.") < notices.index("Dropped 2 waiting message(s).")
+    assert len(llm.requests) == requests_before + 1, "the dropped messages never ran"
+
+
 def test_help_and_unknown_commands_are_answered(tg, llm, chat):
     say(tg, chat, "/help")
     say(tg, chat, "/frobnicate")
@@ -414,6 +558,61 @@ def test_someone_else_cannot_press_an_approval_button(tg, llm, chat, gateway):
     assert not (gateway.workspace / "never.txt").exists()
     settled = next(m for m in tg.messages(chat) if m.message_id == question.message_id)
     assert settled.text.startswith("❌ Denied")
+
+
+def test_the_commands_are_registered_for_telegrams_command_menu(tg):
+    menu = tg.commands()
+    assert [item["command"] for item in menu] == [
+        "new",
+        "retry",
+        "undo",
+        "stop",
+        "compact",
+        "title",
+        "usage",
+        "model",
+        "resume",
+        "help",
+    ]
+    assert all(0 < len(item["description"]) <= 256 for item in menu)
+    assert menu[0]["description"].startswith("Start a new conversation")
+
+
+def test_a_command_menu_telegram_refuses_is_logged_and_the_gateway_answers_anyway(tmp_path):
+    with FakeTelegram() as bot, FakeOpenAI() as model:
+        bot.fail_next("setMyCommands", status=400, description="Bad Request: BOT_COMMAND_INVALID")
+        model.script(Reply.text("Still here."))
+        gateway = GatewayProcess(
+            tmp_path, model, bot, HERMES_TELEGRAM_ALLOWED_USERS=str(ALLOWED.start)
+        ).start()
+        try:
+            say(bot, ALLOWED.start, "Hello?")
+            assert wait_count(bot, ALLOWED.start, 1) == ["Still here."]
+            logged = gateway.log().lower()
+            assert "command menu" in logged and "bot_command_invalid" in logged
+        finally:
+            assert gateway.stop() == 0, gateway.log()
+
+
+def test_with_group_mode_all_every_group_message_is_answered(tmp_path):
+    group, member = -6000, ALLOWED.start
+    with FakeTelegram() as bot, FakeOpenAI() as model:
+        model.script(Reply.text("I read everything."))
+        gateway = GatewayProcess(
+            tmp_path,
+            model,
+            bot,
+            HERMES_TELEGRAM_ALLOWED_USERS=str(member),
+            HERMES_TELEGRAM_GROUP_MODE="all",
+        ).start()
+        try:
+            bot.push_message(group, member, "/help@some_other_bot", chat_type="group")
+            bot.push_message(group, member, "lunch at noon?", chat_type="group")
+            bot.wait_until(lambda: texts(bot, group), TIMEOUT)
+            assert texts(bot, group) == ["I read everything."]
+            assert user_messages(model.requests[-1]) == ["lunch at noon?"]
+        finally:
+            assert gateway.stop() == 0, gateway.log()
 
 
 def test_the_gateway_records_its_sessions_with_source_telegram(tg, llm, chat, gateway):

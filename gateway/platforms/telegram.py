@@ -10,6 +10,11 @@
 - **Approvals** are a message with inline buttons; the press answers the waiting turn.
 - **Flood control:** a `429` is retried after the `retry_after` Telegram asks for.
 - **Typing:** "typing…" is shown while a turn works.
+- **Groups:** only messages addressed to the bot are taken (`telegram_inbound`); the answer,
+  its notices and command replies are sent as replies to the message that asked, so a busy
+  group sees who is answered. Private chats need no such threading.
+- **Menu:** the commands are registered with `setMyCommands` at start, for Telegram's "/"
+  menu; should Telegram refuse them, that is logged and the gateway runs on.
 
 `gateway.telegram.base_url` points the bot at another Bot API server (a local one, or a fake
 in tests).
@@ -37,9 +42,11 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
+from gateway.commands import LISTED
 from gateway.events import DM, GROUP, Inbound
 from gateway.platforms.base import Adapter, Answer, Channel
 from gateway.platforms.telegram_format import Chunk, escape, split_message
+from gateway.platforms.telegram_inbound import inbound
 from hermes_agent.errors import ConfigError
 from hermes_agent.settings import TelegramSettings
 
@@ -51,7 +58,7 @@ log = logging.getLogger(__name__)
 STREAM_INTERVAL = 1.0  # seconds between two edits of a message, and before the first send
 CALL_ATTEMPTS = 5
 MAX_BACKOFF = 30.0
-ALLOWED_UPDATES = ["message", "callback_query"]
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 APPROVAL_PREFIX = "ap"
 CHOICES = {
     "once": ("Allow once", "✅ Allowed once"),
@@ -82,6 +89,7 @@ class TelegramAdapter(Adapter):
             where = self.settings.base_url
             raise ConfigError(f"could not reach the Telegram Bot API at {where}: {exc}") from None
         await self._remove_webhook()
+        await self._register_commands()
         log.warning("telegram: polling as @%s", self.bot.username)
         self._poller = asyncio.create_task(self._poll(), name="telegram poller")
 
@@ -97,6 +105,14 @@ class TelegramAdapter(Adapter):
         except TelegramError as exc:
             log.warning("telegram: could not check for a webhook (%s); polling anyway", exc)
 
+    async def _register_commands(self) -> None:
+        """List the commands in Telegram's "/" menu; a refusal costs only the menu."""
+        menu = [(item.name, item.description) for item in LISTED]
+        try:
+            await self.call(self.bot.set_my_commands, commands=menu)
+        except TelegramError as exc:
+            log.warning("telegram: could not register the command menu (%s); going on", exc)
+
     async def stop_receiving(self) -> None:
         if self._poller is not None:
             self._poller.cancel()
@@ -106,7 +122,11 @@ class TelegramAdapter(Adapter):
         await self.bot.shutdown()
 
     def channel_for(self, event: Inbound) -> Channel:
-        return TelegramChannel(self, int(event.chat_id))
+        """In a group, everything said about the message replies to it."""
+        threaded = event.chat_type == GROUP and event.message_id
+        return TelegramChannel(
+            self, int(event.chat_id), int(event.message_id) if threaded else None
+        )
 
     # -- receiving ---------------------------------------------------------------------------
 
@@ -130,7 +150,8 @@ class TelegramAdapter(Adapter):
             backoff = 1.0
             if not updates:
                 continue
-            messages = [e for e in map(_inbound, updates) if e is not None]
+            me, mode = self.bot.bot, self.settings.group_mode
+            messages = [e for e in (inbound(u, me, mode) for u in updates) if e is not None]
             offset = updates[-1].update_id + 1
             await self.runner.accept(self.name, offset - 1, messages)
             for update in updates:
@@ -180,9 +201,10 @@ class TelegramAdapter(Adapter):
             await asyncio.sleep(wait)
         raise TimedOut(f"gave up after {CALL_ATTEMPTS} attempts")
 
-    async def send_text(self, chat_id: int, markdown: str) -> None:
-        for chunk in split_message(markdown):
-            await self.send_chunk(chat_id, chunk)
+    async def send_text(self, chat_id: int, markdown: str, reply_to: int | None = None) -> None:
+        """Send Markdown in as many messages as it takes, the first replying to `reply_to`."""
+        for index, chunk in enumerate(split_message(markdown)):
+            await self.send_chunk(chat_id, chunk, reply_to=reply_to if index == 0 else None)
 
     async def send_chunk(
         self, chat_id: int, chunk: Chunk, markup: Any = None, reply_to: int | None = None
@@ -217,15 +239,18 @@ class TelegramAdapter(Adapter):
 
 
 class TelegramChannel(Channel):
-    def __init__(self, adapter: TelegramAdapter, chat_id: int) -> None:
+    """One chat; with `reply_to`, what is said replies to that message (the one asking)."""
+
+    def __init__(self, adapter: TelegramAdapter, chat_id: int, reply_to: int | None = None):
         self.adapter = adapter
         self.chat_id = chat_id
+        self.reply_to = reply_to
 
     async def send(self, text: str) -> None:
-        await self.adapter.send_text(self.chat_id, text)
+        await self.adapter.send_text(self.chat_id, text, self.reply_to)
 
     def answer(self) -> Answer:
-        return StreamedAnswer(self.adapter, self.chat_id)
+        return StreamedAnswer(self.adapter, self.chat_id, self.reply_to)
 
     async def cut_off(self, message_ref: str, notice: str) -> None:
         """The notice as a reply to the cut-off answer, so it reads as marked, not final."""
@@ -246,7 +271,8 @@ class TelegramChannel(Channel):
             "⚠️ <b>Approval needed.</b> Hermes wants to run:\n"
             f"<pre>{escape(item.command)}</pre>\n{escape(item.reason)}"
         )
-        message = await self.adapter.send_chunk(self.chat_id, Chunk(text, text), markup)
+        chunk = Chunk(text, text)
+        message = await self.adapter.send_chunk(self.chat_id, chunk, markup, self.reply_to)
         self.adapter.approval_messages[item.approval_id] = (self.chat_id, message.message_id)
 
     async def approval_closed(self, item: Any, choice: str) -> None:
@@ -263,12 +289,14 @@ class StreamedAnswer(Answer):
 
     Pushes are at least `STREAM_INTERVAL` apart and edit each message at most once, so no
     message is edited more than once a second. A lock keeps a push from being cut off
-    halfway: a message sent but not recorded would be sent again.
+    halfway: a message sent but not recorded would be sent again. With `reply_to`, the
+    answer's first message and the notice reply to that message.
     """
 
-    def __init__(self, adapter: TelegramAdapter, chat_id: int) -> None:
+    def __init__(self, adapter: TelegramAdapter, chat_id: int, reply_to: int | None = None):
         self.adapter = adapter
         self.chat_id = chat_id
+        self.reply_to = reply_to
         self.text = ""
         self.sent: list[tuple[int, str]] = []  # (message id, HTML it shows)
         self.last_push = 0.0
@@ -307,7 +335,7 @@ class StreamedAnswer(Answer):
                     await asyncio.sleep(self.last_push + STREAM_INTERVAL - time.monotonic())
                 await self._push(text)
         if notice:
-            await self.adapter.send_text(self.chat_id, notice)
+            await self.adapter.send_text(self.chat_id, notice, self.reply_to)
 
     async def _push(self, text: str) -> None:
         if not text.strip():
@@ -320,7 +348,8 @@ class StreamedAnswer(Answer):
                     await self.adapter.edit_chunk(self.chat_id, message_id, chunk)
                     self.sent[index] = (message_id, chunk.html)
             else:
-                message = await self.adapter.send_chunk(self.chat_id, chunk)
+                reply_to = self.reply_to if index == 0 else None
+                message = await self.adapter.send_chunk(self.chat_id, chunk, reply_to=reply_to)
                 self.sent.append((message.message_id, chunk.html))
                 if self.placed is not None:
                     self.placed(str(message.message_id))
@@ -329,21 +358,6 @@ class StreamedAnswer(Answer):
             await self.adapter.edit_chunk(self.chat_id, message_id, Chunk("…", "…"))
         del self.sent[len(chunks) :]
         self.last_push = time.monotonic()
-
-
-def _inbound(update: Update) -> Inbound | None:
-    message = update.message
-    if message is None or message.from_user is None or message.from_user.is_bot:
-        return None
-    return Inbound(
-        "telegram",
-        str(message.chat.id),
-        str(message.from_user.id),
-        message.text or message.caption or "",
-        DM if message.chat.type == "private" else GROUP,
-        message.from_user.username,
-        str(update.update_id),
-    )
 
 
 def _retry_after(exc: RetryAfter) -> float:

@@ -20,7 +20,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.fakes.telegram_html import EntityError, ParsedText, parse_html
+from tests.fakes.telegram_html import EntityError, ParsedText, parse_html, utf16_len
 from tests.fakes.telegram_markup import MarkupError, check_reply_markup, inline_keyboard
 
 __all__ = ["ApiError", "BotApi", "Call", "Failure", "SentMessage", "canonical_method"]
@@ -43,6 +43,10 @@ _CHAT_ACTIONS = frozenset(
     }
 )
 _COMMAND_RE = re.compile(r"[a-z0-9_]{1,32}")
+_TYPED_RE = re.compile(
+    r"(?<![\w@/])(?P<mention>@[A-Za-z0-9_]{5,32})(?!\w)"
+    r"|(?:^|(?<=\s))(?P<bot_command>/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{5,32})?)(?![\w@])"
+)
 _METHODS = (
     "getMe",
     "getUpdates",
@@ -164,6 +168,24 @@ def _as_int(params: dict, name: str, missing: str) -> int:
         raise bad_request(f"invalid {name} specified") from None
 
 
+def typed_entities(text: str) -> list[dict]:
+    """The entities Telegram finds in text a person typed: @username mentions and bot
+    commands (``/cmd`` or ``/cmd@bot``, at the start or after a space), in UTF-16 units.
+    Links, hashtags and the rest are not detected."""
+    entities = []
+    for match in _TYPED_RE.finditer(text):
+        kind = "mention" if match.group("mention") else "bot_command"
+        start = match.start(kind)
+        entities.append(
+            {
+                "type": kind,
+                "offset": utf16_len(text[:start]),
+                "length": utf16_len(match.group(kind)),
+            }
+        )
+    return entities
+
+
 def _markup(params: dict) -> dict | None:
     try:
         return check_reply_markup(params.get("reply_markup"))
@@ -205,6 +227,7 @@ class BotApi:
         self._query_ids = itertools.count(1)
         self._answers: list[dict] = []
         self._commands: dict[str, list[dict]] = {}
+        self._pushed: dict[int, int] = {}  # update id → the id of the user's message in it
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
         self._calls: list[Call] = []
 
@@ -216,8 +239,15 @@ class BotApi:
             self._closed = True
             self._cond.notify_all()
 
-    def push_message(
-        self, chat_id: int, user_id: int, text: str, chat_type: str, username: str | None
+    def push_message(  # noqa: PLR0917 - the parts of a message a user can send
+        self,
+        chat_id: int,
+        user_id: int,
+        text: str,
+        chat_type: str,
+        username: str | None,
+        entities: list[dict] | None = None,
+        reply_to: int | None = None,
     ) -> int:
         with self._cond:
             user = {"id": user_id, "is_bot": False, "first_name": username or f"User {user_id}"}
@@ -230,14 +260,39 @@ class BotApi:
                 else {"title": f"Chat {chat_id}"}
             )
             self._chats[chat_id] = chat
-            message = self._new_message(chat_id, user, ParsedText(text))
-            return self._queue({"message": message})
+            replied = None
+            if reply_to is not None:
+                replied = self._stored_message(chat_id, reply_to).obj
+                replied = {k: v for k, v in replied.items() if k != "reply_to_message"}
+            parsed = ParsedText(text, typed_entities(text) if entities is None else entities)
+            message = self._new_message(chat_id, user, parsed, reply_to=replied)
+            update_id = self._queue({"message": message})
+            self._pushed[update_id] = message["message_id"]
+            return update_id
+
+    def push_edit(self, chat_id: int, message_id: int, text: str) -> int:
+        with self._cond:
+            stored = self._stored_message(chat_id, message_id)
+            if stored.sent is not None:
+                raise ValueError("the bot's own messages are edited with editMessageText")
+            stored.parsed = ParsedText(text, typed_entities(text))
+            message = self._rewrite(stored, None)
+            update_id = self._queue({"edited_message": dict(message)})
+            self._pushed[update_id] = message_id
+            return update_id
+
+    def message_id_of(self, update_id: int) -> int:
+        with self._cond:
+            return self._pushed[update_id]
+
+    def commands(self, scope: dict | None, language_code: str) -> list[dict]:
+        params = {"scope": scope, "language_code": language_code}
+        with self._cond:
+            return [dict(c) for c in self._commands.get(self._commands_key(params), [])]
 
     def push_callback(self, chat_id: int, user_id: int, data: str, message_id: int) -> int:
         with self._cond:
-            stored = self._stored.get((chat_id, message_id))
-            if stored is None:
-                raise ValueError(f"chat {chat_id} has no message {message_id} to press a button on")
+            stored = self._stored_message(chat_id, message_id)
             query_id = str(next(self._query_ids))
             self._open_queries.add(query_id)
             query = {
@@ -497,6 +552,13 @@ class BotApi:
             message["reply_markup"] = {"inline_keyboard": inline_keyboard(markup)}
         self._stored[(chat_id, message["message_id"])] = _Stored(message, parsed)
         return message
+
+    def _stored_message(self, chat_id: int, message_id: int) -> _Stored:
+        """Any message of the chat (lock held); ValueError when there is none."""
+        stored = self._stored.get((chat_id, message_id))
+        if stored is None:
+            raise ValueError(f"chat {chat_id} has no message {message_id}")
+        return stored
 
     def _rewrite(self, stored: _Stored, markup: dict | None) -> dict:
         """Apply an edit to a stored Message object (lock held) and return it."""

@@ -18,8 +18,9 @@ text) or in the query string, and answers in the Bot API's envelope: ``{"ok": tr
 {"retry_after": N}}``. A wrong token gets 401, an unknown method 404. What each method does
 and refuses is in telegram_api.py; HTML parse mode is checked by telegram_html.py.
 
-Tests play the users: ``push_message`` and ``push_callback`` queue updates for
-``getUpdates``; ``messages``, ``chat_actions``, ``callback_answers``, ``calls`` and
+Tests play the users: ``push_message`` (with mentions found as Telegram finds them, or as
+a reply), ``push_edit`` and ``push_callback`` queue updates for ``getUpdates``;
+``messages``, ``chat_actions``, ``callback_answers``, ``commands``, ``calls`` and
 ``delivered_update_ids`` show what the bot did; ``fail_next`` makes the next calls of a
 method fail (429 with ``retry_after`` by default). Stopping releases a waiting long poll at
 once. A fault inside the fake is raised again when the ``with`` block exits.
@@ -187,9 +188,27 @@ class FakeTelegram(BackgroundFake):
         *,
         chat_type: str = "private",
         username: str | None = None,
+        entities: list[dict] | None = None,
+        reply_to: int | None = None,
     ) -> int:
-        """Queue an Update with a text Message from a user; returns its update_id."""
-        return self.api.push_message(chat_id, user_id, text, chat_type, username)
+        """Queue an Update with a text Message from a user; returns its update_id.
+
+        The message carries the entities Telegram finds in typed text (``@username``
+        mentions, ``/commands``) unless ``entities`` gives them (a ``text_mention``, say).
+        ``reply_to`` makes it a reply to that message of the chat (``ValueError`` if none).
+        """
+        return self.api.push_message(
+            chat_id, user_id, text, chat_type, username, entities, reply_to
+        )
+
+    def push_edit(self, chat_id: int, message_id: int, text: str) -> int:
+        """Queue an Update with an ``edited_message``: the user changed the text of a message
+        they sent. Delivered only when ``allowed_updates`` (if given) includes it."""
+        return self.api.push_edit(chat_id, message_id, text)
+
+    def message_id_of(self, update_id: int) -> int:
+        """The message_id of the user's message pushed (or edited) in that update."""
+        return self.api.message_id_of(update_id)
 
     def push_callback(self, chat_id: int, user_id: int, data: str, message_id: int) -> int:
         """Queue an Update with a CallbackQuery: the user pressed a button of a message.
@@ -222,6 +241,11 @@ class FakeTelegram(BackgroundFake):
     def messages(self, chat_id: int) -> list[SentMessage]:
         """What the bot sent to the chat, in order; each with its current text and edits."""
         return self.api.messages(chat_id)
+
+    def commands(self, scope: dict | None = None, language_code: str = "") -> list[dict]:
+        """The bot's command menu as ``setMyCommands`` left it (the default scope unless
+        ``scope`` names another), as ``{"command", "description"}`` items."""
+        return self.api.commands(scope, language_code)
 
     def chat_actions(self, chat_id: int) -> list[str]:
         """The actions (``typing``, ...) the bot sent to the chat, in order."""
