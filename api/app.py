@@ -25,8 +25,9 @@ from api import (
 )
 from api.middleware import RequestGuard, host_policy_for
 from api.responses import JSONResponse, error_response
-from api.routes import auth, chat, health, projects, sessions, settings, ui
+from api.routes import attachments, auth, chat, health, projects, sessions, settings, ui
 from hermes_agent.errors import HermesError
+from hermes_agent.runtime import attachment_store
 from hermes_http.hosts import HostGuard
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     rows = models.index_rows()
     log.info("%d saved sessions in %s", len(rows), config.SESSION_DIR)
     recovery.recover_interrupted_runs()
+    attachment_store()  # opening it removes uploads a killed process left half-written
     # Start-up made most of the objects this process will ever hold; moved out of the
     # collector's sight, a full collection no longer pauses every stream for ~100 ms.
     gc.collect()
@@ -59,7 +61,7 @@ def create_app(bind_host: str | None = None) -> FastAPI:
         swagger_ui_oauth2_redirect_url=None,
         redoc_url=None,
     )
-    for module in (health, auth, sessions, projects, chat, settings):
+    for module in (health, auth, sessions, projects, chat, settings, attachments):
         app.include_router(module.router)
     ui.install(app)
     app.add_exception_handler(HermesError, _hermes_error)

@@ -53,12 +53,16 @@ def _trim(stem: str) -> str:
     return stem.strip(" ." + _JOINERS)
 
 
-def content_disposition(filename: str, fallback: str) -> str:
-    """An attachment header offering `filename`; `fallback` names it where only ASCII goes."""
-    plain = safe_stem(_ascii(filename.rsplit(".", 1)[0]))
-    suffix = filename.rsplit(".", 1)[-1]
-    ascii_name = f"{plain}.{suffix}" if plain else fallback
-    header = f'attachment; filename="{ascii_name}"'
+def content_disposition(filename: str, fallback: str, kind: str = "attachment") -> str:
+    """A Content-Disposition header (`kind` attachment or inline) offering `filename`;
+    `fallback` names it where only ASCII goes and nothing of the name is left."""
+    stem, dot, suffix = filename.rpartition(".")
+    if not dot:
+        stem, suffix = filename, ""
+    plain = safe_stem(_ascii(stem))
+    extension = safe_stem(_ascii(suffix))
+    ascii_name = (plain + (f".{extension}" if extension else "")) if plain else fallback
+    header = f'{kind}; filename="{ascii_name}"'
     if filename != ascii_name:
         header += f"; filename*=UTF-8''{quote(filename, safe='')}"
     return header

@@ -327,6 +327,16 @@ class PasswordChanged(Ok):
     csrf_token: str | None = Field(None, description="For the new session, when one is set.")
 
 
+class Uploaded(Reply):
+    id: str = Field(description="The SHA-256 of the bytes: the same file is stored once.")
+    filename: str
+    size: int
+    mime: str = Field(description="Sniffed from the bytes, never taken from the client.")
+    is_image: bool
+    width: int | None = None
+    height: int | None = None
+
+
 class StoreHealth(Reply):
     status: Literal["ok", "replaced", "unavailable"]
     damaged_copy: str | None = Field(None, description="A damaged store moved aside at start.")

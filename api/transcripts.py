@@ -39,7 +39,8 @@ def _message_lines(message: dict[str, Any]) -> list[str]:
     lines.append(text or "*(no text)*")
     attachments = message.get("attachments")
     if isinstance(attachments, list) and attachments:
-        lines += ["", "Attachments: " + ", ".join(str(a) for a in attachments)]
+        names = (a.get("filename", "file") if isinstance(a, dict) else str(a) for a in attachments)
+        lines += ["", "Attachments: " + ", ".join(names)]
     return lines
 
 

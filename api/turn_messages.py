@@ -59,8 +59,10 @@ def shown_messages(
     return messages
 
 
-def attachment_names(attachments: list) -> list[str]:
-    return [a.get("name") if isinstance(a, dict) else a for a in attachments]
+def attachment_names(attachments: list) -> list:
+    """What a message shows of its attachments: an uploaded file's description (the page
+    shows and links it by id), or the name of any other."""
+    return [(a if "id" in a else a.get("name")) if isinstance(a, dict) else a for a in attachments]
 
 
 def stamp(messages: list[dict[str, Any]], when: float | None = None) -> None:

@@ -16,6 +16,7 @@ from hermes_agent.errors import HermesError
 from hermes_agent.settings import Settings, load_settings
 
 if TYPE_CHECKING:
+    from hermes_agent.attachments import AttachmentStore
     from hermes_state import ConversationStore
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ _settings_lock = threading.Lock()
 _state_db: ConversationStore | None = None
 _store_health: dict[str, Any] = {"status": "unavailable"}
 _state_db_lock = threading.Lock()
+_attachments: AttachmentStore | None = None
 
 
 def current_settings() -> Settings:
@@ -77,6 +79,19 @@ def state_db() -> ConversationStore | None:
                 _store_health = {"status": "unavailable", "error": str(exc)}
                 return None
         return _state_db
+
+
+def attachment_store() -> AttachmentStore:
+    """The process's attachment store, under `$HERMES_HOME/attachments` (shared with every
+    other process on the same home)."""
+    global _attachments
+    from hermes_agent.attachments import AttachmentStore
+    from hermes_state.connection import get_hermes_home
+
+    with _state_db_lock:
+        if _attachments is None:
+            _attachments = AttachmentStore(get_hermes_home() / "attachments")
+        return _attachments
 
 
 def store_health() -> dict[str, Any]:

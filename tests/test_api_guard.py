@@ -42,6 +42,9 @@ OTHER_POST_ROUTES = [
 ]
 # Routes that take no body at all (a body sent anyway is ignored).
 BODYLESS_POST_ROUTES = ["/api/settings/test", "/api/auth/logout"]
+# Routes whose body is a multipart form (tests/test_attachments_api.py covers them).
+MULTIPART_POST_ROUTES = ["/api/upload"]
+ATTACHMENT_ROUTES = ["/api/attachment/{attachment_id}", "/api/attachment/{attachment_id}/thumbnail"]
 POST_ROUTES = sorted([*POST_ROUTES_WITH_ID, *OTHER_POST_ROUTES])
 GET_ROUTES = sorted(
     [
@@ -406,13 +409,15 @@ def test_openapi_lists_every_route_the_app_serves():
     served -= {("GET", app.openapi_url), ("GET", app.docs_url)}
     assert ("GET", "/health") in served
     assert ("POST", "/api/session/import") in served
-    assert len(served) == len(GET_ROUTES) + len(POST_ROUTES) + len(BODYLESS_POST_ROUTES)
+    assert len(served) == len(GET_ROUTES) + len(ATTACHMENT_ROUTES) + len(POST_ROUTES) + len(
+        BODYLESS_POST_ROUTES
+    ) + len(MULTIPART_POST_ROUTES)
     assert _documented() == served
 
 
 def test_openapi_matches_the_routes_these_tests_cover():
-    expected = {("GET", p) for p in GET_ROUTES} | {
-        ("POST", p) for p in [*POST_ROUTES, *BODYLESS_POST_ROUTES]
+    expected = {("GET", p) for p in [*GET_ROUTES, *ATTACHMENT_ROUTES]} | {
+        ("POST", p) for p in [*POST_ROUTES, *BODYLESS_POST_ROUTES, *MULTIPART_POST_ROUTES]
     }
     assert _documented() == expected
 

@@ -26,7 +26,9 @@ from api.storage import dumps
 from api.validation import require_session_id
 from api.workspaces import resolve_trusted_workspace
 from hermes_agent.approval_queue import APPROVALS, CHOICES
+from hermes_agent.attachments import ID_PATTERN, MAX_PER_MESSAGE, AttachmentStore
 from hermes_agent.errors import BadRequest, NotFound
+from hermes_agent.runtime import attachment_store
 
 router = APIRouter(tags=["chat"])
 
@@ -61,14 +63,29 @@ def chat_start(body: ChatStart) -> JSONResponse:
         raise BadRequest("message is required")
     session = get_session(sid)
     workspace = str(resolve_trusted_workspace(body.workspace or session.workspace))
-    attachments = [_attachment(a) for a in (body.attachments or [])[:MAX_ATTACHMENTS]]
+    attachments = _attachments(sid, body.attachments or [])
     # No model keeps the conversation's; "" goes back to the default from the settings.
     model = session.model if body.model is None else body.model.strip()
     stream_id = streaming.start_run(sid, message, model, workspace, attachments).stream_id
     return JSONResponse({"stream_id": stream_id, "session_id": sid})
 
 
-def _attachment(raw: dict | str) -> dict:
+def _attachments(session_id: str, given: list[dict | str]) -> list[dict]:
+    """Uploaded files (by id, or the upload's reply) as stored; other entries, names only.
+    The conversation is recorded as referring to the files, so they live as long as it."""
+    store = attachment_store()
+    found = [_attachment(store, raw) for raw in given[:MAX_ATTACHMENTS]]
+    stored = [a["id"] for a in found if "id" in a]
+    if len(stored) > MAX_PER_MESSAGE:
+        raise BadRequest(f"at most {MAX_PER_MESSAGE} files a message")
+    store.refer(session_id, stored)
+    return found
+
+
+def _attachment(store: AttachmentStore, raw: dict | str) -> dict:
+    key = raw.get("id") if isinstance(raw, dict) else raw
+    if isinstance(key, str) and ID_PATTERN.match(key):
+        return store.get(key).public()
     if isinstance(raw, str):
         return {"name": raw, "path": "", "mime": ""}
     name = raw.get("name") or raw.get("filename") or raw.get("path") or "attachment"

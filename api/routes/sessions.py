@@ -46,6 +46,7 @@ from api.validation import SESSION_ID_PATTERN, require_session_id
 from api.workspaces import resolve_trusted_workspace
 from hermes_agent.errors import BadRequest, SessionNotFound
 from hermes_agent.redaction import redact, redact_text
+from hermes_agent.runtime import attachment_store
 
 router = APIRouter(tags=["sessions"])
 
@@ -334,6 +335,7 @@ def delete(body: SessionRef) -> JSONResponse:
     if run is not None:  # stopped first, so nothing it would still write can find the session
         streaming.cancel_stream(run.stream_id)
     models.delete_session(sid)
+    attachment_store().forget_session(sid)  # files no other conversation refers to go too
     return JSONResponse({"ok": True})
 
 
