@@ -28,6 +28,7 @@ from api.config import (
 from api.models import Session, get_session, title_from
 from api.turn_fold import STOPPED_MARKER, clear_pending, fold_unfinished_turn
 from hermes_agent.approval_queue import APPROVALS
+from hermes_agent.attachment_content import user_content
 from hermes_agent.errors import Conflict, HermesError
 from hermes_agent.redaction import redact
 from hermes_agent.turn import TurnResult
@@ -124,7 +125,9 @@ def _run_agent_streaming(  # noqa: PLR0912, PLR0915, PLR0917 - shape fixed by th
             )
             _ckpt_thread.start()
             result = agent.run_conversation(
-                msg_text, conversation_history=_previous_context, events=run
+                user_content(msg_text, attachments or []),
+                conversation_history=_previous_context,
+                events=run,
             )
             if _checkpoint_stop is not None:
                 _checkpoint_stop.set()

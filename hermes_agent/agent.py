@@ -9,6 +9,7 @@ crash mid-turn loses at most the message being generated.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import logging
 import queue
@@ -104,6 +105,7 @@ class AIAgent:
         compression_threshold: float = 0.75,
         terminal_timeout: float = 60.0,
         ephemeral_system_prompt: str | None = None,
+        vision_models: tuple[str, ...] = (),
     ) -> None:
         """`events`: where the turns of an agent that serves one conversation report; an agent
         shared between runs gets each run's own through `run_conversation` instead."""
@@ -115,6 +117,7 @@ class AIAgent:
         self.tools = list(tools or ()) if provider.supports_tools else []
         self.max_iterations = max_iterations
         self.ephemeral_system_prompt = ephemeral_system_prompt
+        self.vision_models = vision_models
         self.events = events or TurnEvents()
         self.context_compressor = ContextCompressor(
             provider, model, context_length, compression_threshold
@@ -149,7 +152,28 @@ class AIAgent:
         kwargs.setdefault("context_length", settings.context_length)
         kwargs.setdefault("compression_threshold", settings.compression_threshold)
         kwargs.setdefault("terminal_timeout", settings.terminal_timeout)
+        kwargs.setdefault("vision_models", settings.vision_models)
         return cls(provider, **kwargs)
+
+    def sees_images(self) -> bool:
+        """Whether the model takes images: as its provider's model list says, else as the
+        `vision_models` setting does."""
+        said = getattr(self.provider, "sees_images", None)
+        known = said(self.model) if callable(said) else None
+        if known is not None:
+            return known
+        names = {self.model.lower(), self.model.lower().rsplit("/", 1)[-1]}  # "openai/gpt-4o"
+        return any(fnmatch.fnmatch(n, p.lower()) for n in names for p in self.vision_models)
+
+    def _readable(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The messages the model may see, attached files turned into what it can read."""
+        api = _api_messages(messages)
+        if not any(isinstance(m.get("content"), list) for m in api):
+            return api
+        from hermes_agent.attachment_content import expand
+        from hermes_agent.runtime import attachment_store
+
+        return expand(api, attachment_store(), sees_images=self.sees_images())
 
     def set_model(self, model: str) -> None:
         """Use `model` from the next call on; the compressor sizes the context by it too."""
@@ -232,7 +256,7 @@ class AIAgent:
         """
         request = ChatRequest(
             model=self.model,
-            messages=[{"role": "system", "content": system}, *_api_messages(turn.messages)],
+            messages=[{"role": "system", "content": system}, *self._readable(turn.messages)],
             tools=[tool.schema() for tool in self.tools] or None,
         )
         events: queue.Queue[Event | BaseException | None] = queue.Queue()

@@ -54,6 +54,20 @@ _HOST_NAME = re.compile(
     r"|[0-9A-Fa-f.]*:[0-9A-Fa-f:.]+"
 )
 SHOWN_SECRET_MIN = 12  # shorter keys are masked whole
+DEFAULT_VISION_MODELS = (
+    "gpt-4o*",
+    "gpt-4.1*",
+    "gpt-4-turbo*",
+    "gpt-5*",
+    "o3*",
+    "o4*",
+    "claude-*",
+    "gemini-*",
+    "*vision*",
+    "*-vl*",
+    "llava*",
+    "pixtral*",
+)
 
 
 class Settings(BaseModel):
@@ -86,6 +100,11 @@ class Settings(BaseModel):
     )
     trusted_proxies: tuple[str, ...] = Field(
         (), description="Addresses or networks of reverse proxies whose X-Forwarded-* we believe."
+    )
+    vision_models: tuple[str, ...] = Field(
+        DEFAULT_VISION_MODELS,
+        description="Models (shell patterns) that see images, when the provider's model list "
+        "does not say.",
     )
 
     @field_validator("base_url", "api_key", "model_path", mode="before")
@@ -169,8 +188,11 @@ ENV_KEYS = {
     "HERMES_LLM_TITLES": "llm_titles",
     "HERMES_ALLOWED_HOSTS": "allowed_hosts",
     "HERMES_TRUSTED_PROXIES": "trusted_proxies",
+    "HERMES_VISION_MODELS": "vision_models",
 }
-LIST_FIELDS = frozenset({"enabled_tools", "terminal_allowlist", "allowed_hosts", "trusted_proxies"})
+LIST_FIELDS = frozenset(
+    {"enabled_tools", "terminal_allowlist", "allowed_hosts", "trusted_proxies", "vision_models"}
+)
 
 
 # ── the messaging gateway (`hermes gateway`): the `gateway:` mapping of config.yaml ────────

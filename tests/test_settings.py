@@ -146,6 +146,7 @@ def test_every_hermes_environment_variable_is_parsed(home):
         "HERMES_LLM_TITLES": "false",
         "HERMES_ALLOWED_HOSTS": "Hermes.Lan, *.tail.test ,[::1]:8787",
         "HERMES_TRUSTED_PROXIES": "10.0.0.0/8, ::1",
+        "HERMES_VISION_MODELS": "gpt-4o*, my-vlm",
     }
     assert set(env) == set(ENV_KEYS), "a new environment variable needs a case here"
     settings = load_settings(env_for(home, **env))
@@ -168,6 +169,7 @@ def test_every_hermes_environment_variable_is_parsed(home):
         "llm_titles": False,
         "allowed_hosts": ("hermes.lan", "*.tail.test", "[::1]:8787"),
         "trusted_proxies": ("10.0.0.0/8", "::1"),
+        "vision_models": ("gpt-4o*", "my-vlm"),
     }
 
 

@@ -70,6 +70,9 @@ class AnthropicProvider:
             api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries
         )
 
+    def sees_images(self, _model: str) -> bool:
+        return True  # every Claude model the API serves takes images
+
     def list_models(self) -> list[str]:
         import anthropic
 
@@ -199,6 +202,15 @@ def to_anthropic_messages(messages: list[dict[str, Any]]) -> tuple[str, list[dic
     return "\n\n".join(p for p in system_parts if p), out
 
 
+def _content_block(part: dict[str, Any]) -> dict[str, Any]:
+    """A text part as it is; an image given as a data URL as an image block."""
+    url = (part.get("image_url") or {}).get("url", "") if part.get("type") == "image_url" else ""
+    if url.startswith("data:") and ";base64," in url:
+        mime, data = url[5:].split(";base64,", 1)
+        return {"type": "image", "source": {"type": "base64", "media_type": mime, "data": data}}
+    return part if part.get("type") == "text" else {"type": "text", "text": ""}
+
+
 def _blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
     content = message.get("content")
     if message.get("role") == "tool":
@@ -213,7 +225,7 @@ def _blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
     if isinstance(content, str) and content:
         blocks.append({"type": "text", "text": content})
     elif isinstance(content, list):
-        blocks.extend(p for p in content if isinstance(p, dict) and p.get("type") == "text")
+        blocks.extend(_content_block(p) for p in content if isinstance(p, dict))
     for call in message.get("tool_calls") or ():
         function = call.get("function", {})
         try:

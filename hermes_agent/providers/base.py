@@ -111,6 +111,11 @@ class Provider(Protocol):
         """The model names this provider can serve, for pickers. Raises `ProviderError`."""
         ...
 
+    def sees_images(self, model: str) -> bool | None:
+        """Whether `model` takes images, when the provider knows; None when it cannot tell
+        (the `vision_models` setting then decides)."""
+        ...
+
 
 @dataclass(frozen=True)
 class ProviderPlugin:

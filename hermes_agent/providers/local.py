@@ -66,6 +66,9 @@ class LocalProvider:
     def list_models(self) -> list[str]:
         return [self.model_path.stem]
 
+    def sees_images(self, _model: str) -> bool:
+        return False  # the bundled models read text only
+
     def _model(self) -> Any:
         """Load once per process: a GGUF load takes a while and the weights are shared."""
         key = (str(self.model_path), self.context_length)

@@ -15,6 +15,7 @@ the stream's content, and all of them leave as `ProviderError`.
 
 from __future__ import annotations
 
+import logging
 import ssl
 import threading
 from collections.abc import Iterator
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
     import httpx2
 
 CHAT_PATH = "/chat/completions"
+
+
+log = logging.getLogger(__name__)
 
 
 class OpenAICompatProvider:
@@ -46,6 +50,7 @@ class OpenAICompatProvider:
         import openai
 
         self.base_url = base_url
+        self._input_modalities: dict[str, list[str]] | None = None
         self._client = openai.OpenAI(
             base_url=base_url,
             api_key=api_key or "not-needed",
@@ -63,6 +68,25 @@ class OpenAICompatProvider:
             raise _status_error(exc) from None
         except openai.APIError as exc:
             raise ProviderError(f"Cannot reach the model provider: {exc}", "connection") from None
+
+    def sees_images(self, model: str) -> bool | None:
+        """From the model list where it says (OpenRouter-style `architecture.input_modalities`),
+        asked once per provider; None for a model it says nothing of."""
+        import openai
+
+        if self._input_modalities is None:
+            self._input_modalities = {}
+            try:
+                for listed in self._client.models.list():
+                    modalities = (getattr(listed, "architecture", None) or {}).get(
+                        "input_modalities"
+                    )
+                    if isinstance(modalities, list):
+                        self._input_modalities[listed.id] = modalities
+            except openai.APIError as exc:
+                log.info("the model list says nothing of images: %s", exc)
+        modalities = self._input_modalities.get(model)
+        return None if modalities is None else "image" in modalities
 
     def stream(self, request: ChatRequest, cancel: threading.Event) -> Iterator[Event]:
         import httpx2

@@ -1,0 +1,121 @@
+"""Attached files, turned into what a model can take, just before each request.
+
+A message refers to a file by a part `{"type": "attachment", "attachment": {id, filename,
+mime, ...}}`: the history and state.db keep the reference, never the bytes. Before a request
+each such part becomes parts in the OpenAI chat format every provider translates from:
+- an image: an `image_url` part with a data URL, for a model that sees images; for one that
+  does not, a short note saying so (never an API error);
+- text, Markdown, code, CSV, JSON: the text itself, up to `TEXT_CHARS`, with the cut stated;
+- a PDF: its extracted text (pypdf), with the page count and any cut stated;
+- anything else: a note naming the file, its type and size.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from typing import Any
+
+from hermes_agent.attachments import Attachment, AttachmentStore
+from hermes_agent.errors import NotFound
+from hermes_agent.file_types import PDF
+
+log = logging.getLogger(__name__)
+
+TEXT_CHARS = 100_000
+PDF_PAGES = 200
+ATTACHMENT = "attachment"
+
+
+def user_content(text: str, attachments: list[dict[str, Any]]) -> str | list[dict[str, Any]]:
+    """A user message's content: its text, and a part for each stored file it carries."""
+    stored = [a for a in attachments if isinstance(a, dict) and "id" in a]
+    if not stored:
+        return text
+    return [{"type": "text", "text": text}, *({"type": ATTACHMENT, ATTACHMENT: a} for a in stored)]
+
+
+def expand(
+    messages: list[dict[str, Any]], store: AttachmentStore, *, sees_images: bool
+) -> list[dict[str, Any]]:
+    """`messages` with every attachment part replaced by what the model can read."""
+    out = []
+    for message in messages:
+        content = message.get("content")
+        if isinstance(content, list) and any(_is_attachment(p) for p in content):
+            parts = [q for p in content for q in _expanded(p, store, sees_images)]
+            out.append({**message, "content": parts})
+        else:
+            out.append(message)
+    return out
+
+
+def _is_attachment(part: Any) -> bool:
+    return isinstance(part, dict) and part.get("type") == ATTACHMENT
+
+
+def _expanded(part: Any, store: AttachmentStore, sees_images: bool) -> list[dict[str, Any]]:
+    if not _is_attachment(part):
+        return [part]
+    given = part.get(ATTACHMENT) or {}
+    name = str(given.get("filename") or "file")
+    try:
+        found = store.get(str(given.get("id", "")))
+    except NotFound:
+        return [_text(f"[Attached file {name} is no longer available.]")]
+    if found.is_image:
+        return [_image(store, found)] if sees_images else [_text(_unseen(found))]
+    if found.mime == PDF:
+        return [_text(_pdf_text(store, found))]
+    if found.mime.startswith("text/") or found.mime == "application/json":
+        return [_text(_file_text(store, found))]
+    return [_text(f"[Attached file {name} ({found.mime}, {found.size} bytes): not text.]")]
+
+
+def _text(text: str) -> dict[str, Any]:
+    return {"type": "text", "text": text}
+
+
+def _image(store: AttachmentStore, found: Attachment) -> dict[str, Any]:
+    data = base64.b64encode(store.path(found.id).read_bytes()).decode("ascii")
+    return {"type": "image_url", "image_url": {"url": f"data:{found.mime};base64,{data}"}}
+
+
+def _unseen(found: Attachment) -> str:
+    return (
+        f"[Image attached: {found.filename}, {found.width}×{found.height}. The current model "
+        "cannot see images, so its content is unknown to you; say so if it matters.]"
+    )
+
+
+def _file_text(store: AttachmentStore, found: Attachment) -> str:
+    with open(store.path(found.id), encoding="utf-8", errors="replace") as f:
+        text = f.read(TEXT_CHARS + 1)
+    cut = len(text) > TEXT_CHARS
+    note = f" (cut at {TEXT_CHARS:,} characters)" if cut else ""
+    return _enclosed(f"Attached file {found.filename}{note}", text[:TEXT_CHARS], found)
+
+
+def _pdf_text(store: AttachmentStore, found: Attachment) -> str:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(store.path(found.id))
+        pages = len(reader.pages)
+        text = "\n\n".join((page.extract_text() or "").strip() for page in reader.pages[:PDF_PAGES])
+    except (PdfReadError, ValueError, KeyError, OSError) as exc:
+        log.warning("could not read PDF %s: %s", found.filename, exc)
+        return f"[Attached PDF {found.filename}: its text could not be read ({exc}).]"
+    notes = [f"{pages} page{'s' if pages != 1 else ''}"]
+    if pages > PDF_PAGES:
+        notes.append(f"text of the first {PDF_PAGES} only")
+    if len(text) > TEXT_CHARS:
+        text, notes = text[:TEXT_CHARS], [*notes, f"cut at {TEXT_CHARS:,} characters"]
+    if not text.strip():
+        notes.append("no text layer: it may be scanned images")
+    return _enclosed(f"Attached PDF {found.filename}, {', '.join(notes)}", text, found)
+
+
+def _enclosed(heading: str, body: str, found: Attachment) -> str:
+    return f"[{heading}:]\n{body}\n[End of {found.filename}]"
