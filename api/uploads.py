@@ -55,8 +55,8 @@ async def receive_upload(request: Request, store: AttachmentStore) -> tuple[Atta
         for upload in (form.upload, form.received):
             if upload is not None:
                 upload.discard()
-    session_id = form.fields.get("session_id", b"").decode("utf-8", "replace").strip() or None
-    return attachment, session_id
+    given = form.fields.get("session_id")
+    return attachment, None if given is None else given.decode("utf-8", "replace")
 
 
 async def _parse(request: Request, form: _Form) -> None:
@@ -97,6 +97,8 @@ def _callbacks(form: _Form) -> dict[str, Any]:
             if form.files > 1:
                 raise BadRequest("one file per upload")
             form.upload = form.store.upload(form.filename)
+        else:  # a field, present even when its value is empty
+            form.fields.setdefault(form.name.decode("ascii", "replace"), b"")
 
     def on_part_data(data: bytes, start: int, end: int) -> None:
         if form.upload is not None:

@@ -13,15 +13,28 @@ from starlette.responses import FileResponse
 
 from api import replies
 from api.filenames import content_disposition
+from api.models import get_session
 from api.openapi_extras import errors
 from api.responses import JSONResponse
 from api.uploads import receive_upload
-from api.validation import require_session_id
+from api.validation import SESSION_ID_PATTERN, require_session_id
 from hermes_agent.runtime import attachment_store
 
 router = APIRouter(tags=["attachments"])
 
 IMMUTABLE = "private, max-age=31536000, immutable"  # an id names the same bytes forever
+BINARY = {"schema": {"type": "string", "format": "binary"}}
+FILE_REPLY = {
+    "description": "A raster image inline with its type, or any other file as a download",
+    "content": {
+        **{mime: BINARY for mime in ("image/png", "image/jpeg", "image/gif", "image/webp")},
+        "application/octet-stream": BINARY,
+    },
+}
+THUMBNAIL_REPLY = {
+    "description": "A WebP of at most 320 px a side",
+    "content": {"image/webp": BINARY},
+}
 UPLOAD_BODY = {
     "requestBody": {
         "required": True,
@@ -32,7 +45,7 @@ UPLOAD_BODY = {
                     "required": ["file"],
                     "properties": {
                         "file": {"type": "string", "format": "binary"},
-                        "session_id": {"type": "string"},
+                        "session_id": {"type": "string", "pattern": SESSION_ID_PATTERN},
                     },
                 }
             }
@@ -45,14 +58,15 @@ UPLOAD_BODY = {
     "/api/upload",
     summary="Upload a file to attach to a message",
     response_model=replies.Uploaded,
-    responses=errors(400, 413),
+    responses=errors(400, 404, 413),
     openapi_extra=UPLOAD_BODY,
 )
 async def upload(request: Request) -> JSONResponse:
     store = attachment_store()
     attachment, session_id = await receive_upload(request, store)
     if session_id is not None:
-        store.refer(require_session_id(session_id), [attachment.id])
+        get_session(require_session_id(session_id))  # 404 for a conversation that is not there
+        store.refer(session_id, [attachment.id])
     return JSONResponse(attachment.public())
 
 
@@ -60,7 +74,7 @@ async def upload(request: Request) -> JSONResponse:
     "/api/attachment/{attachment_id}",
     summary="An attachment's bytes",
     response_class=FileResponse,
-    responses=errors(404),
+    responses={200: FILE_REPLY, **errors(404)},
 )
 def attachment(attachment_id: str) -> FileResponse:
     store = attachment_store()
@@ -80,7 +94,7 @@ def attachment(attachment_id: str) -> FileResponse:
     "/api/attachment/{attachment_id}/thumbnail",
     summary="A small WebP of an image attachment",
     response_class=FileResponse,
-    responses=errors(404),
+    responses={200: THUMBNAIL_REPLY, **errors(404)},
 )
 def thumbnail(attachment_id: str) -> FileResponse:
     path = attachment_store().thumbnail(attachment_id)
