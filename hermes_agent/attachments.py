@@ -89,9 +89,24 @@ class AttachmentStore:
 
     def add_bytes(self, data: bytes, filename: str | None) -> Attachment:
         """Store `data` (already in memory, e.g. from a chat platform's download)."""
+        return self._add([data], filename)
+
+    def add_file(self, path: Path) -> Attachment:
+        """Store a copy of the local file at `path` (the terminal's /attach), read in chunks.
+        BadRequest when it is not a readable file."""
+        try:
+            with open(path, "rb") as f:
+                if not path.is_file():
+                    raise BadRequest(f"{path} is not a file")
+                return self._add(iter(lambda: f.read(1 << 20), b""), path.name)
+        except OSError as exc:
+            raise BadRequest(f"cannot read {path}: {exc.strerror or exc}") from None
+
+    def _add(self, chunks: Iterable[bytes], filename: str | None) -> Attachment:
         upload = self.upload(filename)
         try:
-            upload.write(data)
+            for chunk in chunks:
+                upload.write(chunk)
             return upload.finish()
         finally:
             upload.discard()

@@ -28,12 +28,20 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     chat.add_argument("--session", help="continue a session (id, unique id prefix or title)")
     chat.add_argument("--model", help="use this model instead of the configured one")
     chat.add_argument("--system", help="a system prompt for this turn")
+    chat.add_argument(
+        "--attach",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="send a file with the message (repeatable, up to 10): images, text, PDFs",
+    )
     chat.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from hermes_agent import AIAgent
-    from hermes_agent.runtime import open_store
+    from hermes_agent.attachment_content import user_content
+    from hermes_agent.runtime import attachment_store, open_store
     from hermes_agent.settings import load_settings
     from hermes_agent.titles import title_session
 
@@ -41,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
     if not text.strip():
         raise BadRequest("the message is empty")
     settings = load_settings()
+    attachments = attached_files(args.attach)
     if args.model:
         settings = settings.model_copy(update={"model": args.model})
     db: ConversationStore = open_store(settings)
@@ -56,7 +65,9 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         result = agent.run_conversation(
-            text, system_message=args.system, conversation_history=history
+            user_content(text, attachments),
+            system_message=args.system,
+            conversation_history=history,
         )
     except KeyboardInterrupt:
         agent.interrupt()
@@ -64,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
         return 130
     finally:
         db.end_session(agent.session_id, "cli_exit")
+    attachment_store().refer(agent.session_id, [a["id"] for a in attachments])
     printer.finish(result.final_response)
     if session_id is None:
         title_session(db, agent.session_id, text)
@@ -72,6 +84,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"hermes: {result.failure}", file=sys.stderr)
         return 1
     return 0
+
+
+def attached_files(paths: list[str]) -> list[dict]:
+    """The local files at `paths`, stored as attachments; BadRequest saying which one failed."""
+    from hermes_agent.attachments import MAX_PER_MESSAGE
+    from hermes_agent.runtime import attachment_store
+
+    if len(paths) > MAX_PER_MESSAGE:
+        raise BadRequest(f"at most {MAX_PER_MESSAGE} files a message")
+    store = attachment_store()
+    return [store.add_file(Path(p).expanduser()).public() for p in paths]
 
 
 def _continuation(db: ConversationStore, wanted: str | None) -> tuple[str | None, list[dict]]:

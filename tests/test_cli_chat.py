@@ -150,3 +150,25 @@ def test_chat_answers_offline_with_the_bundled_model_when_nothing_is_configured(
     assert result.stdout.strip()
     row = _db(home).list_sessions_rich(limit=1)[0]
     assert row["model"] == "smollm2-135m"
+
+
+def test_chat_attach_sends_the_files_to_the_model(home, fake):
+    work = home.parent / "work"
+    (work / "notes.md").write_text("# Plan\n- buy rope\n", encoding="utf-8")
+    fake.script(Reply.text("You plan to buy rope."))
+
+    result = hermes(home, "chat", "--attach", "notes.md", "What is the plan?", fake=fake)
+
+    assert result.returncode == 0, result.stderr
+    parts = fake.requests[-1]["messages"][-1]["content"]
+    assert parts[0] == {"type": "text", "text": "What is the plan?"}
+    assert parts[1]["text"].startswith("[Attached file notes.md:]")
+    assert "- buy rope" in parts[1]["text"]
+
+
+def test_chat_attach_of_a_missing_file_is_a_clear_error_and_sends_nothing(home, fake):
+    before = len(fake.requests)
+    result = hermes(home, "chat", "--attach", "nowhere.png", "Look", fake=fake)
+    assert result.returncode == 1
+    assert "cannot read nowhere.png" in result.stderr
+    assert len(fake.requests) == before

@@ -355,3 +355,27 @@ def test_unknown_commands_and_missing_arguments_are_explained_not_sent(app, fake
     assert "Did you mean /resume?" in shown
     assert "Usage: /delete <id>" in shown
     assert fake.requests == []
+
+
+def test_attach_sends_the_file_with_the_next_message_only(app, fake, tmp_path):
+    plan = tmp_path / "work" / "plan.txt"
+    plan.write_text("step one: pack the rope\n", encoding="utf-8")
+    fake.script(Reply.text("Pack the rope."), Reply.text("Nothing attached now."))
+
+    commands.dispatch(app, f"/attach {plan}")
+    app.send("What is step one?")
+    parts = fake.requests[-1]["messages"][-1]["content"]
+    app.send("And now?")
+
+    assert "Attached plan.txt (24 bytes)" in printed(app)
+    assert parts[0] == {"type": "text", "text": "What is step one?"}
+    assert "step one: pack the rope" in parts[1]["text"]
+    assert fake.requests[-1]["messages"][-1]["content"] == "And now?"
+
+
+def test_attach_of_a_missing_file_says_so_and_attaches_nothing(app, fake, tmp_path):
+    commands.dispatch(app, f"/attach {tmp_path / 'nowhere.png'}")
+    commands.dispatch(app, "/attach")
+
+    assert "No such file" in printed(app)
+    assert "Files for your next message: none" in printed(app)

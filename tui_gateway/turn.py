@@ -10,11 +10,16 @@ The reply is `{"status": "streaming"}` at once; the turn then sends `message.sta
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic import Field
 
+from hermes_agent.attachment_content import user_content
+from hermes_agent.attachments import MAX_PER_MESSAGE
 from hermes_agent.errors import StoreError
+from hermes_agent.runtime import attachment_store
 from hermes_agent.turn import TurnResult, as_turn_result
 from tui_gateway import agents, server
 from tui_gateway.params import SessionParams
@@ -32,17 +37,24 @@ HISTORY_CHANGED = (
 
 class SubmitParams(SessionParams):
     text: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
+    attachments: list[str] = Field(
+        default_factory=list, max_length=MAX_PER_MESSAGE, description="Local files to send."
+    )
 
 
 @method("prompt.submit", SubmitParams)
 def submit(p: SubmitParams) -> dict[str, Any]:
-    sid, text = p.session_id, p.text
+    sid = p.session_id
     session = server._session(sid)
+    with session["history_lock"]:
+        refuse_if_running(session, "sending another message")
+    files = [attachment_store().add_file(Path(path)).public() for path in p.attachments]
+    message = Message(p.text, files)
     with session["history_lock"]:
         refuse_if_running(session, "sending another message")
         session["running"] = True
     try:
-        server._start_thread(lambda: _run_prompt_submit(sid, session, text), f"turn-{sid}")
+        server._start_thread(lambda: _run_prompt_submit(sid, session, message), f"turn-{sid}")
     except RuntimeError:  # no thread to run it on: the session must not stay busy
         with session["history_lock"]:
             session["running"] = False
@@ -50,10 +62,18 @@ def submit(p: SubmitParams) -> dict[str, Any]:
     return {"status": "streaming"}
 
 
-def _run_prompt_submit(sid: str, session: dict[str, Any], text: str) -> None:
+@dataclass(frozen=True)
+class Message:
+    """What the person sent: the text, and the files stored for it."""
+
+    text: str
+    files: list[dict[str, Any]]
+
+
+def _run_prompt_submit(sid: str, session: dict[str, Any], message: Message) -> None:
     agent = session["agent"]
     try:
-        complete = _turn(sid, session, agent, text)
+        complete = _turn(sid, session, agent, message)
     except Exception as exc:  # the turn's end must reach the client whatever went wrong
         log.exception("turn of session %s failed", sid)
         server._emit("error", sid, {"message": str(exc)})
@@ -64,7 +84,8 @@ def _run_prompt_submit(sid: str, session: dict[str, Any], text: str) -> None:
     server._emit("message.complete", sid, complete)
 
 
-def _turn(sid: str, session: dict[str, Any], agent: Any, text: str) -> dict[str, Any]:
+def _turn(sid: str, session: dict[str, Any], agent: Any, message: Message) -> dict[str, Any]:
+    text = message.text
     with session["history_lock"]:
         history = list(session["history"])
         version = session["history_version"]
@@ -74,9 +95,11 @@ def _turn(sid: str, session: dict[str, Any], agent: Any, text: str) -> dict[str,
     if isinstance(events, agents.AgentEvents):
         events.start_answer(cols)
     result = as_turn_result(
-        agent.run_conversation(text, conversation_history=history),
+        agent.run_conversation(user_content(text, message.files), conversation_history=history),
         session_id=getattr(agent, "session_id", ""),
     )
+    if message.files:
+        attachment_store().refer(result.session_id, [f["id"] for f in message.files])
     warning = _store_history(session, result, version)
     server._sync_session_key_after_compress(sid, session, clear_pending_title=False)
     complete = _outcome(result)

@@ -82,6 +82,7 @@ class TuiApp:
         self.sid: str | None = None  # the live session
         self.key: str | None = None  # its stored session
         self.model = ""
+        self.attachments: list[str] = []  # files (absolute paths) for the next message
         self.title: str | None = None
 
     # -- talking to the gateway ----------------------------------------------------------------

@@ -11,10 +11,13 @@ import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from hermes_cli.tui import render
 from hermes_cli.tui.client import RpcError
+
+MAX_ATTACHED = 10  # the gateway takes as many files with one message
 
 NAME = re.compile(r"^/[A-Za-z][A-Za-z-]*$")
 NOTHING_TO_DO = 4008
@@ -127,6 +130,27 @@ def title(app: Any, arg: str) -> None:
     app.title = result["title"]
     later = " (set with the first message)" if result.get("pending") else ""
     render.notice(app.console, f"Title set: {result['title']}{later}")
+
+
+@command("/attach", "Send a file with your next message; alone, list them", arg="[path|clear]")
+def attach(app: Any, arg: str) -> None:
+    if arg == "clear":
+        app.attachments.clear()
+        render.notice(app.console, "No files attached.")
+        return
+    if not arg:
+        names = ", ".join(Path(p).name for p in app.attachments) or "none"
+        render.notice(app.console, f"Files for your next message: {names}")
+        return
+    path = Path(arg).expanduser().resolve()
+    if not path.is_file():
+        render.error(app.console, f"No such file: {arg}")
+    elif len(app.attachments) >= MAX_ATTACHED:
+        render.error(app.console, f"At most {MAX_ATTACHED} files a message.")
+    else:
+        app.attachments.append(str(path))
+        size = f"{path.stat().st_size:,} bytes"
+        render.notice(app.console, f"Attached {path.name} ({size}): sent with your next message.")
 
 
 @command("/undo", "Remove the last message and its answer")

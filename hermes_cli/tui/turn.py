@@ -25,7 +25,11 @@ INTERRUPTING = "interrupting · Ctrl+C again to quit"
 
 def run_turn(app: TuiApp, text: str) -> dict[str, Any]:
     """Send `text` and show the answer; the `message.complete` payload."""
-    app.call("prompt.submit", {"session_id": app.sid, "text": text})
+    params: dict[str, Any] = {"session_id": app.sid, "text": text}
+    if app.attachments:
+        params["attachments"] = list(app.attachments)
+    app.call("prompt.submit", params)
+    app.attachments.clear()  # sent with this message
     view = AnswerView(app.console)
     watch = app.watch_ctrl_c()
     try:
