@@ -1,4 +1,5 @@
-"""Every web conversation in one zip file: the JSON export of each, which import takes back.
+"""Every web conversation in one zip file: the JSON export of each, which import takes back,
+and under `attachments/` the files they carry (`<id>/<filename>`), stored once each.
 
 The archive is built in a spooled temporary file, so thousands of conversations never sit in
 memory at once, and streamed out in chunks.
@@ -16,7 +17,9 @@ from api import models
 from api.config import CACHE
 from api.models import Session
 from api.storage import dumps_file
+from hermes_agent.errors import NotFound
 from hermes_agent.redaction import redact
+from hermes_agent.runtime import attachment_store
 
 IN_MEMORY_BYTES = 8 * 1024 * 1024
 CHUNK_BYTES = 256 * 1024
@@ -43,14 +46,38 @@ def export_json(session: Session) -> bytes:
 
 def _write_archive(target: IO[bytes]) -> int:
     count = 0
+    files: set[str] = set()
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for row in models.all_sessions():
             session = _uncached(row["session_id"])
             if session is None:
                 continue  # deleted since the list was read
             archive.writestr(export_name(session.session_id), export_json(session))
+            files |= attachment_ids(session.messages)
             count += 1
+        _write_files(archive, files)
     return count
+
+
+def attachment_ids(messages: list) -> set[str]:
+    """The stored files the messages carry."""
+    return {
+        a["id"]
+        for m in messages
+        if isinstance(m, dict)
+        for a in m.get("attachments") or ()
+        if isinstance(a, dict) and isinstance(a.get("id"), str)
+    }
+
+
+def _write_files(archive: zipfile.ZipFile, ids: set[str]) -> None:
+    store = attachment_store()
+    for attachment_id in sorted(ids):
+        try:
+            found = store.get(attachment_id)
+        except NotFound:
+            continue  # gone since the message was sent: the export says what it can
+        archive.write(store.path(attachment_id), f"attachments/{attachment_id}/{found.filename}")
 
 
 def _uncached(sid: str) -> Session | None:

@@ -8,6 +8,7 @@ import io
 import socket
 import struct
 import time
+import zipfile
 import zlib
 from pathlib import Path
 
@@ -281,6 +282,22 @@ def test_a_message_refers_to_its_files_and_they_go_with_the_last_conversation(se
     assert not (blobs(server) / sent["id"]).exists()
 
 
+def test_the_zip_export_holds_each_file_a_message_carries_once(server, fake):
+    data = png(24, 24, "olive")
+    sid = _session(server)
+    sent = upload(server, "olive.png", data).json
+    for text in ("first look", "second look"):
+        fake.script(Reply.text("Olive."))
+        started = _start(server, sid, [sent["id"]], text)
+        read_events(server.base, started.json["stream_id"])
+
+    reply = request(server.base, "GET", "/api/sessions/export")
+    with zipfile.ZipFile(io.BytesIO(reply.body)) as archive:
+        names = archive.namelist()
+        assert names.count(f"attachments/{sent['id']}/olive.png") == 1
+        assert archive.read(f"attachments/{sent['id']}/olive.png") == data
+
+
 def test_a_message_with_an_unknown_file_or_too_many_files_is_refused(server):
     sid = _session(server)
     assert _start(server, sid, ["f" * 64]).status == 404
@@ -294,6 +311,6 @@ def _session(server: ServerProcess) -> str:
     return request(server.base, "POST", "/api/session/new", {}).json["session"]["session_id"]
 
 
-def _start(server: ServerProcess, sid: str, attachments: list):
-    body = {"session_id": sid, "message": "look at this", "attachments": attachments}
+def _start(server: ServerProcess, sid: str, attachments: list, text: str = "look at this"):
+    body = {"session_id": sid, "message": text, "attachments": attachments}
     return request(server.base, "POST", "/api/chat/start", body)

@@ -28,7 +28,8 @@ def download(base: str = TEST_BASE) -> tuple[dict[str, str], dict[str, dict]]:
     assert reply.status == 200, reply.body
     with zipfile.ZipFile(io.BytesIO(reply.body)) as archive:
         assert archive.testzip() is None
-        files = {name: json.loads(archive.read(name)) for name in archive.namelist()}
+        names = [n for n in archive.namelist() if not n.startswith("attachments/")]
+        files = {name: json.loads(archive.read(name)) for name in names}
     return reply.headers, files
 
 
