@@ -8,6 +8,8 @@ each such part becomes parts in the OpenAI chat format every provider translates
 - text, Markdown, code, CSV, JSON: the text itself, up to `TEXT_CHARS`, with the cut stated;
 - a PDF: its extracted text (pypdf), with the page count and any cut stated;
 - anything else: a note naming the file, its type and size.
+Each names the file as `attachment:<id>`, the path the file tools read it by (and
+`save_attachment` copies it into the workspace by).
 """
 
 from __future__ import annotations
@@ -64,12 +66,23 @@ def _expanded(part: Any, store: AttachmentStore, sees_images: bool) -> list[dict
     except NotFound:
         return [_text(f"[Attached file {name} is no longer available.]")]
     if found.is_image:
-        return [_image(store, found)] if sees_images else [_text(_unseen(found))]
+        return _picture(store, found, sees_images)
     if found.mime == PDF:
         return [_text(_pdf_text(store, found))]
     if found.mime.startswith("text/") or found.mime == "application/json":
         return [_text(_file_text(store, found))]
-    return [_text(f"[Attached file {name} ({found.mime}, {found.size} bytes): not text.]")]
+    return [_text(f"[Attached file {name} ({found.mime}, {found.size} bytes, {_ref(found)})]")]
+
+
+def _picture(store: AttachmentStore, found: Attachment, sees_images: bool) -> list[dict]:
+    if not sees_images:
+        return [_text(_unseen(found))]
+    return [_text(f"[Image attached: {found.filename} ({_ref(found)})]"), _image(store, found)]
+
+
+def _ref(found: Attachment) -> str:
+    """How the file tools name it: `read_file` reads text there, `save_attachment` copies it."""
+    return f"attachment:{found.id}"
 
 
 def _text(text: str) -> dict[str, Any]:
@@ -83,8 +96,9 @@ def _image(store: AttachmentStore, found: Attachment) -> dict[str, Any]:
 
 def _unseen(found: Attachment) -> str:
     return (
-        f"[Image attached: {found.filename}, {found.width}×{found.height}. The current model "
-        "cannot see images, so its content is unknown to you; say so if it matters.]"
+        f"[Image attached: {found.filename}, {found.width}×{found.height} ({_ref(found)}). The "
+        "current model cannot see images, so its content is unknown to you; say so if it "
+        "matters.]"
     )
 
 
@@ -93,7 +107,8 @@ def _file_text(store: AttachmentStore, found: Attachment) -> str:
         text = f.read(TEXT_CHARS + 1)
     cut = len(text) > TEXT_CHARS
     note = f" (cut at {TEXT_CHARS:,} characters)" if cut else ""
-    return _enclosed(f"Attached file {found.filename}{note}", text[:TEXT_CHARS], found)
+    heading = f"Attached file {found.filename} ({_ref(found)}){note}"
+    return _enclosed(heading, text[:TEXT_CHARS], found)
 
 
 def _pdf_text(store: AttachmentStore, found: Attachment) -> str:
@@ -114,7 +129,8 @@ def _pdf_text(store: AttachmentStore, found: Attachment) -> str:
         text, notes = text[:TEXT_CHARS], [*notes, f"cut at {TEXT_CHARS:,} characters"]
     if not text.strip():
         notes.append("no text layer: it may be scanned images")
-    return _enclosed(f"Attached PDF {found.filename}, {', '.join(notes)}", text, found)
+    heading = f"Attached PDF {found.filename} ({_ref(found)}), {', '.join(notes)}"
+    return _enclosed(heading, text, found)
 
 
 def _enclosed(heading: str, body: str, found: Attachment) -> str:

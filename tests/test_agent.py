@@ -15,7 +15,16 @@ from hermes_agent.turn import TurnEvents
 from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.fakes.turn_events import RecordingEvents
 
-ALL_TOOLS = ("read_file", "write_file", "edit_file", "list_dir", "search_files", "terminal", "todo")
+ALL_TOOLS = (
+    "read_file",
+    "write_file",
+    "edit_file",
+    "list_dir",
+    "search_files",
+    "save_attachment",
+    "terminal",
+    "todo",
+)
 
 
 @pytest.fixture

@@ -82,8 +82,9 @@ def last_user_parts(messages: list[dict]) -> list[dict]:
 def test_a_model_that_sees_images_gets_the_exact_bytes_and_again_in_the_next_turn(vision, fake):
     image = png(64, 48, "crimson")
     sid, sent = turn(vision, fake, "What colour is this?", [("red.png", image)])
-    text, picture = last_user_parts(sent)
+    text, label, picture = last_user_parts(sent)
     assert text == {"type": "text", "text": "What colour is this?"}
+    assert label["text"].startswith("[Image attached: red.png (attachment:")
     assert picture["type"] == "image_url"
     prefix, data = picture["image_url"]["url"].split(",", 1)
     assert prefix == "data:image/png;base64"
@@ -91,7 +92,7 @@ def test_a_model_that_sees_images_gets_the_exact_bytes_and_again_in_the_next_tur
 
     _, again = turn(vision, fake, "And now?", [], sid=sid)
     first_user = next(m for m in again if m["role"] == "user")
-    assert base64.b64decode(first_user["content"][1]["image_url"]["url"].split(",", 1)[1]) == image
+    assert base64.b64decode(first_user["content"][2]["image_url"]["url"].split(",", 1)[1]) == image
 
     db = vision.root / "hermes-home" / "state.db"
     with sqlite3.connect(db) as conn:
@@ -113,15 +114,41 @@ def test_text_files_are_inlined_with_their_name(blind, fake):
     csv = b"city,rain\nLisbon,12\nBergen,200\n"
     _, sent = turn(blind, fake, "Which is wetter?", [("rain.csv", csv)])
     note = last_user_parts(sent)[1]["text"]
-    assert note.startswith("[Attached file rain.csv:]")
+    assert note.startswith("[Attached file rain.csv (attachment:")
     assert "Bergen,200" in note
 
 
 def test_a_pdf_arrives_as_its_text_with_the_page_count(blind, fake):
     _, sent = turn(blind, fake, "Summarise", [("letter.pdf", pdf_bytes())])
     note = last_user_parts(sent)[1]["text"]
-    assert note.startswith("[Attached PDF letter.pdf, 1 page:]")
+    heading = note.splitlines()[0]
+    assert heading.startswith("[Attached PDF letter.pdf (attachment:")
+    assert heading.endswith(", 1 page:]")
     assert "Hello from a PDF" in note
+
+
+def test_the_agent_reads_an_attached_file_and_saves_it_to_the_workspace_only_when_asked(
+    blind, fake
+):
+    csv = b"day,steps\nmon,4000\ntue,9000\n"
+    sid = request(blind.base, "POST", "/api/session/new", {}).json["session"]["session_id"]
+    ref = "attachment:" + upload(blind, "steps.csv", csv).json["id"]
+    fake.script(
+        Reply.tool_calls([("read_file", {"path": ref})]),
+        Reply.tool_calls([("read_file", {"path": "attachment:../../state.db"})]),
+        Reply.tool_calls([("save_attachment", {"attachment": ref, "path": "data/steps.csv"})]),
+        Reply.text("Saved."),
+    )
+    body = {"session_id": sid, "message": "Keep my steps file", "attachments": [ref[11:]]}
+    started = request(blind.base, "POST", "/api/chat/start", body)
+    read_events(blind.base, started.json["stream_id"], timeout=30)
+
+    results = [m["content"] for m in fake.requests[-1]["messages"] if m["role"] == "tool"]
+    assert "tue,9000" in results[0], "read from the store, where it is"
+    assert "not an attached file" in results[1], "no path out of the store"
+    assert "Wrote" in results[2]
+    assert (blind.workspace / "data" / "steps.csv").read_bytes() == csv
+    assert not (blind.workspace / "steps.csv").exists(), "nothing copied unasked"
 
 
 def test_anthropic_gets_an_image_block_with_the_exact_bytes(tmp_path):
@@ -150,6 +177,7 @@ def test_anthropic_gets_an_image_block_with_the_exact_bytes(tmp_path):
             server.stop()
         blocks = claude.requests[-1]["messages"][-1]["content"]
     assert blocks[0] == {"type": "text", "text": "Colour?"}
-    assert blocks[1]["type"] == "image"
-    assert blocks[1]["source"]["media_type"] == "image/png"
-    assert base64.b64decode(blocks[1]["source"]["data"]) == image
+    assert blocks[1]["text"].startswith("[Image attached: gold.png")
+    assert blocks[2]["type"] == "image"
+    assert blocks[2]["source"]["media_type"] == "image/png"
+    assert base64.b64decode(blocks[2]["source"]["data"]) == image

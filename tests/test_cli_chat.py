@@ -162,7 +162,7 @@ def test_chat_attach_sends_the_files_to_the_model(home, fake):
     assert result.returncode == 0, result.stderr
     parts = fake.requests[-1]["messages"][-1]["content"]
     assert parts[0] == {"type": "text", "text": "What is the plan?"}
-    assert parts[1]["text"].startswith("[Attached file notes.md:]")
+    assert parts[1]["text"].startswith("[Attached file notes.md (attachment:")
     assert "- buy rope" in parts[1]["text"]
 
 

@@ -31,6 +31,7 @@ BUILTIN_TOOLS = (
     "edit_file",
     "list_dir",
     "search_files",
+    "save_attachment",
     "terminal",
     "todo",
 )

@@ -24,6 +24,11 @@ from typing import Any, BinaryIO
 
 from hermes_agent.errors import ToolError
 from hermes_agent.tools import confined
+from hermes_agent.tools.attachment_files import (
+    attachment_text,
+    is_attachment_path,
+    save_attachment_args,
+)
 from hermes_agent.tools.registry import Tool, ToolContext
 
 MAX_READ_CHARS = 40_000
@@ -101,10 +106,13 @@ def _opening(raw: str, expected: str) -> Iterator[None]:
 
 
 def read_file(args: dict[str, Any], ctx: ToolContext) -> str:
-    """Lines `offset`.. of a text file (1-based), so long files can be read in parts."""
-    root, parts = _locate_file(ctx, args.get("path"))
+    """Lines `offset`.. of a text file (1-based), so long files can be read in parts; an
+    `attachment:<id>` path reads an attached file from the store, which stays outside."""
     offset = _positive_int(args.get("offset", 1), "offset")
     limit = _positive_int(args.get("limit", DEFAULT_READ_LINES), "limit")
+    if is_attachment_path(args.get("path")):
+        return _lines(attachment_text(args["path"]), offset, limit)
+    root, parts = _locate_file(ctx, args.get("path"))
     with _opening(args["path"], "a file"), confined.open_file(root, parts) as f:
         if b"\x00" in f.read(8192):
             raise ToolError(f"{args['path']} looks like a binary file")
@@ -136,9 +144,9 @@ def _positive_int(value: object, name: str) -> int:
 def write_file(args: dict[str, Any], ctx: ToolContext) -> str:
     root, parts = _locate_file(ctx, args.get("path"))
     content = args.get("content")
-    if not isinstance(content, str):
+    if not isinstance(content, str | bytes):
         raise ToolError("content must be a string")
-    data = content.encode()
+    data = content.encode() if isinstance(content, str) else content
     _authorise_write(ctx, parts)
     with (
         _opening(args["path"], "in a directory (part of its path is a file)"),
@@ -146,6 +154,12 @@ def write_file(args: dict[str, Any], ctx: ToolContext) -> str:
     ):
         confined.replace_file(parent, parts[-1], data)
     return f"Wrote {len(data)} bytes to {_shown(parts)}"
+
+
+def save_attachment(args: dict[str, Any], ctx: ToolContext) -> str:
+    """Copy an attached file into the workspace (at `path`, or under its own name)."""
+    path, data = save_attachment_args(args)
+    return write_file({"path": path, "content": data}, ctx)
 
 
 def edit_file(args: dict[str, Any], ctx: ToolContext) -> str:
@@ -281,7 +295,8 @@ PATH = {"type": "string", "description": "Path relative to the workspace."}
 
 READ_FILE = Tool(
     "read_file",
-    "Read a text file from the workspace, from line `offset` (1-based) for `limit` lines.",
+    "Read a text file from the workspace, from line `offset` (1-based) for `limit` lines; "
+    "an attached text file by its attachment:<id> reference.",
     _schema(
         {
             "path": PATH,
@@ -336,4 +351,17 @@ SEARCH_FILES = Tool(
 )
 
 # The `hermes_station.tools` entry point `files` (see pyproject.toml).
-TOOLS = (READ_FILE, WRITE_FILE, EDIT_FILE, LIST_DIR, SEARCH_FILES)
+SAVE_ATTACHMENT = Tool(
+    "save_attachment",
+    "Save a file attached to a message (its attachment:<id> reference) into the workspace, "
+    "at `path` or under its own name. Only when the user wants it there.",
+    _schema(
+        {
+            "attachment": {"type": "string", "description": "attachment:<id> from the message"},
+            "path": PATH,
+        },
+        ["attachment"],
+    ),
+    save_attachment,
+)
+TOOLS = (READ_FILE, WRITE_FILE, EDIT_FILE, LIST_DIR, SEARCH_FILES, SAVE_ATTACHMENT)
