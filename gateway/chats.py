@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gateway import files
 from gateway.platforms.base import quietly
 from hermes_agent import history as stored_history
 from hermes_agent.agent import new_session_id
@@ -29,8 +30,10 @@ from hermes_agent.settings import Settings
 from hermes_agent.titles import title_session
 from hermes_agent.turn import TurnEvents, TurnResult
 from hermes_agent.usage import UsageReport, session_usage
+from hermes_state.messages import content_text
 
 if TYPE_CHECKING:
+    from hermes_agent.attachments import AttachmentStore
     from hermes_state import ConversationStore
 
 log = logging.getLogger(__name__)
@@ -39,7 +42,8 @@ log = logging.getLogger(__name__)
 @dataclass
 class Services:
     """What every chat shares: the settings, the one provider, state.db, the workspace its
-    tools work in, the approvals waiting for an answer, and the event loop."""
+    tools work in, the approvals waiting for an answer, the event loop, and the store of
+    the files people send."""
 
     settings: Settings
     provider: Any
@@ -47,6 +51,7 @@ class Services:
     workspace: Path
     approvals: Approvals
     loop: asyncio.AbstractEventLoop
+    attachments: AttachmentStore
 
 
 class Chat:
@@ -86,8 +91,10 @@ class Chat:
 
     # -- the turn (worker thread) ------------------------------------------------------------
 
-    def run_turn_blocking(self, text: str) -> TurnResult:
-        """Run one turn; keep its messages as the history and follow a compression."""
+    def run_turn_blocking(self, content: str | list[dict[str, Any]]) -> TurnResult:
+        """Run one turn on `content` (text, or text and file parts); keep its messages as the
+        history and follow a compression. The conversation refers to the files it carries,
+        and a continuation after a compression to every file in its history."""
         history = self.load_blocking()
         agent = self._agent()
         if self._cancel.is_set():  # /stop came before the agent could be told
@@ -100,11 +107,15 @@ class Chat:
                 exit_reason="interrupted",
             )
         self._ensure_row()
-        result = agent.run_conversation(text, conversation_history=history)
+        store = self.services.attachments
+        files.refer(store, self.session_id, files.attachment_ids([{"content": content}]))
+        result = agent.run_conversation(content, conversation_history=history)
         self.history = list(result.context)
+        if result.session_id != self.session_id:
+            files.refer(store, result.session_id, files.attachment_ids(self.history))
         self.session_id = result.session_id
         if not history and result.completed and self.services.db is not None:
-            self._title(text)
+            self._title(content_text(content))
         return result
 
     def load_blocking(self) -> list[dict[str, Any]]:
@@ -227,8 +238,9 @@ class Chat:
         self._row_ready = True
         return history
 
-    def undo_blocking(self) -> str | None:
-        """Drop the last user message and everything after it; its text, or None."""
+    def undo_blocking(self) -> str | list[dict[str, Any]] | None:
+        """Drop the last user message and everything after it; its content (text, or text
+        and file parts), or None."""
         history = self.load_blocking()
         cut = stored_history.last_user_index(history)
         if cut is None:
@@ -236,14 +248,14 @@ class Chat:
         removed = history[cut].get("content")
         self.history = history[:cut]
         stored_history.forget(self.services.db, self.session_id, history[cut:])
-        return removed if isinstance(removed, str) else ""
+        return removed if isinstance(removed, str | list) else ""
 
     def forget_unanswered_blocking(self, text: str) -> bool:
-        """Forget `text` when it is the history's last message, never answered: a restart cut
-        its turn, and the person is asked to send it again, so it is kept once."""
+        """Forget the history's last message when it says `text` and was never answered: a
+        restart cut its turn, and the person is asked to send it again, so it is kept once."""
         history = self.load_blocking()
         last = history[-1] if history else {}
-        if last.get("role") != "user" or last.get("content") != text:
+        if last.get("role") != "user" or content_text(last.get("content")) != text:
             return False
         self.history = history[:-1]
         stored_history.forget(self.services.db, self.session_id, history[-1:])
@@ -257,6 +269,10 @@ class Chat:
         if compressed is None:
             return None
         self.history = compressed
+        if agent.session_id != self.session_id:
+            files.refer(
+                self.services.attachments, agent.session_id, files.attachment_ids(compressed)
+            )
         self.session_id = agent.session_id
         return len(before), len(compressed)
 

@@ -17,6 +17,7 @@ from gateway.events import Command
 from gateway.platforms.base import Channel
 from hermes_agent import history
 from hermes_agent.errors import NotFound
+from hermes_state.messages import content_text
 
 if TYPE_CHECKING:
     from gateway.chats import Chat
@@ -91,19 +92,20 @@ async def _new(runner: GatewayRunner, chat: Chat, arg: str, channel: Channel) ->
 
 
 async def _retry(runner: GatewayRunner, chat: Chat, arg: str, channel: Channel) -> None:
-    text = await asyncio.to_thread(chat.undo_blocking)
-    if text is None:
+    content = await asyncio.to_thread(chat.undo_blocking)  # with its files, if it had any
+    if content is None:
         await channel.send("Nothing to retry yet.")
         return
-    await runner.answer(chat, text, channel)
+    await runner.answer(chat, content, channel)
 
 
 async def _undo(runner: GatewayRunner, chat: Chat, arg: str, channel: Channel) -> None:
-    text = await asyncio.to_thread(chat.undo_blocking)
-    if text is None:
+    content = await asyncio.to_thread(chat.undo_blocking)
+    if content is None:
         await channel.send("Nothing to undo.")
         return
-    await channel.send(f"↩️ Removed your last message and its answer: “{_preview(text)}”")
+    text = _preview(content_text(content))
+    await channel.send(f"↩️ Removed your last message and its answer: “{text}”")
 
 
 async def _compact(runner: GatewayRunner, chat: Chat, arg: str, channel: Channel) -> None:

@@ -10,13 +10,31 @@ GROUP = "group"
 
 
 @dataclass(frozen=True)
+class InboundFile:
+    """A file that came with a message, by reference: the platform keeps the bytes until the
+    message's turn fetches them (`Adapter.download`), so an inbox stays small.
+
+    `kind` is "photo" or "document"; `file_id` is the platform's handle to download it by;
+    `file_size` is what the platform announced (None when it did not say).
+    """
+
+    kind: str
+    file_id: str
+    file_name: str
+    file_size: int | None = None
+
+
+@dataclass(frozen=True)
 class Inbound:
     """One message from a person, as every platform adapter reports it.
 
     `ref` is the platform's id for what arrived (Telegram: the update id), unique within the
     platform; `message_id` is the message's own id in its chat, which replies point at (""
     where the platform has none, and in inboxes written before it was kept); `chat_type` is
-    "dm" for a private chat, "group" for anything shared.
+    "dm" for a private chat, "group" for anything shared. `files` are the photos and
+    documents it carries (`text` is then their caption, maybe empty); `unsupported` names, in
+    the plural, content the gateway cannot take yet ("Voice messages"), which is answered
+    with a reply saying so.
     """
 
     platform: str
@@ -27,6 +45,8 @@ class Inbound:
     user_name: str | None = None
     ref: str = ""
     message_id: str = ""
+    files: tuple[InboundFile, ...] = ()
+    unsupported: str = ""
 
     @property
     def session_key(self) -> str:
@@ -45,7 +65,12 @@ class Inbound:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Inbound:
         """Fields left out (by an older gateway) take their defaults."""
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+        fields = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        fields["files"] = tuple(
+            InboundFile(**{k: f[k] for k in InboundFile.__dataclass_fields__ if k in f})
+            for f in fields.get("files") or ()
+        )
+        return cls(**fields)
 
 
 @dataclass(frozen=True)

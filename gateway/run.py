@@ -12,6 +12,10 @@ to the loop. On shutdown the runner stops taking messages, lets running turns fi
 `gateway.shutdown_timeout` seconds), interrupts the rest, and exits; messages taken but not
 yet answered stay in the inbox for the next start.
 
+Photos and files come by reference; their bytes are fetched and stored when the message's
+turn begins (`gateway.files`), so nothing heavy happens while receiving. Content the gateway
+cannot take yet (voice, stickers...) is answered with a reply naming it, never dropped.
+
 A chat app must never receive an empty reply for a turn that did work or failed: the user
 would see nothing and wait forever. `_normalize_empty_agent_response` says what happened
 instead. Interrupted turns stay silent there (the runner tells the user the turn was
@@ -29,6 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from gateway import files
 from gateway.access import Access
 from gateway.chats import Chat, Services
 from gateway.events import Command, Inbound
@@ -93,6 +98,7 @@ DROPPED_BY_STOP = "Dropped: /stop came before Hermes got to this message."
 DROPPED_BY_SHUTDOWN = "Dropped: Hermes is shutting down."
 FAILED = "⚠️ Something went wrong on Hermes' side: {error}"
 TEXT_ONLY = "I can only read text messages for now."
+UNSUPPORTED = "{what} are not supported yet; send text, a photo or a file."
 
 
 class GatewayRunner:
@@ -139,12 +145,23 @@ class GatewayRunner:
         self._stop.set()
 
     def _services(self, loop: asyncio.AbstractEventLoop) -> Services:
-        from hermes_agent.runtime import current_settings, shared_provider, state_db
+        from hermes_agent.runtime import (
+            attachment_store,
+            current_settings,
+            shared_provider,
+            state_db,
+        )
 
         workspace = Path(self.settings.workspace or DEFAULT_WORKSPACE).expanduser()
         workspace.mkdir(parents=True, exist_ok=True)
         return Services(
-            current_settings(), shared_provider(), state_db(), workspace, self.approvals, loop
+            current_settings(),
+            shared_provider(),
+            state_db(),
+            workspace,
+            self.approvals,
+            loop,
+            attachment_store(),
         )
 
     async def _recover(self) -> None:
@@ -158,8 +175,9 @@ class GatewayRunner:
                 await self.receive(event)
                 continue
             channel = adapter.channel_for(event)
-            await asyncio.to_thread(self._chat(event).forget_unanswered_blocking, event.text)
-            notice = RESTARTED.format(preview=" ".join(event.text.split())[:60])
+            said = files.turn_text(event)
+            await asyncio.to_thread(self._chat(event).forget_unanswered_blocking, said)
+            notice = RESTARTED.format(preview=" ".join(said.split())[:60])
             if answer_at is None:
                 await quietly(channel.send(notice))
             else:
@@ -200,11 +218,12 @@ class GatewayRunner:
                 await quietly(channel.send(reply))
             await self._finish(event, channel)
             return
-        if not event.text.strip():
-            await quietly(channel.send(TEXT_ONLY))
+        if event.unsupported or not (event.text.strip() or event.files):
+            reply = UNSUPPORTED.format(what=event.unsupported) if event.unsupported else TEXT_ONLY
+            await quietly(channel.send(reply))
             await self._finish(event, channel)
             return
-        command = Command.parse(event.text)
+        command = None if event.files else Command.parse(event.text)  # a caption is no command
         chat = self._chat(event)
         if command is not None and command.name == "stop":
             await self._stop_chat(chat, channel)
@@ -259,7 +278,9 @@ class GatewayRunner:
             chat.begin(channel, lambda ref, event=event: self.state.answer_shown_in(event, ref))
             try:
                 if command is None:
-                    await self.answer(chat, event.text, channel)
+                    content = await self._content(event, channel)
+                    if content is not None:
+                        await self.answer(chat, content, channel)
                 else:
                     await commands.run(self, chat, command, channel)
             except Exception as exc:  # a bug must not silence the chat or end its worker
@@ -273,14 +294,27 @@ class GatewayRunner:
                 self.state.save_session(chat.key, chat.entry())
                 await self._finish(event, channel)
 
-    async def answer(self, chat: Chat, text: str, channel: Channel) -> None:
-        """One turn: stream the answer, and never leave the person with silence."""
+    async def _content(self, event: Inbound, channel: Channel) -> str | list[dict] | None:
+        """What the turn sends the model: the text, and the message's files, fetched and
+        stored now; None when a file was refused (the reply says why)."""
+        if event.files:
+            await quietly(channel.typing())  # a download can take a while
+        adapter, store = self.adapters[event.platform], self.services.attachments
+        try:
+            return await files.turn_content(adapter, store, event)
+        except files.FileRefused as refused:
+            await quietly(channel.send(str(refused)))
+            return None
+
+    async def answer(self, chat: Chat, content: str | list[dict], channel: Channel) -> None:
+        """One turn on `content` (text, or text and file parts): stream the answer, and
+        never leave the person with silence."""
         chat.answer = answer = channel.answer()
         answer.placed = chat.placed
         typing = asyncio.create_task(_keep_typing(channel))
         started = time.monotonic()
         try:
-            result = await asyncio.to_thread(chat.run_turn_blocking, text)
+            result = await asyncio.to_thread(chat.run_turn_blocking, content)
         except Exception as exc:  # the store or our own code failed: say so, keep going
             log.exception("turn in %s failed", chat.key)
             await answer.close(None, _failure_reply(exc))

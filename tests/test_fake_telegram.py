@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import io
 import json
 import threading
 import time
@@ -18,6 +19,7 @@ from typing import Any
 
 import pytest
 import telegram
+from PIL import Image
 from telegram.error import BadRequest, InvalidToken, RetryAfter
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
@@ -34,7 +36,8 @@ def run_bot(fake: FakeTelegram, steps) -> Any:
     """Run ``steps(bot)`` with a real PTB Bot pointed at the fake."""
 
     async def main() -> Any:
-        async with telegram.Bot(fake.token, base_url=fake.base_url) as bot:
+        bot = telegram.Bot(fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url)
+        async with bot:
             return await steps(bot)
 
     return asyncio.run(main())
@@ -225,6 +228,110 @@ def test_stop_releases_a_hanging_long_poll_promptly() -> None:
     assert not poller.is_alive()
     assert time.monotonic() - started < 2
     assert results == [(200, {"ok": True, "result": []})]
+
+
+# ----- files ---------------------------------------------------------------------------------
+
+
+def jpeg(width: int, height: int) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), "teal").save(out, "JPEG")
+    return out.getvalue()
+
+
+def test_a_photo_arrives_in_several_sizes_the_largest_last_and_downloads_as_sent(
+    tg: FakeTelegram,
+) -> None:
+    data = jpeg(1000, 750)
+    tg.push_photo(42, 7, data, caption="our garden @hermes_test_bot")
+
+    async def steps(bot: telegram.Bot) -> tuple[telegram.Message, telegram.File, bytes, bytes]:
+        [update] = await bot.get_updates(timeout=0)
+        photo = update.message.photo
+        found = await bot.get_file(photo[-1].file_id)
+        smallest = await (await bot.get_file(photo[0].file_id)).download_as_bytearray()
+        return update.message, found, bytes(await found.download_as_bytearray()), smallest
+
+    message, found, downloaded, smallest = run_bot(tg, steps)
+    assert message.text is None
+    assert message.caption == "our garden @hermes_test_bot"
+    assert [e.type for e in message.caption_entities] == ["mention"]
+    sizes = message.photo
+    assert len(sizes) >= 3
+    assert [(s.width, s.height) for s in sizes][-1] == (1000, 750)
+    assert [s.width for s in sizes] == sorted(s.width for s in sizes)
+    assert len({s.file_id for s in sizes}) == len({s.file_unique_id for s in sizes}) == len(sizes)
+    assert sizes[-1].file_size == len(data)
+    assert downloaded == data
+    assert len(smallest) == sizes[0].file_size and Image.open(io.BytesIO(smallest)).width <= 90
+    assert (found.file_unique_id, found.file_size) == (sizes[-1].file_unique_id, len(data))
+    assert found.file_path.startswith(f"{tg.base_file_url}{tg.token}/photos/file_")
+
+
+def test_a_document_arrives_with_its_name_type_and_caption_and_downloads_as_sent(
+    tg: FakeTelegram,
+) -> None:
+    data = b"city,rain\nBergen,200\n"
+    tg.push_document(42, 7, data, file_name="rain.csv", mime_type="text/csv", caption="wet?")
+
+    async def steps(bot: telegram.Bot) -> tuple[telegram.Message, bytes]:
+        [update] = await bot.get_updates(timeout=0)
+        found = await bot.get_file(update.message.document.file_id)
+        return update.message, bytes(await found.download_as_bytearray())
+
+    message, downloaded = run_bot(tg, steps)
+    document = message.document
+    assert (document.file_name, document.mime_type, document.file_size) == (
+        "rain.csv",
+        "text/csv",
+        len(data),
+    )
+    assert message.caption == "wet?"
+    assert downloaded == data
+    [path] = tg.downloads()
+    assert path.startswith("documents/file_") and path.endswith(".csv")
+
+
+def test_voice_and_sticker_messages_arrive_as_telegram_sends_them(tg: FakeTelegram) -> None:
+    tg.push_voice(42, 7, b"OggS fake voice", duration=3)
+    tg.push_sticker(42, 7, emoji="👍")
+    voice, sticker = (u.message for u in run_bot(tg, lambda bot: bot.get_updates(timeout=0)))
+    described = voice.voice.to_dict()
+    assert (described["duration"], described["mime_type"], described["file_size"]) == (
+        3,
+        "audio/ogg",
+        len(b"OggS fake voice"),
+    )
+    assert voice.text is None and voice.photo == ()
+    assert (sticker.sticker.emoji, sticker.sticker.type, sticker.sticker.width) == (
+        "👍",
+        "regular",
+        512,
+    )
+
+
+def test_get_file_refuses_an_unknown_id_and_a_file_over_20_mb(tg: FakeTelegram) -> None:
+    tg.push_document(42, 7, b"x" * (20 * 1024 * 1024 + 1), file_name="big.bin")
+    [update] = run_bot(tg, lambda bot: bot.get_updates(timeout=0))
+    assert update.message.document.file_size == 20 * 1024 * 1024 + 1
+    status, body = raw(tg, "getFile", {"file_id": update.message.document.file_id})
+    assert (status, body["description"]) == (400, "Bad Request: file is too big")
+    status, body = raw(tg, "getFile", {"file_id": "no-such-file"})
+    assert (status, body["description"]) == (400, "Bad Request: invalid file_id")
+
+
+def test_the_download_url_needs_the_token_and_a_path_given_by_get_file(tg: FakeTelegram) -> None:
+    tg.push_document(42, 7, b"secret", file_name="a.txt")
+    [update] = run_bot(tg, lambda bot: bot.get_updates(timeout=0))
+    _, body = raw(tg, "getFile", {"file_id": update.message.document.file_id})
+    path = body["result"]["file_path"]
+    base = tg.base_file_url.removesuffix("/file/bot")
+    with urllib.request.urlopen(f"{tg.base_file_url}{tg.token}/{path}", timeout=5) as reply:
+        assert reply.read() == b"secret"
+    for wrong in (f"/file/bot1:WRONG/{path}", f"/file/bot{tg.token}/documents/file_99.txt"):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(base + wrong, timeout=5)
+        assert refused.value.code in (401, 404)
 
 
 # ----- sending and formatting ----------------------------------------------------------------

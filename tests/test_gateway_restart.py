@@ -7,10 +7,13 @@ restart, once.
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 from collections import Counter
 
 import pytest
+from PIL import Image
 
 from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.fakes.telegram_server import FakeTelegram
@@ -126,4 +129,37 @@ def test_a_message_kept_by_an_older_gateway_is_answered_after_the_upgrade(world)
     gateway.start()
     tg.wait_until(lambda: texts(tg, USER) == ["answered at last"], TIMEOUT)
     assert llm.requests[-1]["messages"][-1]["content"] == "kept from before"
+    assert gateway.stop() == 0
+
+
+def test_a_photo_taken_before_a_restart_reaches_the_model_after_it(world):
+    """The inbox keeps the photo's reference; the bytes are fetched when its turn runs."""
+    tg, llm, gateway = world
+    gateway.env["HERMES_VISION_MODELS"] = "*"
+    out = io.BytesIO()
+    Image.new("RGB", (400, 300), "seagreen").save(out, "JPEG")
+    image = out.getvalue()
+    llm.script(Reply.text(LONG, delay=0.1), Reply.text("The sea."))
+    gateway.start()
+    tg.push_message(USER, USER, "first question")
+    tg.wait_until(lambda: texts(tg, USER), TIMEOUT)  # the answer is being streamed
+    photo = tg.push_photo(USER, USER, image, caption="where is this?")
+    tg.wait_until(
+        lambda: any(int(c.params.get("offset") or 0) > photo for c in tg.calls("getUpdates")),
+        TIMEOUT,
+    )
+    assert gateway.stop() == 0, gateway.log()
+    assert tg.calls("getFile") == [], "not downloaded before its turn"
+    kept = (gateway.home / "gateway" / "inbox.json").read_text()
+    [waiting] = json.loads(kept)["pending"]
+    [reference] = waiting["event"]["files"]
+    assert reference["kind"] == "photo" and reference["file_size"] == len(image)
+    assert len(kept) < 5000, "a reference, not the bytes"
+
+    gateway.start()
+    tg.wait_until(lambda: texts(tg, USER) == [LONG, "The sea."], TIMEOUT)
+    caption, *parts = llm.requests[-1]["messages"][-1]["content"]
+    assert caption == {"type": "text", "text": "where is this?"}
+    [picture] = [p for p in parts if p["type"] == "image_url"]
+    assert base64.b64decode(picture["image_url"]["url"].split(",", 1)[1]) == image
     assert gateway.stop() == 0

@@ -4,7 +4,9 @@ An `Adapter` receives messages from its platform and hands them to the runner
 (`GatewayRunner.receive`, or `accept` for a batch it must not lose); for each one the runner
 asks it for a `Channel`: where everything said about that message goes. A channel's
 `answer()` is one streamed answer: the runner feeds it the model's text as it comes and
-closes it with the final text. All of it runs on the runner's event loop.
+closes it with the final text. Files that came with a message are fetched with
+`Adapter.download` when the message's turn comes. All of it runs on the runner's event
+loop.
 """
 
 from __future__ import annotations
@@ -14,9 +16,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
-from gateway.events import Inbound
+from gateway.events import Inbound, InboundFile
+from hermes_agent.errors import HermesError
 
 log = logging.getLogger(__name__)
+
+
+class FileUnavailable(HermesError):
+    """The platform would not give the bytes of a file (gone, refused, unreachable); the
+    message says why."""
 
 
 async def quietly(awaitable: Awaitable[Any]) -> None:
@@ -84,11 +92,14 @@ class Channel(ABC):
 
 
 class Adapter(ABC):
-    """One platform. `can_ask_approval`: whether a person can answer an approval there."""
+    """One platform. `can_ask_approval`: whether a person can answer an approval there;
+    `max_file_bytes`: the largest file it lets the gateway download (None: no limit of its
+    own)."""
 
     name: ClassVar[str]
     can_ask_approval: ClassVar[bool] = False
     durable: ClassVar[bool] = False
+    max_file_bytes: ClassVar[int | None] = None
 
     @abstractmethod
     async def start(self) -> None:
@@ -105,3 +116,8 @@ class Adapter(ABC):
     @abstractmethod
     def channel_for(self, event: Inbound) -> Channel:
         """The channel to answer `event` in (also for messages recovered after a restart)."""
+
+    async def download(self, file: InboundFile) -> bytes:
+        """The bytes of a file that came with a message. Raises `FileUnavailable` when the
+        platform will not give them, `PayloadTooLarge` when they are over its limit."""
+        raise FileUnavailable(f"{self.name} messages cannot carry files")

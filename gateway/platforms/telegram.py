@@ -15,9 +15,11 @@
   group sees who is answered. Private chats need no such threading.
 - **Menu:** the commands are registered with `setMyCommands` at start, for Telegram's "/"
   menu; should Telegram refuse them, that is logged and the gateway runs on.
+- **Files:** photos and documents are downloaded (`getFile`, then the file's address) when
+  their turn comes; Telegram lets bots download files of up to 20 MB.
 
 `gateway.telegram.base_url` points the bot at another Bot API server (a local one, or a fake
-in tests).
+in tests); files are downloaded from the same server's `/file/bot<token>/...`.
 """
 
 from __future__ import annotations
@@ -43,11 +45,11 @@ from telegram.error import (
 from telegram.warnings import PTBDeprecationWarning
 
 from gateway.commands import LISTED
-from gateway.events import DM, GROUP, Inbound
-from gateway.platforms.base import Adapter, Answer, Channel
+from gateway.events import DM, GROUP, Inbound, InboundFile
+from gateway.platforms.base import Adapter, Answer, Channel, FileUnavailable
 from gateway.platforms.telegram_format import Chunk, escape, split_message
 from gateway.platforms.telegram_inbound import inbound
-from hermes_agent.errors import ConfigError
+from hermes_agent.errors import ConfigError, PayloadTooLarge
 from hermes_agent.settings import TelegramSettings
 
 if TYPE_CHECKING:
@@ -66,17 +68,31 @@ CHOICES = {
     "deny": ("Deny", "❌ Denied"),
 }
 NOT_YOURS = "This question is not for you, or it was already settled."
+MAX_DOWNLOAD = 20 * 1024 * 1024  # the Bot API gives bots files of up to 20 MB
+DOWNLOAD_TIMEOUT = 120.0  # seconds to read one file
+
+
+def file_url(base_url: str) -> str:
+    """Where the Bot API server at `base_url` serves files: `https://api.telegram.org/bot`
+    → `https://api.telegram.org/file/bot` (so for a local server or a fake)."""
+    root, found, rest = base_url.rpartition("/bot")
+    return f"{root}/file/bot{rest}" if found else base_url.rstrip("/") + "/file/bot"
 
 
 class TelegramAdapter(Adapter):
     name = "telegram"
     can_ask_approval = True
     durable = True
+    max_file_bytes = MAX_DOWNLOAD
 
     def __init__(self, settings: TelegramSettings, runner: GatewayRunner) -> None:
         self.settings = settings
         self.runner = runner
-        self.bot = Bot(settings.token or "", base_url=settings.base_url)
+        self.bot = Bot(
+            settings.token or "",
+            base_url=settings.base_url,
+            base_file_url=file_url(settings.base_url),
+        )
         self.approval_messages: dict[str, tuple[int, int]] = {}
         self._poller: asyncio.Task | None = None
 
@@ -179,6 +195,19 @@ class TelegramAdapter(Adapter):
             await self.call(self.bot.answer_callback_query, callback_query_id=query.id, text=note)
         except TelegramError as exc:
             log.warning("telegram: could not answer a button press: %s", exc)
+
+    async def download(self, file: InboundFile) -> bytes:
+        """A file's bytes: getFile for its address, then the download itself."""
+        try:
+            found = await self.call(self.bot.get_file, file_id=file.file_id)
+            data = await self.call(found.download_as_bytearray, read_timeout=DOWNLOAD_TIMEOUT)
+        except BadRequest as exc:
+            if "too big" in str(exc).lower():
+                raise PayloadTooLarge(str(exc)) from None
+            raise FileUnavailable(f"Telegram refused it ({exc})") from None
+        except (TelegramError, RuntimeError) as exc:  # RuntimeError: no file_path given
+            raise FileUnavailable(f"Telegram could not be reached ({exc})") from None
+        return bytes(data)
 
     # -- sending -----------------------------------------------------------------------------
 

@@ -2,8 +2,10 @@
 
 ``BotApi`` holds one bot's world: the queue of updates waiting for ``getUpdates``, the
 messages the bot sent to each chat (with their edits), chat actions, callback answers and
-commands. ``BotApi.call`` answers one Bot API method call with the response body Telegram
-would send, and records the call. ``FakeTelegram`` (telegram_server.py) serves it over HTTP.
+commands, and the files people sent (photos in several sizes, documents, voice, stickers),
+which ``getFile`` describes and ``download`` serves. ``BotApi.call`` answers one Bot API
+method call with the response body Telegram would send, and records the call.
+``FakeTelegram`` (telegram_server.py) serves it over HTTP.
 
 Every method is thread-safe: a long-polling ``getUpdates`` waits on the same condition that
 pushes and ``close`` notify, so it returns as soon as there is something to deliver.
@@ -11,6 +13,7 @@ pushes and ``close`` notify, so it returns as soon as there is something to deli
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import re
@@ -20,12 +23,19 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from PIL import Image
+
 from tests.fakes.telegram_html import EntityError, ParsedText, parse_html, utf16_len
 from tests.fakes.telegram_markup import MarkupError, check_reply_markup, inline_keyboard
 
 __all__ = ["ApiError", "BotApi", "Call", "Failure", "SentMessage", "canonical_method"]
 
 MAX_TEXT = 4096
+MAX_DOWNLOAD = 20 * 1024 * 1024
+"""The largest file ``getFile`` lets a bot download, as on Telegram's own servers."""
+PHOTO_SIDES = (90, 320, 800)
+"""The smaller sizes Telegram makes of a photo (longest side, pixels); the photo as sent
+comes last."""
 _PARSE_MODES = {"html": "HTML", "markdown": "Markdown", "markdownv2": "MarkdownV2"}
 _CHAT_ACTIONS = frozenset(
     {
@@ -50,6 +60,7 @@ _TYPED_RE = re.compile(
 _METHODS = (
     "getMe",
     "getUpdates",
+    "getFile",
     "sendMessage",
     "editMessageText",
     "editMessageReplyMarkup",
@@ -149,6 +160,34 @@ class Failure:
 
 
 @dataclass
+class _File:
+    """A file a person sent: its ids, its bytes and where ``getFile`` says it is."""
+
+    file_id: str
+    file_unique_id: str
+    data: bytes
+    file_path: str
+
+
+def photo_sizes(data: bytes) -> list[tuple[int, int, bytes]]:
+    """(width, height, JPEG bytes) of each size Telegram keeps of a photo, smallest first:
+    a smaller copy for each of ``PHOTO_SIDES`` below the photo's longest side, then the photo
+    itself, exactly as sent."""
+    with Image.open(io.BytesIO(data)) as image:
+        width, height = image.size
+        sizes = []
+        for side in PHOTO_SIDES:
+            if max(width, height) <= side:
+                break
+            smaller = image.convert("RGB")
+            smaller.thumbnail((side, side))
+            out = io.BytesIO()
+            smaller.save(out, "JPEG", quality=80)
+            sizes.append((smaller.width, smaller.height, out.getvalue()))
+    return [*sizes, (width, height, data)]
+
+
+@dataclass
 class _Stored:
     """Any message in a chat: its Message object and, for the bot's own, what was sent."""
 
@@ -230,6 +269,10 @@ class BotApi:
         self._pushed: dict[int, int] = {}  # update id → the id of the user's message in it
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
         self._calls: list[Call] = []
+        self._file_numbers = itertools.count(1)
+        self._files: dict[str, _File] = {}  # file_id → the file
+        self._paths: dict[str, _File] = {}  # file_path, once getFile gave it → the file
+        self._downloads: list[str] = []
 
     # ----- what tests do -------------------------------------------------------------------
 
@@ -250,31 +293,95 @@ class BotApi:
         reply_to: int | None = None,
     ) -> int:
         with self._cond:
-            user = {"id": user_id, "is_bot": False, "first_name": username or f"User {user_id}"}
-            if username:
-                user["username"] = username
-            chat = {"id": chat_id, "type": chat_type}
-            chat.update(
-                {"first_name": user["first_name"]}
-                if chat_type == "private"
-                else {"title": f"Chat {chat_id}"}
+            return self._push(chat_id, user_id, text, chat_type, username, entities, reply_to)
+
+    def push_content(  # noqa: PLR0917 - the parts of a message a user can send
+        self,
+        chat_id: int,
+        user_id: int,
+        content: dict[str, Any],
+        caption: str | None,
+        chat_type: str,
+        username: str | None,
+        reply_to: int | None = None,
+    ) -> int:
+        """Queue a message whose content is not text (``{"photo": [...]}``, a voice...)."""
+        with self._cond:
+            return self._push(
+                chat_id, user_id, caption or "", chat_type, username, None, reply_to, content
             )
-            self._chats[chat_id] = chat
-            replied = None
-            if reply_to is not None:
-                replied = self._stored_message(chat_id, reply_to).obj
-                replied = {k: v for k, v in replied.items() if k != "reply_to_message"}
-            parsed = ParsedText(text, typed_entities(text) if entities is None else entities)
-            message = self._new_message(chat_id, user, parsed, reply_to=replied)
-            update_id = self._queue({"message": message})
-            self._pushed[update_id] = message["message_id"]
-            return update_id
+
+    def add_file(self, data: bytes, folder: str, extension: str, **fields: Any) -> dict:
+        """Keep a file a person sends; the object describing it in their message (file_id,
+        file_unique_id, file_size and ``fields``). Its path shows in ``folder``."""
+        with self._cond:
+            number = next(self._file_numbers)
+            file = _File(
+                file_id=f"{folder.rstrip('s')}-{number}-{self.bot_user['id']}",
+                file_unique_id=f"U{number:06d}",
+                data=bytes(data),
+                file_path=f"{folder}/file_{number}{extension}",
+            )
+            self._files[file.file_id] = file
+        return {
+            "file_id": file.file_id,
+            "file_unique_id": file.file_unique_id,
+            "file_size": len(data),
+            **fields,
+        }
+
+    def download(self, file_path: str) -> bytes | None:
+        """The bytes at a path ``getFile`` gave; None for any other path."""
+        with self._cond:
+            file = self._paths.get(file_path)
+            if file is None:
+                return None
+            self._downloads.append(file_path)
+            return file.data
+
+    def downloads(self) -> list[str]:
+        with self._cond:
+            return list(self._downloads)
+
+    def _push(  # noqa: PLR0917 - one message, as push_message and push_content describe it
+        self,
+        chat_id: int,
+        user_id: int,
+        text: str,
+        chat_type: str,
+        username: str | None,
+        entities: list[dict] | None,
+        reply_to: int | None,
+        content: dict[str, Any] | None = None,
+    ) -> int:
+        """Queue a user's message (lock held); its update id."""
+        user = {"id": user_id, "is_bot": False, "first_name": username or f"User {user_id}"}
+        if username:
+            user["username"] = username
+        chat = {"id": chat_id, "type": chat_type}
+        chat.update(
+            {"first_name": user["first_name"]}
+            if chat_type == "private"
+            else {"title": f"Chat {chat_id}"}
+        )
+        self._chats[chat_id] = chat
+        replied = None
+        if reply_to is not None:
+            replied = self._stored_message(chat_id, reply_to).obj
+            replied = {k: v for k, v in replied.items() if k != "reply_to_message"}
+        parsed = ParsedText(text, typed_entities(text) if entities is None else entities)
+        message = self._new_message(chat_id, user, parsed, reply_to=replied, content=content)
+        update_id = self._queue({"message": message})
+        self._pushed[update_id] = message["message_id"]
+        return update_id
 
     def push_edit(self, chat_id: int, message_id: int, text: str) -> int:
         with self._cond:
             stored = self._stored_message(chat_id, message_id)
             if stored.sent is not None:
                 raise ValueError("the bot's own messages are edited with editMessageText")
+            if "text" not in stored.obj:
+                raise ValueError("only the text of a text message is edited here")
             stored.parsed = ParsedText(text, typed_entities(text))
             message = self._rewrite(stored, None)
             update_id = self._queue({"edited_message": dict(message)})
@@ -376,6 +483,26 @@ class BotApi:
 
     def _api_getMe(self, params: dict) -> dict:
         return {**self.bot_user, "can_join_groups": True, "supports_inline_queries": False}
+
+    def _api_getFile(self, params: dict) -> dict:
+        """A file's description with the path to download it from, valid from now on.
+        Files over 20 MB are refused, as Telegram refuses them to bots."""
+        file_id = params.get("file_id")
+        if not file_id:
+            raise bad_request("file_id not specified")
+        with self._cond:
+            file = self._files.get(str(file_id))
+            if file is None:
+                raise bad_request("invalid file_id")
+            if len(file.data) > MAX_DOWNLOAD:
+                raise bad_request("file is too big")
+            self._paths[file.file_path] = file
+        return {
+            "file_id": file.file_id,
+            "file_unique_id": file.file_unique_id,
+            "file_size": len(file.data),
+            "file_path": file.file_path,
+        }
 
     def _api_getUpdates(self, params: dict) -> list[dict]:
         """Confirm updates below ``offset``, then wait up to ``timeout`` for one to deliver.
@@ -535,17 +662,27 @@ class BotApi:
         parsed: ParsedText,
         markup: dict | None = None,
         reply_to: dict | None = None,
+        *,
+        content: dict[str, Any] | None = None,
     ) -> dict:
-        """Store a new message in a chat (lock held) and return its Message object."""
+        """Store a new message in a chat (lock held) and return its Message object. With
+        ``content`` (a photo, a document...), the text is its caption."""
         message: dict[str, Any] = {
             "message_id": next(self._message_ids[chat_id]),
             "date": int(time.time()),
             "chat": self._chat(chat_id),
             "from": sender,
-            "text": parsed.text,
         }
-        if parsed.entities:
-            message["entities"] = parsed.entities
+        if content is None:
+            message["text"] = parsed.text
+            if parsed.entities:
+                message["entities"] = parsed.entities
+        else:
+            message.update(content)
+            if parsed.text:
+                message["caption"] = parsed.text
+            if parsed.entities:
+                message["caption_entities"] = parsed.entities
         if reply_to is not None:
             message["reply_to_message"] = reply_to
         if inline_keyboard(markup):

@@ -18,12 +18,19 @@ text) or in the query string, and answers in the Bot API's envelope: ``{"ok": tr
 {"retry_after": N}}``. A wrong token gets 401, an unknown method 404. What each method does
 and refuses is in telegram_api.py; HTML parse mode is checked by telegram_html.py.
 
+Files people send are downloaded as from Telegram: ``getFile`` gives a ``file_path`` (and
+refuses files over 20 MB), and ``GET /file/bot<token>/<file_path>`` serves the bytes; PTB
+builds that address from ``base_file_url``::
+
+    bot = telegram.Bot(tg.token, base_url=tg.base_url, base_file_url=tg.base_file_url)
+
 Tests play the users: ``push_message`` (with mentions found as Telegram finds them, or as
-a reply), ``push_edit`` and ``push_callback`` queue updates for ``getUpdates``;
-``messages``, ``chat_actions``, ``callback_answers``, ``commands``, ``calls`` and
-``delivered_update_ids`` show what the bot did; ``fail_next`` makes the next calls of a
-method fail (429 with ``retry_after`` by default). Stopping releases a waiting long poll at
-once. A fault inside the fake is raised again when the ``with`` block exits.
+a reply), ``push_photo``, ``push_document``, ``push_voice``, ``push_sticker``, ``push_edit``
+and ``push_callback`` queue updates for ``getUpdates``; ``messages``, ``chat_actions``,
+``callback_answers``, ``commands``, ``calls``, ``downloads`` and ``delivered_update_ids``
+show what the bot did; ``fail_next`` makes the next calls of a method fail (429 with
+``retry_after`` by default). Stopping releases a waiting long poll at once. A fault inside
+the fake is raised again when the ``with`` block exits.
 """
 
 from __future__ import annotations
@@ -31,14 +38,15 @@ from __future__ import annotations
 import email.parser
 import email.policy
 import json
+import mimetypes
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from tests.fakes.scripted_server import BackgroundFake, ScriptedHTTPServer, dump
-from tests.fakes.telegram_api import ApiError, BotApi, Call, Failure, SentMessage
+from tests.fakes.telegram_api import ApiError, BotApi, Call, Failure, SentMessage, photo_sizes
 
 __all__ = ["Call", "FakeTelegram", "SentMessage"]
 
@@ -101,6 +109,9 @@ class _TelegramHandler(BaseHTTPRequestHandler):
         fake: FakeTelegram = self.server.fake
         url = urlsplit(self.path)
         prefix, _, rest = url.path.lstrip("/").partition("/")
+        if prefix == "file":
+            self._serve_file(fake, rest)
+            return
         method = rest.strip("/")
         if not prefix.startswith("bot") or not method or "/" in method:
             self._reply(404, ApiError(404, "Not Found").body())
@@ -114,6 +125,23 @@ class _TelegramHandler(BaseHTTPRequestHandler):
             self._reply(400, ApiError(400, f"Bad Request: {error}").body())
             return
         self._reply(*fake.api.call(method, params))
+
+    def _serve_file(self, fake: FakeTelegram, rest: str) -> None:
+        """``/file/bot<token>/<file_path>``: a file's bytes, once getFile gave its path."""
+        token, _, file_path = unquote(rest).partition("/")
+        data = None
+        if token == f"bot{fake.token}" and self.command == "GET":
+            data = fake.api.download(file_path)
+        if data is None:
+            self._reply(404, ApiError(404, "Not Found").body())
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        self.wfile.write(data)
 
     def _params(self, query: str) -> dict[str, Any]:
         """Query-string parameters, overridden by those of the body in whatever encoding."""
@@ -178,6 +206,11 @@ class FakeTelegram(BackgroundFake):
         """``http://127.0.0.1:<port>/bot``: PTB's ``base_url``, to which it appends the token."""
         return f"http://127.0.0.1:{self.port}/bot"
 
+    @property
+    def base_file_url(self) -> str:
+        """``http://127.0.0.1:<port>/file/bot``: PTB's ``base_file_url`` (token appended)."""
+        return f"http://127.0.0.1:{self.port}/file/bot"
+
     # ----- playing the users ---------------------------------------------------------------
 
     def push_message(
@@ -199,6 +232,102 @@ class FakeTelegram(BackgroundFake):
         """
         return self.api.push_message(
             chat_id, user_id, text, chat_type, username, entities, reply_to
+        )
+
+    def push_photo(
+        self,
+        chat_id: int,
+        user_id: int,
+        data: bytes,
+        *,
+        caption: str | None = None,
+        chat_type: str = "private",
+        username: str | None = None,
+        reply_to: int | None = None,
+    ) -> int:
+        """Queue a photo (``data``: an image PIL can read) with an optional caption, whose
+        mentions and commands are found as in text; returns the update_id.
+
+        The message's ``photo`` holds several PhotoSizes, smallest first, as Telegram sends
+        them: smaller JPEG copies (longest side 90, 320, 800 where the photo is larger), then
+        the photo itself, whose bytes are exactly ``data``.
+        """
+        sizes = [
+            self.api.add_file(blob, "photos", ".jpg", width=width, height=height)
+            for width, height, blob in photo_sizes(data)
+        ]
+        return self.api.push_content(
+            chat_id, user_id, {"photo": sizes}, caption, chat_type, username, reply_to
+        )
+
+    def push_document(
+        self,
+        chat_id: int,
+        user_id: int,
+        data: bytes,
+        *,
+        file_name: str,
+        mime_type: str | None = None,
+        caption: str | None = None,
+        chat_type: str = "private",
+        username: str | None = None,
+        reply_to: int | None = None,
+    ) -> int:
+        """Queue a file sent as a document; ``mime_type`` is guessed from the name when not
+        given (and left out when unknown, as Telegram does)."""
+        mime_type = mime_type or mimetypes.guess_type(file_name)[0]
+        fields: dict[str, Any] = {"file_name": file_name}
+        if mime_type:
+            fields["mime_type"] = mime_type
+        extension = "." + file_name.rpartition(".")[2] if "." in file_name else ""
+        document = self.api.add_file(data, "documents", extension, **fields)
+        return self.api.push_content(
+            chat_id, user_id, {"document": document}, caption, chat_type, username, reply_to
+        )
+
+    def push_voice(
+        self,
+        chat_id: int,
+        user_id: int,
+        data: bytes,
+        *,
+        duration: int = 1,
+        caption: str | None = None,
+        chat_type: str = "private",
+        username: str | None = None,
+        reply_to: int | None = None,
+    ) -> int:
+        """Queue a voice message (OGG/Opus, as Telegram's apps record them)."""
+        voice = self.api.add_file(data, "voice", ".oga", duration=duration, mime_type="audio/ogg")
+        return self.api.push_content(
+            chat_id, user_id, {"voice": voice}, caption, chat_type, username, reply_to
+        )
+
+    def push_sticker(
+        self,
+        chat_id: int,
+        user_id: int,
+        *,
+        emoji: str = "🙂",
+        data: bytes = b"RIFF\x1a\x00\x00\x00WEBPVP8 fake sticker",
+        chat_type: str = "private",
+        username: str | None = None,
+        reply_to: int | None = None,
+    ) -> int:
+        """Queue a regular (static, 512×512 WebP) sticker; stickers have no caption."""
+        sticker = self.api.add_file(
+            data,
+            "stickers",
+            ".webp",
+            type="regular",
+            width=512,
+            height=512,
+            is_animated=False,
+            is_video=False,
+            emoji=emoji,
+        )
+        return self.api.push_content(
+            chat_id, user_id, {"sticker": sticker}, None, chat_type, username, reply_to
         )
 
     def push_edit(self, chat_id: int, message_id: int, text: str) -> int:
@@ -262,6 +391,10 @@ class FakeTelegram(BackgroundFake):
     def delivered_update_ids(self) -> list[int]:
         """Every update_id that getUpdates returned, in order, repeats included."""
         return self.api.delivered_update_ids()
+
+    def downloads(self) -> list[str]:
+        """The file_path of each file downloaded, in order."""
+        return self.api.downloads()
 
     def wait_until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
         """Poll ``predicate`` until it is true; AssertionError with the chats' state if not."""
