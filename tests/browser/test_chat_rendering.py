@@ -21,10 +21,34 @@ TRICKY = (
     "~~~\nopen fence\n\nwith a blank line and no end"
 )
 
-# Feeds TRICKY to markdownStream in small uneven pieces; after each one the DOM must equal
-# renderMarkdown of the text so far. Returns how many steps differed, and whether the first
-# block's node was kept from the moment it was final to the end.
-COMPARE = """async (text) => {
+RICH = (
+    "| Fruit | Qty |\n|:--|--:|\n| apple | 2 |\n\n"
+    "- outer\n  - inner\n    - deepest\n\n- loose item\n\n"
+    "1. one\n\n2\n\n3. three\n\n"
+    "Costs $5 and $10, but $x^2$ is math.\n\n"
+    "$$\n\\int_0^1 x\\,dx\n$$\n\n"
+    "- [x] done\n- [ ] todo\n\n"
+    "[docs]: https://example.com/docs\n\n"
+    "See [the docs][docs] and ~~old~~ text.\n\n"
+    "Title\n=====\n\n"
+    "> quoted\nlazy line\n\n"
+    "    indented code\n\n    more of it\n\n"
+    "Text right before\n$$\na+b\n$$\n\n"
+    "![chart](/api/attachment/s/c.png) ![remote](https://example.com/x.png)\n\n"
+    "```python\nprint(1)\n```\n\n"
+    "$$\n\\frac{1}{2} still open"
+)
+
+# A reference defined after the paragraph that uses it was finished: that paragraph changes.
+LATE_REFERENCE = (
+    "Intro.\n\nLate [use][late] of a reference.\n\nBetween.\n\n"
+    "[late]: https://example.com/late\n\nAfter it.\n\n[unused]: https://example.com/u\n\nEnd."
+)
+
+# Feeds `text` to markdownStream in small uneven pieces; after each one the DOM must equal
+# renderMarkdown of the text so far. Returns the prefixes where they differed, whether the
+# first block's node was kept from the moment `marker` showed to the end, and the tags seen.
+COMPARE = """async ([text, marker]) => {
   const { markdownStream, renderMarkdown } = await import('/static/js/markdown.js');
   const streamed = document.createElement('div');
   const whole = document.createElement('div');
@@ -38,17 +62,31 @@ COMPARE = """async (text) => {
     update(prefix);
     whole.replaceChildren(renderMarkdown(prefix));
     if (streamed.innerHTML !== whole.innerHTML) mismatches.push(prefix);
-    if (!firstBlock && prefix.includes('First paragraph')) firstBlock = streamed.firstChild;
+    if (!firstBlock && prefix.includes(marker)) firstBlock = streamed.firstChild;
   }
-  return { mismatches, kept: firstBlock !== null && streamed.firstChild === firstBlock };
+  const tags = [...new Set([...streamed.querySelectorAll('*')].map((n) => n.tagName))];
+  return { mismatches, kept: firstBlock !== null && streamed.firstChild === firstBlock, tags };
 }"""
 
 
 def test_streamed_markdown_always_equals_rendering_the_whole_text(page, page_errors):
     page.goto(TEST_BASE + "/")
-    result = page.evaluate(COMPARE, TRICKY)
+    result = page.evaluate(COMPARE, [TRICKY, "First paragraph"])
     assert result["mismatches"] == []
     assert result["kept"], "the finished heading is never rebuilt"
+    assert page_errors.uncaught == []
+
+
+def test_streamed_tables_lists_math_and_references_equal_the_whole_text(page, page_errors):
+    page.goto(TEST_BASE + "/")
+    result = page.evaluate(COMPARE, [RICH, "- outer"])
+    assert result["mismatches"] == []
+    assert result["kept"], "the finished table is never rebuilt"
+    for tag in ("TABLE", "TH", "UL", "OL", "S", "INPUT", "IMG", "A", "H3", "BLOCKQUOTE"):
+        assert tag in result["tags"], tag
+    late = page.evaluate(COMPARE, [LATE_REFERENCE, "Intro."])
+    assert late["mismatches"] == []
+    assert "A" in late["tags"]
     assert page_errors.uncaught == []
 
 

@@ -2,10 +2,10 @@
 // turns, queues messages sent mid-run, reattaches to a live run after a reload, and offers
 // stop, retry, undo and editing the last message.
 import { ApiError, get, post } from "./api.js";
-import { clear, el, notify } from "./dom.js";
+import { clear, notify } from "./dom.js";
 import { addEditControl } from "./edit.js";
 import { PAGE_SIZE, initHistory } from "./history.js";
-import { bubble, renderTranscript } from "./messages.js";
+import { bubble, renderTranscript, userText } from "./messages.js";
 import { liveRun } from "./live.js";
 import { chosenModel, initModelPicker, showModel } from "./model-picker.js";
 import { enqueue, initQueue, returnToDraft, takeAll, takeNext } from "./queue.js";
@@ -169,7 +169,7 @@ async function start(message) {
   removeEditControl(); // the message that can be edited is about to change
   const mine = bubble("user");
   mine.sourceText = message;
-  mine.body.append(el("div", { class: "plain", text: message }));
+  mine.body.append(userText(message));
   view.log.append(mine);
   scrollToEnd(true);
   try {

@@ -1,251 +1,122 @@
-// A small Markdown renderer for untrusted text. It builds DOM nodes and sets only textContent,
-// so model output can never become markup; links are kept only for http(s) and mailto URLs.
-import { copyButton } from "./clipboard.js";
-import { el } from "./dom.js";
-import { highlightCode } from "./syntax.js";
+// Markdown for untrusted text (answers, error notes): the vendored markdown-it parses it with
+// raw HTML off (tables, strikethrough and bare http(s) links on; math and task lists from our
+// own rules), and markdown-dom.js builds DOM from its tokens, so model output never becomes
+// markup. Links are kept only for http(s) and mailto URLs; images only from our attachments.
+import markdownit from "../vendor/markdown-it/markdown-it.esm.min.mjs";
+import { buildBlocks, safeUrl } from "./markdown-dom.js";
+import { mathPlugin } from "./markdown-math.js";
+import { fenceEndPlugin, taskListPlugin } from "./markdown-rules.js";
 
-const FENCE = /^\s*(```|~~~)\s*([\w+.#-]*)\s*$/;
-const HEADING = /^(#{1,6})\s+(.*?)\s*#*\s*$/;
-const BULLET = /^\s*[-*+]\s+(.*)$/;
-const ORDERED = /^\s*(\d{1,9})[.)]\s+(.*)$/;
-const QUOTE = /^\s*>\s?(.*)$/;
-const RULE = /^\s*([-*_])(\s*\1){2,}\s*$/;
-const CONTINUATION = /^\s{2,}\S/;
+export { safeUrl };
+
+const LINKABLE = /^(https?:\/\/|mailto:)/i;
+const ATTACHMENTS = "/api/attachment/";
 const LINE_BREAK = /\r\n?|\n/g;
+const BLANK = /^[ \t]*$/;
+// Blocks that lines after a blank line can still extend: a list (another item makes it
+// loose, indented text joins an item), an indented code block, a fence not yet closed.
+const CONTINUABLE = new Set(["bullet_list_open", "ordered_list_open", "code_block"]);
+
+const md = markdownit({ html: false, linkify: true, typographer: false })
+  .use(mathPlugin)
+  .use(taskListPlugin)
+  .use(fenceEndPlugin);
+md.linkify.set({ fuzzyLink: false, fuzzyEmail: false }); // "main.py" is a file, not a site
+// Anything else stays as the text that was written ([x](javascript:…) shows as typed).
+md.validateLink = (url) => LINKABLE.test(url) || url.startsWith(ATTACHMENTS);
 
 export function renderMarkdown(text) {
   const root = document.createDocumentFragment();
-  const lines = String(text ?? "").split(LINE_BREAK);
-  for (const block of scanBlocks(lines)) root.append(buildBlock(lines, block));
+  for (const block of buildBlocks(md.parse(String(text ?? ""), {}))) root.append(...block.nodes);
   return root;
 }
 
 /**
  * Renders a text that only grows (a streaming answer) into `target`; call the returned
- * function with the whole text so far. The block scanner keeps no state across a blank line
- * between blocks, so every block before the last such line is final: it is built once and
- * kept, and an update rebuilds only the blocks after it. The DOM always equals what
- * `renderMarkdown(text)` gives.
+ * function with the whole text so far. A top-level block followed by a complete blank line
+ * can no longer change (lists, indented code and open fences only once another block has
+ * begun on a complete line), so it is built once and kept; an update parses and rebuilds
+ * only the text after the last such block. The DOM always equals what
+ * `renderMarkdown(text)` gives: a link reference defined after finished text that uses it
+ * rebuilds everything once.
  */
 export function markdownStream(target) {
   let committed = 0; // characters of the text whose blocks are built for good
+  let references = {}; // the link reference definitions in those characters
   let live = [];
+  const reset = () => {
+    target.replaceChildren();
+    committed = 0;
+    references = {};
+    live = [];
+  };
   return (text) => {
-    if (text.length < committed) {
-      target.replaceChildren();
-      committed = 0;
-      live = [];
+    if (text.length < committed) reset();
+    let rest = text.slice(committed);
+    let env = { references: { ...references } };
+    let tokens = md.parse(rest, env);
+    const added = Object.keys(env.references).filter((label) => !(label in references));
+    if (committed && added.length && mentions(text.slice(0, committed), added)) {
+      reset();
+      rest = text;
+      env = { references: {} };
+      tokens = md.parse(rest, env);
     }
-    const rest = text.slice(committed);
-    const lines = rest.split(LINE_BREAK);
-    const blocks = scanBlocks(lines);
-    const cut = lastBlankBetweenBlocks(lines, blocks);
     for (const node of live) node.remove();
-    const built = blocks.map((block) => buildBlock(lines, block));
-    live = built.filter((_, n) => blocks[n].to > cut);
-    target.append(...built);
-    if (cut >= 0) committed += offsetAfterLine(rest, cut);
+    const blocks = buildBlocks(tokens);
+    const cut = finishedBlocks(rest.split(LINE_BREAK), blocks);
+    const nodes = (list) => list.flatMap((block) => block.nodes);
+    live = nodes(blocks.slice(cut ? cut.count : 0));
+    target.append(...nodes(blocks));
+    if (cut) {
+      const chunk = rest.slice(0, lineStart(rest, cut.line));
+      if (added.length) references = referencesIn(chunk, references);
+      committed += chunk.length;
+    }
   };
 }
 
-/** Top-level blocks as line ranges `{kind, from, to}` (`to` exclusive), as the renderer sees them. */
-function scanBlocks(lines) {
-  const blocks = [];
-  let i = 0;
-  while (i < lines.length) {
-    const line = lines[i];
-    const from = i;
-    let kind;
-    if (FENCE.test(line)) {
-      kind = "fence";
-      const marker = line.match(FENCE)[1];
-      i += 1;
-      while (i < lines.length && !lines[i].trim().startsWith(marker)) i += 1;
-      i = Math.min(i + 1, lines.length);
-    } else if (!line.trim()) {
-      i += 1;
-      continue;
-    } else if (HEADING.test(line) || RULE.test(line)) {
-      kind = HEADING.test(line) ? "heading" : "rule";
-      i += 1;
-    } else if (BULLET.test(line) || ORDERED.test(line)) {
-      kind = "list";
-      i = listEnd(lines, i);
-    } else if (QUOTE.test(line)) {
-      kind = "quote";
-      while (i < lines.length && QUOTE.test(lines[i])) i += 1;
-    } else {
-      kind = "paragraph";
-      while (i < lines.length && lines[i].trim() && !startsBlock(lines[i])) i += 1;
-    }
-    blocks.push({ kind, from, to: i });
+/** How many leading blocks are final, and the line after them; null when none is. */
+function finishedBlocks(lines, blocks) {
+  const last = lines.length - 1; // the line still being written
+  for (let k = blocks.length - 1; k >= 0; k -= 1) {
+    const { token } = blocks[k];
+    const [start, end] = token.map;
+    let gap = end; // the line after the block's last non-blank line
+    while (gap > start + 1 && BLANK.test(lines[gap - 1])) gap -= 1;
+    const followed = k + 1 < blocks.length;
+    const next = followed ? blocks[k + 1].token.map[0] : last;
+    if (gap >= last || !lines.slice(gap, next).every((line) => BLANK.test(line))) continue;
+    const open = CONTINUABLE.has(token.type) || (token.type === "fence" && !token.meta?.closed);
+    if (open && !(followed && next < last)) continue;
+    return { count: k + 1, line: next };
   }
-  return blocks;
+  return null;
 }
 
-/** The index of the last blank line outside every block and before the unfinished last line. */
-function lastBlankBetweenBlocks(lines, blocks) {
-  let previousEnd = 0;
-  let cut = -1;
-  for (const block of blocks) {
-    for (let i = previousEnd; i < block.from; i += 1) cut = i;
-    previousEnd = block.to;
-  }
-  for (let i = previousEnd; i < lines.length - 1; i += 1) cut = i;
-  return cut;
-}
-
-/** How many characters of `text` its first `index + 1` lines take, line breaks included. */
-function offsetAfterLine(text, index) {
+/** Where line `index` of `text` starts. */
+function lineStart(text, index) {
   LINE_BREAK.lastIndex = 0;
-  let end = 0;
-  for (let n = 0; n <= index; n += 1) {
+  let start = 0;
+  for (let n = 0; n < index; n += 1) {
     const found = LINE_BREAK.exec(text);
     if (!found) return text.length;
-    end = found.index + found[0].length;
+    start = found.index + found[0].length;
   }
-  return end;
+  return start;
 }
 
-function buildBlock(lines, { kind, from, to }) {
-  const line = lines[from];
-  switch (kind) {
-    case "fence": {
-      const [, marker, language] = line.match(FENCE);
-      const closed = to - 1 > from && lines[to - 1].trim().startsWith(marker);
-      return codeBlock(lines.slice(from + 1, closed ? to - 1 : to).join("\n"), language, closed);
-    }
-    case "heading": {
-      const [, hashes, content] = line.match(HEADING);
-      return el(`h${Math.min(hashes.length + 2, 6)}`, {}, inline(content));
-    }
-    case "rule":
-      return el("hr");
-    case "list":
-      return list(lines.slice(from, to));
-    case "quote":
-      return el("blockquote", {}, renderMarkdown(lines.slice(from, to).map((l) => l.match(QUOTE)[1]).join("\n")));
-    default:
-      return paragraph(lines.slice(from, to));
-  }
-}
-
-function startsBlock(line) {
-  return FENCE.test(line) || HEADING.test(line) || BULLET.test(line) || ORDERED.test(line)
-    || QUOTE.test(line) || RULE.test(line);
-}
-
-function paragraph(lines) {
-  const p = el("p");
-  lines.forEach((line, n) => {
-    if (n) p.append(el("br"));
-    p.append(inline(line.trim()));
+/** Whether `source` may use one of these reference labels (markdown-it's normalised form). */
+function mentions(source, labels) {
+  const folded = source.toLowerCase().toUpperCase().replace(/\s+/g, " ");
+  return labels.some((label) => {
+    const words = label.split(" ").map((word) => word.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+    return new RegExp(`\\[ ?${words.join(" ")} ?\\]`).test(folded);
   });
-  return p;
 }
 
-function listPattern(line) {
-  return ORDERED.test(line) && !BULLET.test(line) ? ORDERED : BULLET;
-}
-
-/** Where the list starting at `start` ends: its items and their indented continuation lines. */
-function listEnd(lines, start) {
-  const pattern = listPattern(lines[start]);
-  let i = start;
-  while (i < lines.length && pattern.test(lines[i])) {
-    i += 1;
-    while (i < lines.length && CONTINUATION.test(lines[i]) && !pattern.test(lines[i])) i += 1;
-  }
-  return i;
-}
-
-function list(lines) {
-  const ordered = listPattern(lines[0]) === ORDERED;
-  const node = el(ordered ? "ol" : "ul");
-  if (ordered) {
-    const first = Number(lines[0].match(ORDERED)[1]);
-    if (first !== 1) node.start = first;
-  }
-  let item = null;
-  for (const line of lines) {
-    const match = line.match(ordered ? ORDERED : BULLET);
-    if (match) {
-      item = el("li", {}, inline(ordered ? match[2] : match[1]));
-      node.append(item);
-    } else {
-      item.append(" ", inline(line.trim()));
-    }
-  }
-  return node;
-}
-
-/** A fenced block with a copy button; coloured once its fence is closed (not mid-stream). */
-function codeBlock(code, language, closed) {
-  const copy = copyButton(code, { className: "copy", ariaLabel: "Copy code" });
-  const head = el("div", { class: "code-head" }, el("span", { text: language || "code" }), copy);
-  const body = el("code", { text: code });
-  if (closed) highlightCode(body, language);
-  return el("div", { class: "code" }, head, el("pre", {}, body));
-}
-
-// Inline spans, earliest match first: code, links, bold, italic, bare URLs.
-const INLINE = [
-  { kind: "code", re: /`([^`\n]+)`/ },
-  { kind: "link", re: /\[([^\]\n]+)\]\(([^)\s]+)\)/ },
-  { kind: "strong", re: /\*\*([^*\n]+?)\*\*|__([^_\n]+?)__/ },
-  { kind: "em", re: /\*([^*\n]+?)\*|(?<![\w])_([^_\n]+?)_(?![\w])/ },
-  { kind: "url", re: /\bhttps?:\/\/[^\s<>()]+[^\s<>().,;:!?'"]/ },
-];
-
-export function inline(text) {
-  const out = document.createDocumentFragment();
-  let rest = text;
-  while (rest) {
-    let best = null;
-    for (const rule of INLINE) {
-      const match = rule.re.exec(rest);
-      if (match && (!best || match.index < best.match.index)) best = { rule, match };
-    }
-    if (!best) {
-      out.append(rest);
-      break;
-    }
-    const { rule, match } = best;
-    if (match.index) out.append(rest.slice(0, match.index));
-    out.append(span(rule.kind, match));
-    rest = rest.slice(match.index + match[0].length);
-  }
-  return out;
-}
-
-function span(kind, match) {
-  switch (kind) {
-    case "code":
-      return el("code", { text: match[1] });
-    case "link":
-      return safeLink(match[2], inline(match[1])) || document.createTextNode(match[0]);
-    case "strong":
-      return el("strong", {}, inline(match[1] ?? match[2]));
-    case "em":
-      return el("em", {}, inline(match[1] ?? match[2]));
-    default:
-      return safeLink(match[0], match[0]) || document.createTextNode(match[0]);
-  }
-}
-
-export function safeUrl(raw) {
-  try {
-    const url = new URL(raw, window.location.href);
-    if (!/^(https?:|mailto:)$/.test(url.protocol)) return null;
-    if (url.protocol !== "mailto:" && !/^(https?:)?\/\//i.test(raw)) return null;
-    return url.href;
-  } catch {
-    return null;
-  }
-}
-
-function safeLink(raw, content) {
-  const href = safeUrl(raw);
-  if (!href) return null;
-  return el("a", { href, target: "_blank", rel: "noopener noreferrer nofollow" }, content);
+function referencesIn(text, known) {
+  const env = { references: { ...known } };
+  md.parse(text, env);
+  return env.references;
 }

@@ -4,6 +4,9 @@ import { el } from "./dom.js";
 import { renderMarkdown } from "./markdown.js";
 
 const SNIPPET = 600;
+const FOLD_LINES = 12; // a message longer than this (or FOLD_CHARS) folds behind "Show more"
+const FOLD_CHARS = 800;
+let folds = 0;
 
 export function textOf(content) {
   if (content === null || content === undefined) return "";
@@ -55,6 +58,33 @@ export function reasoningBlock(text) {
   const block = el("details", { class: "reasoning" }, el("summary", { text: "Reasoning" }), body);
   block.appendText = (more) => { body.textContent += more; };
   return block;
+}
+
+/**
+ * Your message as you typed it. A long one shows its first dozen lines and a "Show more"
+ * button (aria-expanded, aria-controls) that unfolds it; all of the text stays in the page,
+ * so search, copy and Edit see it whole.
+ */
+export function userText(text) {
+  const body = el("div", { class: "plain", text });
+  if (text.split("\n").length <= FOLD_LINES && text.length <= FOLD_CHARS) return body;
+  body.id = `message-text-${++folds}`;
+  body.classList.add("is-folded");
+  const toggle = el("button", {
+    type: "button",
+    class: "fold-toggle link",
+    text: "Show more",
+    "aria-expanded": "false",
+    "aria-controls": body.id,
+  });
+  toggle.addEventListener("click", () => {
+    const folded = body.classList.toggle("is-folded");
+    toggle.textContent = folded ? "Show more" : "Show less";
+    toggle.setAttribute("aria-expanded", String(!folded));
+  });
+  const out = document.createDocumentFragment();
+  out.append(body, toggle);
+  return out;
 }
 
 export function bubble(role, extraClass = "") {
@@ -112,7 +142,7 @@ function renderMessage(m, results) {
     node.body.append(el("div", { class: "error-marker", role: "note" }, renderMarkdown(text)));
   } else if (m.role === "user") {
     node.sourceText = text;
-    node.body.append(el("div", { class: "plain", text }));
+    node.body.append(userText(text));
   } else if (text) {
     node.body.append(renderMarkdown(text));
   }
