@@ -11,7 +11,7 @@ import contextlib
 import tempfile
 import zipfile
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, Any
 
 from api import models
 from api.config import CACHE
@@ -61,13 +61,19 @@ def _write_archive(target: IO[bytes]) -> int:
 
 def attachment_ids(messages: list) -> set[str]:
     """The stored files the messages carry."""
-    return {
-        a["id"]
-        for m in messages
-        if isinstance(m, dict)
-        for a in m.get("attachments") or ()
-        if isinstance(a, dict) and isinstance(a.get("id"), str)
-    }
+    return {a["id"] for m in messages for a in described_files(m) if isinstance(a.get("id"), str)}
+
+
+def described_files(message: Any) -> list[dict[str, Any]]:
+    """The descriptions of the files a message carries: the page's `attachments` and the
+    model's `attachment` content parts (the same files, described twice)."""
+    if not isinstance(message, dict):
+        return []
+    shown = [a for a in message.get("attachments") or () if isinstance(a, dict)]
+    content = message.get("content")
+    parts = content if isinstance(content, list) else ()
+    given = [p.get("attachment") for p in parts if isinstance(p, dict)]
+    return shown + [a for a in given if isinstance(a, dict)]
 
 
 def _write_files(archive: zipfile.ZipFile, ids: set[str]) -> None:

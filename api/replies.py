@@ -327,6 +327,18 @@ class PasswordChanged(Ok):
     csrf_token: str | None = Field(None, description="For the new session, when one is set.")
 
 
+class SkippedEntry(Reply):
+    entry: str
+    reason: str
+
+
+class ArchiveImported(Reply):
+    imported: int = Field(description="Conversations stored, each as a new one.")
+    files: int = Field(description="Files put back in the attachment store.")
+    sessions: list[str] = Field(description="The new conversations' ids.")
+    skipped: list[SkippedEntry] = Field(description="Entries not taken, and why.")
+
+
 class Uploaded(Reply):
     id: str = Field(description="The SHA-256 of the bytes: the same file is stored once.")
     filename: str

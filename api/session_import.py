@@ -5,12 +5,14 @@ from __future__ import annotations
 import orjson
 
 from api import config
+from api.backup import attachment_ids
 from api.config import CACHE
 from api.models import Session, title_from
 from api.schemas import MESSAGE_ROLES, ImportSession
 from api.session_ops import TITLE_MAX
 from api.workspaces import resolve_trusted_workspace
 from hermes_agent.errors import BadRequest, PayloadTooLarge
+from hermes_agent.runtime import attachment_store
 from hermes_agent.turn import ROW_ID
 
 ROLES = frozenset(MESSAGE_ROLES)
@@ -40,6 +42,9 @@ def import_session(body: ImportSession) -> Session:
     except orjson.JSONEncodeError as exc:
         raise BadRequest(f"messages cannot be stored: {exc}") from None
     CACHE.keep(session)
+    carried = attachment_ids(session.messages)
+    if carried:  # they live as long as the conversations that carry them
+        attachment_store().refer(session.session_id, carried)
     return session
 
 

@@ -156,10 +156,12 @@ class AttachmentStore:
     # -- references and collection ---------------------------------------------------------
 
     def refer(self, session_id: str, attachment_ids: Iterable[str]) -> None:
-        """Conversation `session_id` now refers to these files."""
+        """Conversation `session_id` now refers to these files (ids of none are ignored)."""
         with self._locked():
             for attachment_id in attachment_ids:
-                meta = self._meta(_checked(attachment_id))
+                if not isinstance(attachment_id, str) or not ID_PATTERN.match(attachment_id):
+                    continue
+                meta = self._meta(attachment_id)
                 if meta is not None and session_id not in meta.sessions:
                     meta.sessions.append(session_id)
                     self._write_meta(meta)

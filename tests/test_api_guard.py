@@ -43,7 +43,7 @@ OTHER_POST_ROUTES = [
 # Routes that take no body at all (a body sent anyway is ignored).
 BODYLESS_POST_ROUTES = ["/api/settings/test", "/api/auth/logout"]
 # Routes whose body is a multipart form (tests/test_attachments_api.py covers them).
-MULTIPART_POST_ROUTES = ["/api/upload"]
+MULTIPART_POST_ROUTES = ["/api/upload", "/api/sessions/import"]  # a zip for the second
 ATTACHMENT_ROUTES = ["/api/attachment/{attachment_id}", "/api/attachment/{attachment_id}/thumbnail"]
 POST_ROUTES = sorted([*POST_ROUTES_WITH_ID, *OTHER_POST_ROUTES])
 GET_ROUTES = sorted(

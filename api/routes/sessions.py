@@ -6,13 +6,16 @@ they may take the per-session locks without blocking the event loop.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
+from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from api import (
+    archive_import,
     backup,
     models,
     other_surfaces,
@@ -64,6 +67,12 @@ EXPORT_REPLIES = {
         "headers": DOWNLOAD_HEADERS,
     },
     **errors(404),
+}
+ZIP_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+    }
 }
 ARCHIVE_REPLY = {
     "description": "A zip of JSON exports, one per session",
@@ -264,6 +273,18 @@ def import_cli(body: SessionRef) -> JSONResponse:
 )
 def import_(body: ImportSession) -> JSONResponse:
     return _ok(import_session(body), with_messages=True)
+
+
+@router.post(
+    "/api/sessions/import",
+    summary="Take back a zip export whole: its conversations and their files",
+    response_model=replies.ArchiveImported,
+    responses=errors(400, 413),
+    openapi_extra=ZIP_BODY,
+)
+async def import_archive(request: Request) -> JSONResponse:
+    spool = await archive_import.receive(request)
+    return JSONResponse(await asyncio.to_thread(archive_import.restore, spool))
 
 
 @router.get(

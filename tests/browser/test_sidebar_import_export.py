@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 import pathlib
 import re
 import uuid
+import zipfile
 
 import pytest
 from playwright.sync_api import expect
@@ -143,4 +145,25 @@ def test_a_server_refusal_is_shown_with_the_servers_reason(
     expect(notice).to_contain_text("role must be one of")
     expect(notice).to_have_attribute("data-kind", "error")
     assert set(listed_ids()) == before
+    assert page_errors.uncaught == []
+
+
+def test_a_zip_export_imports_whole_and_opens_its_first_conversation(
+    page, page_errors, cleanup_test_sessions
+):
+    token = uuid.uuid4().hex[:6]
+    export = {"title": f"Zipped {token}", "messages": [{"role": "user", "content": f"hi {token}"}]}
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w") as archive:
+        archive.writestr("hermes-old1.json", json.dumps(export))
+    load_app(page)
+    page.get_by_label(IMPORT).set_input_files(
+        {"name": "backup.zip", "mimeType": "application/zip", "buffer": data.getvalue()}
+    )
+
+    expect(page.locator("#chat-title")).to_have_text(f"Zipped {token}")
+    expect(page.locator("#notice")).to_contain_text("Imported 1 conversations and 0 files")
+    sid = current_session_id(page)
+    cleanup_test_sessions.append(sid)
+    assert server_session(sid).json["session"]["messages"][0]["content"] == f"hi {token}"
     assert page_errors.uncaught == []

@@ -44,9 +44,11 @@ export async function request(method, path, body, options = {}) {
   }
 }
 
+/** A Blob body (a file) goes as it is, with its type; anything else as JSON. */
 async function send(method, path, body, { quiet = false, retried = false } = {}) {
   const headers = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const raw = body instanceof Blob;
+  if (body !== undefined) headers["Content-Type"] = raw ? body.type || "application/octet-stream" : "application/json";
   if (method !== "GET" && csrfToken) headers["X-Hermes-CSRF"] = csrfToken;
   let reply;
   try {
@@ -54,7 +56,7 @@ async function send(method, path, body, { quiet = false, retried = false } = {})
       method,
       headers,
       credentials: "same-origin",
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined || raw ? body : JSON.stringify(body),
     });
   } catch (err) {
     if (!quiet) notify("Cannot reach the server", "error");

@@ -1,4 +1,5 @@
-// Import: a JSON export chosen with the sidebar's file input becomes a new session, which opens.
+// Import: a JSON export chosen with the sidebar's file input becomes a new session, which opens;
+// a zip export (every conversation, with their files) comes back whole, and the first opens.
 import { post } from "./api.js";
 import { notify } from "./dom.js";
 
@@ -9,6 +10,10 @@ export function initImport({ imported }) {
     const file = input.files?.[0];
     input.value = ""; // so choosing the same file again fires a change
     if (!file) return;
+    if (isZip(file)) {
+      await importArchive(file, imported);
+      return;
+    }
     const body = await readExport(file);
     if (!body) return;
     try {
@@ -19,6 +24,22 @@ export function initImport({ imported }) {
       notify(`Could not import ${file.name}: ${err.message}`, "error");
     }
   });
+}
+
+function isZip(file) {
+  return /\.zip$/i.test(file.name) || /zip/.test(file.type);
+}
+
+async function importArchive(file, imported) {
+  try {
+    const zip = new Blob([file], { type: "application/zip" });
+    const reply = await post("/api/sessions/import", zip, { quiet: true });
+    const skipped = reply.skipped.length ? `; ${reply.skipped.length} entries skipped` : "";
+    notify(`Imported ${reply.imported} conversations and ${reply.files} files${skipped}`);
+    if (reply.sessions.length) await imported({ session_id: reply.sessions[0] });
+  } catch (err) {
+    notify(`Could not import ${file.name}: ${err.message}`, "error");
+  }
 }
 
 /**
