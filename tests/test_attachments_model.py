@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 
 from tests.fakes.anthropic_server import AnthropicReply, FakeAnthropic
-from tests.fakes.openai_server import Reply
+from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.support import ServerProcess, fake_provider_env, read_events, request
 from tests.test_attachments_api import png, upload
 
@@ -110,6 +110,14 @@ def test_a_model_that_cannot_see_images_is_told_so_instead_of_getting_an_error(b
     assert "cannot see images" in parts[1]["text"]
 
 
+def test_the_model_list_says_whether_the_model_sees_images_as_its_turns_do(vision, blind):
+    for server, sees in ((vision, True), (blind, False)):
+        data = request(server.base, "GET", "/api/models").json
+        assert data["current"] == "fake-model"
+        assert data["vision"]["fake-model"] is sees
+        assert set(data["vision"]) == {*data["models"], data["current"]}
+
+
 def test_text_files_are_inlined_with_their_name(blind, fake):
     csv = b"city,rain\nLisbon,12\nBergen,200\n"
     _, sent = turn(blind, fake, "Which is wetter?", [("rain.csv", csv)])
@@ -181,3 +189,14 @@ def test_anthropic_gets_an_image_block_with_the_exact_bytes(tmp_path):
     assert blocks[2]["type"] == "image"
     assert blocks[2]["source"]["media_type"] == "image/png"
     assert base64.b64decode(blocks[2]["source"]["data"]) == image
+
+
+def test_a_model_list_that_says_what_models_take_decides_who_sees_images():
+    from hermes_agent.providers.openai_compat import OpenAICompatProvider
+
+    with FakeOpenAI() as listing:
+        listing.input_modalities = {"seer": ["text", "image"], "reader": ["text"]}
+        provider = OpenAICompatProvider(listing.base_url, "key", max_retries=0)
+        assert provider.sees_images("seer") is True
+        assert provider.sees_images("reader") is False
+        assert provider.sees_images("unlisted") is None, "then the vision_models setting decides"

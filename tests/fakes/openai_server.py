@@ -301,8 +301,13 @@ class _Handler(ScriptedHandler):
 
     def do_GET(self) -> None:
         if self._route() == "/v1/models":
-            models = self.fake.models_seen()
-            data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in models]
+            described = self.fake.input_modalities
+            models = [*self.fake.models_seen(), *described]
+            data = [
+                {"id": m, "object": "model", "created": 0, "owned_by": "fake"}
+                | ({"architecture": {"input_modalities": described[m]}} if m in described else {})
+                for m in dict.fromkeys(models)
+            ]
             self._send_json(200, {"object": "list", "data": data})
         else:
             self._send_not_found()
@@ -350,6 +355,8 @@ class FakeOpenAI(ScriptedServer[Reply]):
     def __init__(self, *, default: Reply | None = None) -> None:
         super().__init__(default=default)
         self._models: list[str] = []
+        # model → what it takes, listed as OpenRouter does (`architecture.input_modalities`)
+        self.input_modalities: dict[str, list[str]] = {}
 
     def models_seen(self) -> list[str]:
         """Models named in chat requests so far, first-seen order, then ``FAKE_MODEL``."""
