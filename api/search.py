@@ -48,8 +48,14 @@ def _content_match(sid: str, needle: str, depth: int) -> str | None:
     for message in messages[:depth] if depth > 0 else messages:
         if isinstance(message, dict):
             text = message_text(message.get("content"))
-            if needle in text.lower():
-                return snippet(text, needle)
+            names = " ".join(
+                str(a.get("filename", ""))
+                for a in message.get("attachments") or ()
+                if isinstance(a, dict)
+            )
+            for found in (text, names):
+                if needle in found.lower():
+                    return snippet(found, needle)
     return None
 
 

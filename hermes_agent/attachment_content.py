@@ -34,7 +34,9 @@ def user_content(text: str, attachments: list[dict[str, Any]]) -> str | list[dic
     stored = [a for a in attachments if isinstance(a, dict) and "id" in a]
     if not stored:
         return text
-    return [{"type": "text", "text": text}, *({"type": ATTACHMENT, ATTACHMENT: a} for a in stored)]
+    # `text` is the file's name: state.db's search index takes every part's `text`.
+    parts = ({"type": ATTACHMENT, ATTACHMENT: a, "text": a.get("filename", "")} for a in stored)
+    return [{"type": "text", "text": text}, *parts]
 
 
 def expand(

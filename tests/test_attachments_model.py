@@ -8,6 +8,7 @@ import sqlite3
 
 import pytest
 
+from hermes_state import SessionDB
 from tests.fakes.anthropic_server import AnthropicReply, FakeAnthropic
 from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.support import ServerProcess, fake_provider_env, read_events, request
@@ -100,6 +101,11 @@ def test_a_model_that_sees_images_gets_the_exact_bytes_and_again_in_the_next_tur
     conn.close()
     assert data[:200] not in stored, "state.db keeps a reference to the file, not its bytes"
     assert "red.png" in stored
+
+    found = request(vision.base, "GET", "/api/sessions/search?q=red.png").json["sessions"]
+    assert [r["session_id"] for r in found] == [sid], "the web search finds files by name"
+    with SessionDB(db) as store:
+        assert [m["session_id"] for m in store.search_messages("red.png")] == [sid]
 
 
 def test_a_model_that_cannot_see_images_is_told_so_instead_of_getting_an_error(blind, fake):
