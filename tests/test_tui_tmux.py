@@ -171,3 +171,22 @@ def test_ctrl_c_interrupts_a_slow_reply_and_the_session_goes_on(terminal, fake, 
         ("user", "Shorter, please"),
         ("assistant", "Short answer."),
     ]
+
+
+def test_attach_in_the_terminal_sends_the_file_with_the_next_message(terminal, fake, tmp_path):
+    notes = tmp_path / "trip-notes.txt"
+    notes.write_text("Ferry leaves at 07:40 from Cais do Sodré.\n", encoding="utf-8")
+    fake.script(Reply.text("The ferry leaves at 07:40.", delay=0.01))
+    terminal.start("attach")
+    terminal.wait_for("/help for commands")
+
+    terminal.type(f"/attach {notes}", "Enter")
+    terminal.wait_for("Attached trip-notes.txt")
+    terminal.type("When does the ferry leave?", "Enter")
+    terminal.wait_for("The ferry leaves at 07:40.")
+    terminal.type("/quit", "Enter")
+    assert terminal.exit_status() == 0
+
+    parts = fake.requests[-1]["messages"][-1]["content"]
+    assert parts[0] == {"type": "text", "text": "When does the ferry leave?"}
+    assert "Ferry leaves at 07:40 from Cais do Sodré." in parts[1]["text"]
