@@ -18,7 +18,17 @@ sessions) and webui/ (the web UI's sessions, $HERMES_WEBUI_STATE_DIR).
 
 def build_parser() -> argparse.ArgumentParser:
     from api import __version__
-    from hermes_cli import chat, config_cmd, doctor, gateway_cmd, sessions, state_cmd, tui, web
+    from hermes_cli import (
+        chat,
+        config_cmd,
+        doctor,
+        gateway_cmd,
+        memory_cmd,
+        sessions,
+        state_cmd,
+        tui,
+        web,
+    )
 
     parser = argparse.ArgumentParser(
         prog="hermes",
@@ -27,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"hermes-station {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (web, tui, gateway_cmd, chat, sessions, config_cmd, state_cmd, doctor):
+    modules = (web, tui, gateway_cmd, chat, sessions, memory_cmd, config_cmd, state_cmd, doctor)
+    for module in modules:
         module.add_parser(commands)
     return parser
 

@@ -86,3 +86,41 @@ def test_writers_in_several_processes_lose_nothing(tmp_path):
 def test_an_unknown_target_is_refused(store):
     with pytest.raises(ToolError, match="target must be one of"):
         store.add("secrets", "x")
+
+
+def _hermes(home: Path, *args: str, editor: str = "true"):
+    import subprocess
+    import sys
+
+    from tests.support import REPO_ROOT
+
+    env = {"HERMES_HOME": str(home), "PATH": "/usr/bin:/bin", "EDITOR": editor}
+    return subprocess.run(
+        [sys.executable, "-m", "hermes_cli", "memory", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_the_memory_command_shows_edits_and_clears_the_files(tmp_path):
+    home = tmp_path / "home"
+    MemoryStore(home / "memories").add("user", "Likes tea.")
+
+    shown = _hermes(home, "show")
+    assert shown.returncode == 0
+    assert "## About the user [1% — 10/1,375 chars]\nLikes tea." in shown.stdout
+
+    rewrite = 'sh -c \'printf "Likes coffee now.\\n§\\nWorks at night.\\n" > "$0"\''
+    edited = _hermes(home, "edit", "user", editor=rewrite)
+    assert edited.returncode == 0, edited.stderr
+    assert MemoryStore(home / "memories").entries("user") == [
+        "Likes coffee now.",
+        "Works at night.",
+    ]
+
+    assert _hermes(home, "clear", "user").returncode == 0
+    assert MemoryStore(home / "memories").entries("user") == []
