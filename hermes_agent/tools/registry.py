@@ -43,6 +43,7 @@ class ToolContext:
     session_approved: set[str] = field(default_factory=set)
     todos: list[dict[str, Any]] = field(default_factory=list)
     terminal_timeout: float = 60.0
+    session_id: str = ""  # the conversation the call is made in (recall leaves it out)
 
     def require_approval(self, request: str, reason: str, *, subject: str) -> None:
         """Ask the user to allow `request` (a command, or `write <path>`), unless they already
