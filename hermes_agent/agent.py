@@ -34,6 +34,7 @@ from hermes_agent.providers.base import (
     valid_event,
 )
 from hermes_agent.settings import Settings
+from hermes_agent.standing_context import StandingContext
 from hermes_agent.tools.approval import ApprovalPolicy
 from hermes_agent.tools.registry import Tool, ToolContext, run_tool, tools_named
 from hermes_agent.turn import ROW_ID, TurnEvents, TurnResult
@@ -58,9 +59,31 @@ TOOLS_PROMPT = (
 )
 
 
+def standing_for(settings: Settings) -> StandingContext:
+    """Memory (unless the settings turn it off) and skills, from the Hermes home."""
+    from hermes_agent.memory import MemoryStore
+    from hermes_agent.settings import hermes_home
+    from hermes_agent.skills import SkillLibrary
+
+    home = hermes_home()
+    memory = MemoryStore(home / "memories") if settings.memory else None
+    return StandingContext(memory, SkillLibrary(home / "skills"))
+
+
 def new_session_id() -> str:
     """`YYYYmmdd_HHMMSS_<6 hex>`: sortable by time, and a valid web session id too."""
     return time.strftime("%Y%m%d_%H%M%S_") + secrets.token_hex(3)
+
+
+def model_sees_images(provider: Provider, model: str, vision_models: tuple[str, ...]) -> bool:
+    """Whether `model` takes images: as `provider` says (its model list may tell), else as the
+    `vision_models` patterns do, matched with and without a vendor prefix ("openai/gpt-4o")."""
+    said = getattr(provider, "sees_images", None)
+    known = said(model) if callable(said) else None
+    if known is not None:
+        return known
+    names = {model.lower(), model.lower().rsplit("/", 1)[-1]}
+    return any(fnmatch.fnmatch(n, p.lower()) for n in names for p in vision_models)
 
 
 @dataclass
@@ -106,6 +129,7 @@ class AIAgent:
         terminal_timeout: float = 60.0,
         ephemeral_system_prompt: str | None = None,
         vision_models: tuple[str, ...] = (),
+        standing: StandingContext | None = None,
     ) -> None:
         """`events`: where the turns of an agent that serves one conversation report; an agent
         shared between runs gets each run's own through `run_conversation` instead."""
@@ -118,6 +142,8 @@ class AIAgent:
         self.max_iterations = max_iterations
         self.ephemeral_system_prompt = ephemeral_system_prompt
         self.vision_models = vision_models
+        self.standing = standing
+        self._standing_block: str | None = None  # taken at the first turn, then kept
         self.events = events or TurnEvents()
         self.context_compressor = ContextCompressor(
             provider, model, context_length, compression_threshold
@@ -153,17 +179,14 @@ class AIAgent:
         kwargs.setdefault("compression_threshold", settings.compression_threshold)
         kwargs.setdefault("terminal_timeout", settings.terminal_timeout)
         kwargs.setdefault("vision_models", settings.vision_models)
+        kwargs.setdefault("standing", standing_for(settings))
+        if not settings.memory:
+            kwargs["tools"] = [t for t in kwargs["tools"] if t.name != "memory"]
         return cls(provider, **kwargs)
 
     def sees_images(self) -> bool:
-        """Whether the model takes images: as its provider's model list says, else as the
-        `vision_models` setting does."""
-        said = getattr(self.provider, "sees_images", None)
-        known = said(self.model) if callable(said) else None
-        if known is not None:
-            return known
-        names = {self.model.lower(), self.model.lower().rsplit("/", 1)[-1]}  # "openai/gpt-4o"
-        return any(fnmatch.fnmatch(n, p.lower()) for n in names for p in self.vision_models)
+        """Whether the model takes images (see `model_sees_images`)."""
+        return model_sees_images(self.provider, self.model, self.vision_models)
 
     def _readable(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The messages the model may see, attached files turned into what it can read."""
@@ -197,7 +220,12 @@ class AIAgent:
         self._interrupt.clear()
         events = events or self.events
         # A context of its own for the turn; the session's approvals and task list stay shared.
-        tools = replace(self.tool_context, cancel=threading.Event(), ask_approval=events.approve)
+        tools = replace(
+            self.tool_context,
+            cancel=threading.Event(),
+            ask_approval=events.approve,
+            session_id=self.session_id,
+        )
         self.tool_context.cancel = tools.cancel
         history = [dict(m) for m in conversation_history or ()]  # row ids change on rotation
         turn = _Turn(messages=history, events=events, tools=tools)
@@ -434,6 +462,11 @@ class AIAgent:
         prompt = system_message or DEFAULT_SYSTEM_PROMPT
         if self.tools and not system_message:
             prompt += TOOLS_PROMPT.format(workspace=self.tool_context.workspace)
+        if self.standing is not None and not system_message:
+            if self._standing_block is None:
+                self._standing_block = self.standing.block(self.session_db, self.session_id)
+            if self._standing_block:
+                prompt += "\n\n" + self._standing_block
         if self.ephemeral_system_prompt:
             prompt += "\n\n" + self.ephemeral_system_prompt
         return prompt

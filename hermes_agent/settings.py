@@ -101,6 +101,9 @@ class Settings(BaseModel):
     trusted_proxies: tuple[str, ...] = Field(
         (), description="Addresses or networks of reverse proxies whose X-Forwarded-* we believe."
     )
+    memory: bool = Field(
+        True, description="Keep and show the agent's memory (MEMORY.md, USER.md) in prompts."
+    )
     vision_models: tuple[str, ...] = Field(
         DEFAULT_VISION_MODELS,
         description="Models (shell patterns) that see images, when the provider's model list "
@@ -189,6 +192,7 @@ ENV_KEYS = {
     "HERMES_ALLOWED_HOSTS": "allowed_hosts",
     "HERMES_TRUSTED_PROXIES": "trusted_proxies",
     "HERMES_VISION_MODELS": "vision_models",
+    "HERMES_MEMORY": "memory",
 }
 LIST_FIELDS = frozenset(
     {"enabled_tools", "terminal_allowlist", "allowed_hosts", "trusted_proxies", "vision_models"}

@@ -22,6 +22,11 @@ ALL_TOOLS = (
     "list_dir",
     "search_files",
     "save_attachment",
+    "memory",
+    "session_search",
+    "skills_list",
+    "skill_view",
+    "skill_manage",
     "terminal",
     "todo",
 )

@@ -49,6 +49,11 @@ BUILTIN_TOOLS = [
     "list_dir",
     "search_files",
     "save_attachment",
+    "memory",
+    "session_search",
+    "skills_list",
+    "skill_view",
+    "skill_manage",
     "terminal",
     "todo",
 ]

@@ -32,6 +32,11 @@ BUILTIN_TOOLS = (
     "list_dir",
     "search_files",
     "save_attachment",
+    "memory",
+    "session_search",
+    "skills_list",
+    "skill_view",
+    "skill_manage",
     "terminal",
     "todo",
 )
@@ -148,6 +153,7 @@ def test_every_hermes_environment_variable_is_parsed(home):
         "HERMES_ALLOWED_HOSTS": "Hermes.Lan, *.tail.test ,[::1]:8787",
         "HERMES_TRUSTED_PROXIES": "10.0.0.0/8, ::1",
         "HERMES_VISION_MODELS": "gpt-4o*, my-vlm",
+        "HERMES_MEMORY": "false",
     }
     assert set(env) == set(ENV_KEYS), "a new environment variable needs a case here"
     settings = load_settings(env_for(home, **env))
@@ -170,6 +176,7 @@ def test_every_hermes_environment_variable_is_parsed(home):
         "llm_titles": False,
         "allowed_hosts": ("hermes.lan", "*.tail.test", "[::1]:8787"),
         "trusted_proxies": ("10.0.0.0/8", "::1"),
+        "memory": False,
         "vision_models": ("gpt-4o*", "my-vlm"),
     }
 

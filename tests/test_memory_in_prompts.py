@@ -1,0 +1,84 @@
+"""Memory and skills reach the model as a snapshot frozen at the start of each conversation,
+through a real `hermes web` and the scripted provider."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fakes.openai_server import Reply
+from tests.support import ServerProcess, fake_provider_env, read_events, request
+
+SKILL = "---\nname: trip-plan\ndescription: Plan a day trip by train.\n---\n1. Check trains.\n"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, fake):
+    process = ServerProcess(tmp_path_factory.mktemp("memory"), extra_env=fake_provider_env(fake))
+    process.start()
+    yield process
+    process.stop()
+
+
+def turn(server: ServerProcess, fake, sid: str, text: str, *replies: Reply) -> list[dict]:
+    """The requests the model got for this turn."""
+    before = len(fake.requests)
+    fake.script(*replies)
+    started = request(server.base, "POST", "/api/chat/start", {"session_id": sid, "message": text})
+    assert started.status == 200, started.body
+    assert read_events(server.base, started.json["stream_id"])[-1][0] == "stream_end"
+    return fake.requests[before:]
+
+
+def system_of(sent: dict) -> str:
+    return sent["messages"][0]["content"]
+
+
+def new(server: ServerProcess) -> str:
+    return request(server.base, "POST", "/api/session/new", {}).json["session"]["session_id"]
+
+
+def test_a_memory_written_shows_from_the_next_conversation_and_the_running_one_stays_frozen(
+    server, fake
+):
+    first = new(server)
+    sent = turn(
+        server,
+        fake,
+        first,
+        "I like metric units.",
+        Reply.tool_calls(
+            [("memory", {"action": "add", "target": "user", "content": "Prefers metric units."})]
+        ),
+        Reply.text("Noted."),
+    )
+    assert "Added to user." in sent[1]["messages"][-1]["content"]
+    assert all("Prefers metric units." not in system_of(s) for s in sent)
+    later = turn(server, fake, first, "And now?", Reply.text("Still the same prompt."))
+    assert system_of(later[0]) == system_of(sent[0]), "frozen for the whole conversation"
+
+    second = new(server)
+    fresh = turn(server, fake, second, "Hello", Reply.text("Hi."))
+    prompt = system_of(fresh[0])
+    assert "## About the user [2% — 21/1,375 chars]\nPrefers metric units." in prompt
+
+    server.stop()
+    server.start()
+    again = turn(server, fake, first, "After a restart?", Reply.text("Same."))
+    assert "Prefers metric units." not in system_of(again[0]), "kept across a restart too"
+
+
+def test_a_saved_skill_is_listed_in_the_next_conversation_by_name_and_description(server, fake):
+    first = new(server)
+    turn(
+        server,
+        fake,
+        first,
+        "Remember how to plan trips",
+        Reply.tool_calls(
+            [("skill_manage", {"action": "create", "name": "trip-plan", "content": SKILL})]
+        ),
+        Reply.text("Saved."),
+    )
+    prompt = system_of(turn(server, fake, new(server), "Plan Sintra", Reply.text("Ok."))[0])
+    assert "- trip-plan: Plan a day trip by train." in prompt
+    assert "1. Check trains." not in prompt, "only the index: the body is loaded on demand"
