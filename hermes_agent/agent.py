@@ -63,11 +63,13 @@ def standing_for(settings: Settings) -> StandingContext:
     """Memory (unless the settings turn it off) and skills, from the Hermes home."""
     from hermes_agent.memory import MemoryStore
     from hermes_agent.settings import hermes_home
-    from hermes_agent.skills import SkillLibrary
+    from hermes_agent.skills import SkillLibrary, install_bundled
 
     home = hermes_home()
     memory = MemoryStore(home / "memories") if settings.memory else None
-    return StandingContext(memory, SkillLibrary(home / "skills"))
+    skills = SkillLibrary(home / "skills")
+    install_bundled(skills)
+    return StandingContext(memory, skills)
 
 
 def new_session_id() -> str:

@@ -13,6 +13,8 @@ through the file tools' link-refusing opener.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -21,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from hermes_agent.durable import atomic_write
 from hermes_agent.errors import ToolError
 from hermes_agent.tools import confined
 
@@ -186,3 +189,39 @@ def prompt_index(skills: list[Skill]) -> str:
         return ""
     lines = [f"- {s.name}: {s.description}" for s in skills]
     return "\n".join(lines)
+
+
+BUNDLED = Path(__file__).parent / "bundled_skills"
+BUNDLED_RECORD = ".bundled.json"
+
+
+def install_bundled(library: SkillLibrary, source: Path = BUNDLED) -> list[str]:
+    """Put the skills that ship with the project into `library`, never over the user's: one
+    the user deleted stays deleted, one they edited stays theirs, and one left untouched is
+    updated when the shipped version changes. The names installed or updated."""
+    record_path = library.folder / BUNDLED_RECORD
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        record = {}
+    changed = []
+    for folder in sorted(p for p in source.iterdir() if (p / SKILL_FILE).is_file()):
+        shipped = _digest((folder / SKILL_FILE).read_bytes())
+        installed = library.folder / folder.name / SKILL_FILE
+        if folder.name in record:
+            was = record[folder.name]
+            untouched = installed.is_file() and _digest(installed.read_bytes()) == was
+            if not untouched or shipped == was:
+                continue
+        elif installed.parent.exists():
+            continue  # the user's own skill by that name
+        library.install(folder, overwrite=True)
+        record[folder.name] = shipped
+        changed.append(folder.name)
+    if changed:
+        atomic_write(record_path, json.dumps(record, indent=2).encode())
+    return changed
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

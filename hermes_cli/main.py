@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         gateway_cmd,
         memory_cmd,
         sessions,
+        skills_cmd,
         state_cmd,
         tui,
         web,
@@ -37,7 +38,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"hermes-station {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    modules = (web, tui, gateway_cmd, chat, sessions, memory_cmd, config_cmd, state_cmd, doctor)
+    modules = (
+        web,
+        tui,
+        gateway_cmd,
+        chat,
+        sessions,
+        memory_cmd,
+        skills_cmd,
+        config_cmd,
+        state_cmd,
+        doctor,
+    )
     for module in modules:
         module.add_parser(commands)
     return parser

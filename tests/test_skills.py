@@ -133,3 +133,67 @@ def test_install_copies_a_folder_and_refuses_one_with_links(tmp_path):
     os.symlink("/etc/passwd", source / "passwd")
     with pytest.raises(ToolError, match="symbolic link"):
         SkillLibrary(tmp_path / "other").install(source)
+
+
+def test_shipped_skills_are_installed_once_and_never_over_the_users_changes(tmp_path):
+    from hermes_agent.skills import install_bundled
+
+    shipped = tmp_path / "shipped"
+    (shipped / "commit-message").mkdir(parents=True)
+    (shipped / "commit-message" / "SKILL.md").write_text(SKILL)
+    (shipped / "code-review").mkdir()
+    (shipped / "code-review" / "SKILL.md").write_text(
+        SKILL.replace("commit-message", "code-review")
+    )
+    library = SkillLibrary(tmp_path / "skills")
+
+    assert install_bundled(library, shipped) == ["code-review", "commit-message"]
+    assert install_bundled(library, shipped) == [], "once"
+
+    edited = SKILL + "\nMy own extra step.\n"
+    (library.folder / "commit-message" / "SKILL.md").write_text(edited)
+    library.delete("code-review")
+    (shipped / "commit-message" / "SKILL.md").write_text(SKILL + "\nA new shipped step.\n")
+    assert install_bundled(library, shipped) == [], "edited stays the user's; deleted stays gone"
+    assert (library.folder / "commit-message" / "SKILL.md").read_text() == edited
+    assert not (library.folder / "code-review").exists()
+
+
+def test_the_shipped_skills_parse(tmp_path):
+    from hermes_agent.skills import install_bundled
+
+    library = SkillLibrary(tmp_path / "skills")
+    names = install_bundled(library)
+    assert {"commit-message", "summarise-document", "code-review"} <= set(names)
+    assert all(library.get(n).description for n in names)
+
+
+def test_the_skills_command_installs_lists_shows_and_removes(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.support import REPO_ROOT
+
+    source = tmp_path / "commit-message"
+    source.mkdir()
+    (source / "SKILL.md").write_text(SKILL)
+    env = {"HERMES_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
+
+    def hermes(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "hermes_cli", "skills", *args],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    assert hermes("install", str(source)).stdout.startswith("Installed commit-message")
+    assert "already installed" in hermes("install", str(source)).stderr
+    listed = hermes("list", "--tag", "git").stdout
+    assert listed.startswith("commit-message") and "[git, writing]" in listed
+    assert "2. Say what changed" in hermes("show", "commit-message").stdout
+    assert hermes("remove", "commit-message").returncode == 0
+    assert hermes("show", "commit-message").returncode == 1
