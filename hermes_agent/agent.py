@@ -34,6 +34,7 @@ from hermes_agent.providers.base import (
     valid_event,
 )
 from hermes_agent.settings import Settings
+from hermes_agent.skills import SKILL_PART, skill_text, with_skill
 from hermes_agent.standing_context import StandingContext
 from hermes_agent.tools.approval import ApprovalPolicy
 from hermes_agent.tools.registry import Tool, ToolContext, run_tool, tools_named
@@ -57,6 +58,10 @@ TOOLS_PROMPT = (
     " You can use tools to work with files in the workspace {workspace} and to run commands "
     "there. Use them when the task needs it, then answer."
 )
+
+
+def _is_skill(part: Any) -> bool:
+    return isinstance(part, dict) and part.get("type") == SKILL_PART
 
 
 def standing_for(settings: Settings) -> StandingContext:
@@ -191,14 +196,27 @@ class AIAgent:
         return model_sees_images(self.provider, self.model, self.vision_models)
 
     def _readable(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The messages the model may see, attached files turned into what it can read."""
+        """The messages the model may see: attached files turned into what it can read, and
+        an invoked skill into its instructions."""
         api = _api_messages(messages)
         if not any(isinstance(m.get("content"), list) for m in api):
             return api
         from hermes_agent.attachment_content import expand
         from hermes_agent.runtime import attachment_store
 
-        return expand(api, attachment_store(), sees_images=self.sees_images())
+        api = expand(api, attachment_store(), sees_images=self.sees_images())
+        return [self._skills_spelt_out(m) for m in api]
+
+    def _skills_spelt_out(self, message: dict[str, Any]) -> dict[str, Any]:
+        content = message.get("content")
+        if not isinstance(content, list) or not any(_is_skill(p) for p in content):
+            return message
+        library = self.standing.skills if self.standing else None
+        parts = [
+            {"type": "text", "text": skill_text(p[SKILL_PART], library)} if _is_skill(p) else p
+            for p in content
+        ]
+        return {**message, "content": parts}
 
     def set_model(self, model: str) -> None:
         """Use `model` from the next call on; the compressor sizes the context by it too."""
@@ -232,6 +250,8 @@ class AIAgent:
         history = [dict(m) for m in conversation_history or ()]  # row ids change on rotation
         turn = _Turn(messages=history, events=events, tools=tools)
         self._ensure_db_session()
+        if self.standing is not None and self.standing.skills is not None:
+            user_message = with_skill(user_message, self.standing.skills)
         turn.add({"role": "user", "content": user_message})
         self._record(turn, turn.messages[-1])
         system = self._system_prompt(system_message)

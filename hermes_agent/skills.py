@@ -225,3 +225,45 @@ def install_bundled(library: SkillLibrary, source: Path = BUNDLED) -> list[str]:
 
 def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+SKILL_PART = "skill"
+_INVOCATION = re.compile(r"^/([a-z0-9][a-z0-9-]{0,63})(?:\s|$)")
+
+
+def invoked_skill(text: str, library: SkillLibrary) -> str | None:
+    """The skill `text` invokes (`/<name> [request]`), if one by that name is installed."""
+    match = _INVOCATION.match(text.strip())
+    if match is None or not (library.folder / match[1] / SKILL_FILE).is_file():
+        return None
+    return match[1]
+
+
+def with_skill(content: str | list, library: SkillLibrary) -> str | list:
+    """A user message's content with a part naming the skill its text invokes: the model gets
+    the skill's instructions with the message (see `skill_text`), the transcript keeps the
+    words as typed."""
+    text = (
+        content
+        if isinstance(content, str)
+        else next(
+            (p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text"),
+            "",
+        )
+    )
+    name = invoked_skill(text, library)
+    if name is None:
+        return content
+    parts = [{"type": "text", "text": content}] if isinstance(content, str) else list(content)
+    return [*parts, {"type": SKILL_PART, SKILL_PART: name, "text": name}]
+
+
+def skill_text(name: str, library: SkillLibrary | None) -> str:
+    """What the model reads for an invoked skill: its instructions, to follow for the request."""
+    try:
+        if library is None:
+            raise ToolError("skills are not available here")
+        body = library.get(name).body
+    except ToolError as exc:
+        return f"[The skill {name} was invoked but cannot be read: {exc}]"
+    return f"[The user invoked the skill {name}. Follow it for this request:]\n{body}"

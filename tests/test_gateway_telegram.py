@@ -476,6 +476,20 @@ def test_help_and_unknown_commands_are_answered(tg, llm, chat):
     assert unknown == "Unknown command /frobnicate. /help lists the commands."
 
 
+def test_a_skill_is_invoked_by_its_slash_command(tg, llm, gateway, chat):
+    skill = gateway.home / "skills" / "haiku"
+    skill.mkdir(parents=True)
+    (skill / "SKILL.md").write_text(
+        "---\nname: haiku\ndescription: Answer in a haiku.\n---\n5-7-5.\n"
+    )
+    llm.script(Reply.text("Old pond, frog jumps in"))
+    say(tg, chat, "/haiku about frogs")
+    wait_text(tg, chat, 0, "Old pond, frog jumps in")
+    parts = llm.requests[-1]["messages"][-1]["content"]
+    assert parts[0]["text"] == "/haiku about frogs"
+    assert "5-7-5." in parts[1]["text"]
+
+
 # -- access -----------------------------------------------------------------------------------
 
 

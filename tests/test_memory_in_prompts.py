@@ -82,3 +82,26 @@ def test_a_saved_skill_is_listed_in_the_next_conversation_by_name_and_descriptio
     prompt = system_of(turn(server, fake, new(server), "Plan Sintra", Reply.text("Ok."))[0])
     assert "- trip-plan: Plan a day trip by train." in prompt
     assert "1. Check trains." not in prompt, "only the index: the body is loaded on demand"
+
+
+def test_a_skill_invoked_by_slash_command_reaches_the_model_and_the_transcript_keeps_the_words(
+    server, fake
+):
+    skill = server.root / "hermes-home" / "skills" / "packing-list"
+    skill.mkdir(parents=True)
+    (skill / "SKILL.md").write_text(
+        "---\nname: packing-list\ndescription: Make a packing list.\n---\nList by weather first.\n"
+    )
+    sid = new(server)
+    sent = turn(server, fake, sid, "/packing-list Sintra in March", Reply.text("Raincoat."))
+
+    parts = sent[0]["messages"][-1]["content"]
+    assert parts[0] == {"type": "text", "text": "/packing-list Sintra in March"}
+    assert "Follow it for this request:]\nList by weather first." in parts[1]["text"]
+    shown = request(server.base, "GET", f"/api/session?session_id={sid}").json["session"]
+    user = shown["messages"][0]
+    texts = [p.get("text") for p in user["content"] if p.get("type") == "text"]
+    assert texts == ["/packing-list Sintra in March"]
+
+    plain = turn(server, fake, new(server), "/not-a-skill hello", Reply.text("Hm."))
+    assert plain[0]["messages"][-1]["content"] == "/not-a-skill hello"

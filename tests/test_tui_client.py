@@ -379,3 +379,18 @@ def test_attach_of_a_missing_file_says_so_and_attaches_nothing(app, fake, tmp_pa
 
     assert "No such file" in printed(app)
     assert "Files for your next message: none" in printed(app)
+
+
+def test_a_skill_is_invoked_by_its_slash_command(app, fake, tmp_path, monkeypatch):
+    monkeypatch.setenv("HERMES_HOME", str(tmp_path / "home"))  # the client's, as the gateway's
+    skill = tmp_path / "home" / "skills" / "limerick"
+    skill.mkdir(parents=True)
+    (skill / "SKILL.md").write_text("---\nname: limerick\ndescription: Rhyme it.\n---\nAABBA.\n")
+    fake.script(Reply.text("There once was a frog..."))
+
+    line = "/limerick about a frog"
+    assert commands.dispatch(app, line) is False, "a skill's command is a message to send"
+    app.send(line)
+
+    parts = fake.requests[-1]["messages"][-1]["content"]
+    assert parts[0]["text"] == line and "AABBA." in parts[1]["text"]

@@ -73,6 +73,8 @@ def dispatch(app: Any, line: str) -> bool:
         return False
     name, arg = parsed
     found = COMMANDS.get(name)
+    if found is None and _is_skill(line):
+        return False  # `/<skill> [request]` is a message: the agent gets the skill with it
     if found is None:
         render.warn(app.console, unknown_message(name))
     elif found.needs_arg and not arg:
@@ -80,6 +82,13 @@ def dispatch(app: Any, line: str) -> bool:
     else:
         found.handler(app, arg)
     return True
+
+
+def _is_skill(line: str) -> bool:
+    from hermes_agent.skills import invoked_skill
+    from hermes_agent.tools.skill_tools import skill_library
+
+    return invoked_skill(line, skill_library()) is not None
 
 
 def help_entries(catalog: dict[str, str]) -> list[tuple[str, str]]:
