@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gateway.events import Command
+from gateway.events import GROUP, Command
 from gateway.platforms.base import Channel
 from hermes_agent import history
 from hermes_agent.errors import NotFound
@@ -56,6 +56,7 @@ LISTED = (
     Listed("compact", "", "summarise the conversation so far, to free context"),
     Listed("title", "TEXT", "name this conversation (/title alone shows the name)"),
     Listed("usage", "", "tokens, cost and context used"),
+    Listed("memory", "", "what the agent remembers (private chats only)"),
     Listed("model", "[NAME]", "show the model, or switch this conversation to another"),
     Listed(
         "resume", "TITLE", "continue a conversation from the web UI, the terminal or another chat"
@@ -151,6 +152,17 @@ async def _usage(runner: GatewayRunner, chat: Chat, arg: str, channel: Channel) 
     await channel.send(format_usage(chat, found["row"], found["usage"]))
 
 
+async def _memory(runner: GatewayRunner, chat: Chat, arg: str, channel: Channel) -> None:
+    """Memory holds what the agent learnt of its owner: never shown to a group."""
+    if f":{GROUP}:" in chat.key:
+        await channel.send("Your memory is private: ask for /memory in a private chat.")
+        return
+    from hermes_agent.tools.memory_tool import memory_store
+
+    store = memory_store()
+    await channel.send("\n\n".join(store.state(t) for t in ("memory", "user")))
+
+
 def format_usage(chat: Chat, row: dict[str, Any], usage: dict[str, Any]) -> str:
     """The stored session's totals (every turn, whichever surface ran it) and the context
     the model saw last."""
@@ -231,6 +243,7 @@ HANDLERS: dict[str, Handler] = {
     "compress": _compact,
     "title": _title,
     "usage": _usage,
+    "memory": _memory,
     "model": _model,
     "resume": _resume,
 }

@@ -490,6 +490,15 @@ def test_a_skill_is_invoked_by_its_slash_command(tg, llm, gateway, chat):
     assert "5-7-5." in parts[1]["text"]
 
 
+def test_memory_shows_what_the_agent_remembers(tg, llm, gateway, chat):
+    from hermes_agent.memory import MemoryStore
+
+    MemoryStore(gateway.home / "memories").add("user", "Lives in Porto.")
+    say(tg, chat, "/memory")
+    tg.wait_until(lambda: any("Lives in Porto." in t for t in texts(tg, chat)), TIMEOUT)
+    assert "About the user [" in texts(tg, chat)[0]
+
+
 # -- access -----------------------------------------------------------------------------------
 
 
@@ -584,6 +593,7 @@ def test_the_commands_are_registered_for_telegrams_command_menu(tg):
         "compact",
         "title",
         "usage",
+        "memory",
         "model",
         "resume",
         "help",

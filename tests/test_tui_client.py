@@ -394,3 +394,14 @@ def test_a_skill_is_invoked_by_its_slash_command(app, fake, tmp_path, monkeypatc
 
     parts = fake.requests[-1]["messages"][-1]["content"]
     assert parts[0]["text"] == line and "AABBA." in parts[1]["text"]
+
+
+def test_memory_shows_what_the_agent_remembers(app, tmp_path, monkeypatch):
+    from hermes_agent.memory import MemoryStore
+
+    monkeypatch.setenv("HERMES_HOME", str(tmp_path / "home"))
+    MemoryStore(tmp_path / "home" / "memories").add("memory", "Tests run with pytest -q.")
+
+    commands.dispatch(app, "/memory")
+
+    assert "## Memory (your notes) [1% — 25/2,200 chars]\nTests run with pytest -q." in printed(app)

@@ -162,6 +162,14 @@ def attach(app: Any, arg: str) -> None:
         render.notice(app.console, f"Attached {path.name} ({size}): sent with your next message.")
 
 
+@command("/memory", "Show what the agent remembers (hermes memory edit changes it)")
+def memory(app: Any, _arg: str) -> None:
+    from hermes_agent.tools.memory_tool import memory_store
+
+    store = memory_store()
+    app.console.print("\n\n".join(store.state(t) for t in ("memory", "user")), markup=False)
+
+
 @command("/undo", "Remove the last message and its answer")
 def undo(app: Any, _arg: str) -> None:
     removed = _undo(app, "Nothing to undo.")
