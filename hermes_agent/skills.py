@@ -31,6 +31,7 @@ SKILL_FILE = "SKILL.md"
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 MAX_SKILL_BYTES = 100_000
 MAX_DESCRIPTION = 300
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C one when libyaml is there
 _FRONT = re.compile(r"\A---\n(.*?)\n---\n?(.*)\Z", re.DOTALL)
 
 
@@ -58,7 +59,7 @@ def parse(text: str, folder_name: str) -> Skill:
     if match is None:
         raise ToolError("SKILL.md must start with front matter between --- lines")
     try:
-        meta = yaml.safe_load(match[1]) or {}
+        meta = yaml.load(match[1], Loader=_YAML_LOADER) or {}
     except yaml.YAMLError as exc:
         raise ToolError(f"the front matter is not valid YAML: {exc}") from None
     if not isinstance(meta, dict):
@@ -94,6 +95,26 @@ class SkillLibrary:
             except ToolError:
                 continue
         return skills
+
+    def summaries(self) -> list[Skill]:
+        """Every readable skill's front matter (no files), re-read only when its SKILL.md
+        changed: the index of a new conversation's prompt stats the files, no more."""
+        seen = _SUMMARIES.setdefault(self.folder, {})
+        found = []
+        for name in self._names():
+            try:
+                info = (self.folder / name / SKILL_FILE).lstat()
+            except OSError:
+                continue
+            key = (info.st_mtime_ns, info.st_size, info.st_ino)
+            cached = seen.get(name)
+            if cached is None or cached[0] != key:
+                try:
+                    cached = seen[name] = (key, parse(self.read(name), name))
+                except ToolError:
+                    continue
+            found.append(cached[1])
+        return found
 
     def get(self, name: str) -> Skill:
         text = self.read(name, SKILL_FILE)
@@ -191,6 +212,8 @@ def prompt_index(skills: list[Skill]) -> str:
     return "\n".join(lines)
 
 
+# folder → name → ((mtime, size, inode) of its SKILL.md, what it said)
+_SUMMARIES: dict[Path, dict[str, tuple[tuple[int, int, int], Skill]]] = {}
 BUNDLED = Path(__file__).parent / "bundled_skills"
 BUNDLED_RECORD = ".bundled.json"
 

@@ -53,7 +53,7 @@ class StandingContext:
         remembered = self.memory.snapshot() if self.memory else ""
         if remembered:
             parts.append(MEMORY_HEADING + remembered)
-        index = prompt_index(self.skills.all()) if self.skills else ""
+        index = prompt_index(self.skills.summaries()) if self.skills else ""
         if index:
             parts.append(SKILLS_HEADING + index)
         return "\n\n".join(parts)
