@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 import logging
 import threading
+from pathlib import Path
 from typing import Any
 
 from api import config, workspaces
@@ -77,9 +78,15 @@ def new_agent(settings: Settings, model: str, workspace: str, **options: Any) ->
         model=model,
         platform="web",
         workspace=workspaces.ready(workspace),
-        protected_paths=(hermes_home(), config.STATE_DIR),
+        protected_paths=protected_paths(),
         **options,
     )
+
+
+def protected_paths() -> tuple[Path, ...]:
+    """What no file tool, nor the web UI's workspace routes, may reach: the Hermes home (the
+    settings, keys and databases) and the web server's own state directory."""
+    return (hermes_home(), config.STATE_DIR)
 
 
 def evict_agent(session_id: str) -> None:

@@ -25,7 +25,17 @@ from api import (
 )
 from api.middleware import RequestGuard, host_policy_for
 from api.responses import JSONResponse, error_response
-from api.routes import attachments, auth, chat, health, projects, sessions, settings, ui
+from api.routes import (
+    attachments,
+    auth,
+    chat,
+    health,
+    projects,
+    sessions,
+    settings,
+    ui,
+    workspace,
+)
 from hermes_agent.errors import HermesError
 from hermes_agent.runtime import attachment_store
 from hermes_http.hosts import HostGuard
@@ -61,7 +71,7 @@ def create_app(bind_host: str | None = None) -> FastAPI:
         swagger_ui_oauth2_redirect_url=None,
         redoc_url=None,
     )
-    for module in (health, auth, sessions, projects, chat, settings, attachments):
+    for module in (health, auth, sessions, projects, chat, settings, attachments, workspace):
         app.include_router(module.router)
     ui.install(app)
     app.add_exception_handler(HermesError, _hermes_error)

@@ -298,6 +298,9 @@ class ModelList(Reply):
     provider: str
     current: str
     models: list[str]
+    vision: dict[str, bool] = Field(
+        description="Whether each listed model, and the current one, sees images."
+    )
 
 
 class ProviderAnswered(Ok):
@@ -347,6 +350,56 @@ class Uploaded(Reply):
     is_image: bool
     width: int | None = None
     height: int | None = None
+
+
+# ── the workspace ────────────────────────────────────────────────────────────────────────
+class WorkspaceEntry(Reply):
+    name: str = Field(description="Bytes of the name that are not UTF-8 show as U+FFFD.")
+    kind: Literal["dir", "file", "link", "other"] = Field(
+        description="`link`: a symbolic link, never followed in a listing; `other`: a pipe, "
+        "socket or device."
+    )
+    size: int | None = Field(description="Bytes, for files only.")
+    mtime: float = Field(description="Last modified, Unix seconds.")
+    target: Literal["dir", "file"] | None = Field(
+        None,
+        description="Links only: what the link leads to when it stays inside the workspace "
+        "and outside protected directories (it is then followed by path); null otherwise.",
+    )
+
+
+class WorkspaceListing(Reply):
+    path: str = Field(description="The directory, relative to the workspace (`` for its root).")
+    entries: list[WorkspaceEntry] = Field(description="Directories first, then by name.")
+    total: int = Field(description="Entries in the whole directory.")
+    offset: int
+    limit: int
+
+
+class WorkspaceUploaded(Reply):
+    path: str = Field(description="Where the file now is, relative to the workspace.")
+    name: str
+    size: int
+    overwritten: bool = Field(description="Whether a file of that name was replaced.")
+
+
+class ChangedFile(Reply):
+    path: str
+    tool: Literal["write_file", "edit_file", "save_attachment"] = Field(
+        description="The last tool that wrote it in those turns."
+    )
+    mtime: float
+    size: int
+
+
+class WorkspaceChanges(Reply):
+    session_id: str = Field(json_schema_extra={"pattern": SESSION_ID_PATTERN})
+    live: bool = Field(description="Whether a run of the conversation is live.")
+    stream_id: str | None = Field(description="The live run's id, if one is.")
+    turn_started_at: float | None = Field(
+        description="When the earliest turn these changes come from began (Unix seconds)."
+    )
+    files: list[ChangedFile] = Field(description="By path.")
 
 
 class StoreHealth(Reply):

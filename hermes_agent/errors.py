@@ -5,6 +5,7 @@ The core raises these; each surface maps them once, at its boundary:
     HermesError          500  (a bug or an unexpected failure)
     ├── BadRequest       400  bad or missing input
     │   └── PayloadTooLarge  413  input over a size limit
+    ├── Forbidden        403  a path the caller may not reach (outside, protected)
     ├── NotFound         404  an unknown session, project or stream
     │   └── SessionNotFound   also a KeyError, the store's historical contract
     ├── Conflict         409  the request is valid but the state forbids it
@@ -41,6 +42,10 @@ class BadRequest(HermesError):
 
 class PayloadTooLarge(BadRequest):
     status = 413
+
+
+class Forbidden(HermesError):
+    status = 403
 
 
 class NotFound(HermesError):

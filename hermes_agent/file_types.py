@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image, UnidentifiedImageError
 
@@ -43,11 +44,19 @@ class Sniffed:
 
 def sniff(path: Path, filename: str) -> Sniffed:
     """The file's type from its content; BadRequest for an image too large to decode safely."""
-    image = _raster(path)
+    with open(path, "rb") as f:
+        return sniff_file(f, filename)
+
+
+def sniff_file(f: BinaryIO, filename: str) -> Sniffed:
+    """The same for a file already open (and seekable), so a caller that opened it safely
+    sniffs exactly what it will serve; the position is back at the start afterwards."""
+    image = _raster(f)
+    f.seek(0)
     if image is not None:
         return image
-    with open(path, "rb") as f:
-        head = f.read(TEXT_SAMPLE_BYTES)
+    head = f.read(TEXT_SAMPLE_BYTES)
+    f.seek(0)
     if head.startswith(b"%PDF-"):
         return Sniffed(PDF)
     if _is_text(head, complete=len(head) < TEXT_SAMPLE_BYTES):
@@ -55,9 +64,9 @@ def sniff(path: Path, filename: str) -> Sniffed:
     return Sniffed(OPAQUE)
 
 
-def _raster(path: Path) -> Sniffed | None:
+def _raster(f: BinaryIO) -> Sniffed | None:
     try:
-        with Image.open(path) as image:
+        with Image.open(f) as image:
             kind = RASTER_TYPES.get(image.format or "")
             if kind is None:
                 return None

@@ -28,6 +28,9 @@ GET_ROUTES_WITH_ID = [
     "/api/session/usage",
     "/api/approval/pending",
     "/api/background/status",
+    "/api/workspace/list",
+    "/api/workspace/file",
+    "/api/workspace/changes",
 ]
 POST_ROUTES_WITH_ID = {
     "/api/session/update": {"model": "m"},

@@ -42,8 +42,9 @@ OTHER_POST_ROUTES = [
 ]
 # Routes that take no body at all (a body sent anyway is ignored).
 BODYLESS_POST_ROUTES = ["/api/settings/test", "/api/auth/logout"]
-# Routes whose body is a multipart form (tests/test_attachments_api.py covers them).
-MULTIPART_POST_ROUTES = ["/api/upload", "/api/sessions/import"]  # a zip for the second
+# Routes whose body is a multipart form (tests/test_attachments_api.py and
+# tests/test_workspace_api.py cover them; the second takes a zip).
+MULTIPART_POST_ROUTES = ["/api/upload", "/api/sessions/import", "/api/workspace/upload"]
 ATTACHMENT_ROUTES = ["/api/attachment/{attachment_id}", "/api/attachment/{attachment_id}/thumbnail"]
 POST_ROUTES = sorted([*POST_ROUTES_WITH_ID, *OTHER_POST_ROUTES])
 GET_ROUTES = sorted(
@@ -242,6 +243,11 @@ BOTH_METHODS = {"/api/chat/cancel", "/api/settings"}
 
 @pytest.mark.parametrize("path", sorted(set(POST_ROUTES) - BOTH_METHODS))
 def test_get_on_a_post_route_is_405_json(path):
+    assert_json_error(get(path), 405, "method not allowed")
+
+
+@pytest.mark.parametrize("path", MULTIPART_POST_ROUTES)
+def test_get_on_a_multipart_route_is_405_json(path):
     assert_json_error(get(path), 405, "method not allowed")
 
 

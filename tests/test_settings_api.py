@@ -122,6 +122,20 @@ def test_models_are_listed_from_the_provider(server, fake):
     assert "fake-model" in data["models"]
 
 
+def test_the_model_list_says_which_models_see_images(server, fake):
+    sid = _session(server)
+    fake.script(Reply.text("ok"))
+    body = {"session_id": sid, "message": "hello", "model": "fake-vision-1"}
+    started = request(server.base, "POST", "/api/chat/start", body)
+    assert started.status == 200, started.json
+    read_events(server.base, started.json["stream_id"])
+    data = request(server.base, "GET", "/api/models").json
+    # Neither the fake's model list nor the provider says: the `vision_models` patterns decide.
+    assert data["vision"]["fake-vision-1"] is True
+    assert data["vision"]["fake-model"] is False
+    assert set(data["vision"]) == {*data["models"], data["current"]}
+
+
 def test_the_connection_test_reports_success_and_failure_clearly(server, fake):
     fake.script(Reply.text("OK"))
     ok = request(server.base, "POST", "/api/settings/test", {})

@@ -17,6 +17,7 @@ from api import agent_runtime, replies
 from api.openapi_extras import errors
 from api.responses import NO_STORE, JSONResponse
 from api.schemas import SettingsUpdate
+from hermes_agent.agent import model_sees_images
 from hermes_agent.errors import ProviderError
 from hermes_agent.providers import PROVIDERS
 from hermes_agent.providers.base import ChatRequest, complete
@@ -76,9 +77,16 @@ def update_settings(body: SettingsUpdate) -> JSONResponse:
 )
 def list_models() -> JSONResponse:
     settings = agent_runtime.current_settings()
-    models = agent_runtime.shared_provider().list_models()
+    provider = agent_runtime.shared_provider()
+    models = provider.list_models()
+    current = settings.effective_model
+    vision = {
+        name: model_sees_images(provider, name, settings.vision_models)
+        for name in dict.fromkeys([*models, current])
+        if name
+    }
     return JSONResponse(
-        {"provider": settings.provider, "current": settings.effective_model, "models": models}
+        {"provider": settings.provider, "current": current, "models": models, "vision": vision}
     )
 
 

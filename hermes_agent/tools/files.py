@@ -18,7 +18,7 @@ import fnmatch
 import io
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -48,13 +48,30 @@ _IGNORED_IN_NAMES = dict.fromkeys(
 )
 
 
+class OutsideWorkspace(ToolError):
+    """The path resolves (through `..` or a link) to somewhere outside the workspace."""
+
+    status = 403
+
+
+class ProtectedPath(ToolError):
+    """The path resolves into a protected directory (the Hermes home, the web state)."""
+
+    status = 403
+
+
 def resolve_in_workspace(ctx: ToolContext, raw: object) -> Path:
     """The absolute, symlink-free path `raw` names, if it lies inside the workspace."""
+    return resolve_path(ctx.workspace.resolve(), ctx.protected_paths, raw)
+
+
+def resolve_path(root: Path, protected_paths: Iterable[Path], raw: object) -> Path:
+    """`resolve_in_workspace` for the resolved workspace `root`; every surface that reaches a
+    workspace's files (the web UI's file routes too) checks paths with this one function."""
     if not isinstance(raw, str) or not raw.strip():
         raise ToolError("path must be a non-empty string")
     if "\x00" in raw:
         raise ToolError("path contains a NUL byte")
-    root = ctx.workspace.resolve()
     candidate = Path(raw).expanduser()
     try:
         resolved = (candidate if candidate.is_absolute() else root / candidate).resolve()
@@ -64,10 +81,10 @@ def resolve_in_workspace(ctx: ToolContext, raw: object) -> Path:
         reason = exc.strerror or exc
         raise ToolError(f"{raw} could not be resolved ({reason}); it may be changing") from None
     if not resolved.is_relative_to(root):
-        raise ToolError(f"{raw} is outside the workspace ({root})")
-    for protected in ctx.protected_paths:
+        raise OutsideWorkspace(f"{raw} is outside the workspace ({root})")
+    for protected in protected_paths:
         if resolved.is_relative_to(protected.resolve()):
-            raise ToolError(f"{raw} is in a protected directory")
+            raise ProtectedPath(f"{raw} is in a protected directory")
     return resolved
 
 
@@ -197,7 +214,7 @@ def _authorise_write(ctx: ToolContext, parts: tuple[str, ...]) -> None:
     """Repository metadata is code: a hook, or `core.fsmonitor` in .git/config, runs on the
     next git command, even the auto-approved `git status`. So writing inside a `.git` (or a
     `.git` file, which points git at another directory) is approved like a command."""
-    if not any(_is_git_name(part) for part in parts):
+    if not any(is_git_name(part) for part in parts):
         return
     if ctx.approval.mode == "off":
         return
@@ -209,7 +226,7 @@ def _authorise_write(ctx: ToolContext, parts: tuple[str, ...]) -> None:
     ctx.require_approval(f"write {shown}", GIT_WRITE_REASON, subject=f"writing {shown}")
 
 
-def _is_git_name(name: str) -> bool:
+def is_git_name(name: str) -> bool:
     """Whether a file system may take `name` for `.git`: case-insensitive ones do in any case."""
     return name.translate(_IGNORED_IN_NAMES).casefold() == ".git"
 

@@ -66,6 +66,17 @@ def test_every_success_reply_names_its_media_type_and_shape(schema):
         ("/api/session/export", {"application/json", "text/markdown"}),
         ("/api/sessions/export", {"application/zip"}),
         ("/api/session", {"application/json"}),
+        (
+            "/api/workspace/file",
+            {
+                "text/plain",
+                "image/png",
+                "image/jpeg",
+                "image/gif",
+                "image/webp",
+                "application/octet-stream",
+            },
+        ),
     ],
 )
 def test_downloads_and_streams_declare_their_real_media_types(schema, path, media_types):
@@ -92,6 +103,8 @@ def test_every_operation_lists_the_errors_any_request_can_meet_with_the_error_sc
         ("POST /api/chat/start", {"404", "409"}),
         ("POST /api/session/undo", {"404", "409"}),
         ("GET /api/session", {"404"}),
+        ("GET /api/workspace/file", {"403", "404"}),
+        ("POST /api/workspace/upload", {"403", "404", "409", "413"}),
         ("POST /api/auth/login", {"429"}),
         ("POST /api/auth/password", {"409", "429"}),
         ("GET /api/models", {"502"}),

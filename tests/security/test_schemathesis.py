@@ -15,6 +15,8 @@ so nothing the fuzzer sends can reach a shell or a file outside the temp root.
 
 from __future__ import annotations
 
+import io
+import zipfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +24,7 @@ import hypothesis
 import hypothesis.errors
 import pytest
 import schemathesis
+from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
 
 from api.app import create_app
@@ -29,6 +32,26 @@ from hermes_state import SessionDB
 from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.support import ServerProcess, fake_provider_env, request
 
+
+def _zip_of(entries: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+# Bodies for `application/zip` (a conversation archive): real zips with fuzzed entry names and
+# contents, and bytes that are no zip at all.
+schemathesis.openapi.media_type(
+    "application/zip",
+    st.one_of(
+        st.dictionaries(st.text(min_size=1, max_size=40), st.binary(max_size=200), max_size=4).map(
+            _zip_of
+        ),
+        st.binary(max_size=300),
+    ),
+)
 PASSWORD = "fuzzing the locked server"
 TERMINAL_ID = "20261121_101500_abc123"
 EXAMPLES = hypothesis.settings(
@@ -56,6 +79,13 @@ WORKSPACE_OPERATIONS = [
     "/api/session/import",
     "/api/session/update",
     "/api/chat/start",
+    # Whether a path names a directory, a file, or leads out of the workspace through a link
+    # is a fact about the disk too; an upload's fields must come before its file.
+    "/api/workspace/list",
+    "/api/workspace/file",
+    "/api/workspace/upload",
+    # A schema says "binary", not "a zip archive": bytes that are not one get a 400.
+    "/api/sessions/import",
 ]
 
 

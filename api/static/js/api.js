@@ -19,6 +19,12 @@ export async function initAuth() {
   return status;
 }
 
+/** The header a write needs while a password is set (none without one), for requests made
+ * outside `request`, such as an upload that reports its progress. */
+export function csrfHeaders() {
+  return csrfToken ? { "X-Hermes-CSRF": csrfToken } : {};
+}
+
 let leavingForLogin = false;
 
 /** Once only: every request refused during load lands here, and a second navigation to the

@@ -10,6 +10,7 @@ import { initSidebar, markCurrent, refreshSessions } from "./sidebar.js";
 import { currentSessionId, onSessionChange, sessionWithoutAddress } from "./state.js";
 import { showStoreHealth } from "./store-health.js";
 import { applyTheme } from "./theme.js";
+import { initWorkspacePanel } from "./workspace-panel.js";
 
 applyTheme();
 
@@ -32,9 +33,9 @@ function initDrawer() {
 function initControls(shown) {
   const setDrawer = initDrawer();
   const closeDrawer = () => setDrawer(false);
-  const onSend = async (text) => {
+  const onSend = async (text, files) => {
     await shown;
-    return send(text);
+    return send(text, files);
   };
   const composer = initComposer({ onSend, onStop: stopIfRunning, onEditLast: editLast });
   // A chat started while the list shows one project belongs to that project.
@@ -54,6 +55,7 @@ function initControls(shown) {
     reveal: () => setDrawer(true),
   });
   initSettings();
+  initWorkspacePanel();
   onSessionChange(markCurrent);
   onSessionChange(showInAddress);
   onAddressChange((id) => {

@@ -2,6 +2,8 @@
 // turns, queues messages sent mid-run, reattaches to a live run after a reload, and offers
 // stop, retry, undo and editing the last message.
 import { ApiError, get, post } from "./api.js";
+import { attachmentList } from "./attachment-chips.js";
+import { restoreFiles } from "./attachments.js";
 import { clear, notify } from "./dom.js";
 import { addEditControl } from "./edit.js";
 import { PAGE_SIZE, initHistory } from "./history.js";
@@ -102,7 +104,7 @@ function show(session, { attach, keepPlace }) {
   const id = session.session_id;
   const live = attach ? session.active_stream_id : null;
   const saved = session.messages || [];
-  const messages = live ? withPendingTurn(saved, session.pending_user_message) : saved;
+  const messages = live ? withPendingTurn(saved, session.pending_user_message, session.pending_attachments) : saved;
   const offset = session._messages_offset || 0;
   const top = view.log.scrollTop;
   const stay = keepPlace && !view.stuck;
@@ -132,28 +134,29 @@ function surfaceLabel(source) {
  * `pending_user_message` and the stream replays the answer from its first event. So the pane
  * shows the saved messages, then the pending one, then the replay: each exactly once.
  */
-function withPendingTurn(messages, pendingText) {
-  return pendingText ? [...messages, { role: "user", content: pendingText }] : messages;
+function withPendingTurn(messages, pendingText, attachments) {
+  return pendingText ? [...messages, { role: "user", content: pendingText, attachments }] : messages;
 }
 
-export async function send(text) {
+/** Sends `text` with `files` (uploaded files' descriptions) to the shown conversation. */
+export async function send(text, files = []) {
   const message = text.trim();
   if (!message) return;
   if (isRunning()) {
-    enqueue(message);
+    enqueue(message, { files });
     return;
   }
   run.starting = true;
   updateControls();
   try {
-    await start(message);
+    await start(message, files);
   } finally {
     run.starting = false;
     updateControls();
   }
 }
 
-async function start(message) {
+async function start(message, files) {
   let id = currentSessionId();
   if (!id) {
     const { session } = await post("/api/session/new", { project_id: hooks.projectId?.() || undefined });
@@ -170,18 +173,23 @@ async function start(message) {
   const mine = bubble("user");
   mine.sourceText = message;
   mine.body.append(userText(message));
+  if (files.length) mine.body.append(attachmentList(files));
+  mine.files = files;
   view.log.append(mine);
   scrollToEnd(true);
+  const attachments = files.length ? files.map((file) => file.id) : undefined;
   try {
-    const reply = await post("/api/chat/start", { session_id: id, message, model: chosenModel() });
+    const reply = await post("/api/chat/start", { session_id: id, message, model: chosenModel(), attachments });
     follow(reply.stream_id, reply.session_id || id);
     hooks.sessionsChanged?.();
   } catch (err) {
     mine.classList.add("is-error");
     if (err instanceof ApiError && err.status === 409 && err.body?.active_stream_id) {
       mine.remove();
-      enqueue(message, { first: true });
+      enqueue(message, { first: true, files });
       follow(err.body.active_stream_id, id);
+    } else {
+      restoreFiles(id, files); // not sent: back in the tray, for another try
     }
   }
 }
@@ -214,8 +222,8 @@ async function finished(streamId, reason) {
   if (reason === "lost") notify("Lost the connection to the run; showing what was saved.", "error");
   hooks.sessionsChanged?.();
   const next = takeNext();
-  if (next && isRunning()) enqueue(next, { first: true }); // another run began: it waits for that one
-  else if (next) await send(next);
+  if (next && isRunning()) enqueue(next.text, { first: true, files: next.files }); // another run began: it waits for that one
+  else if (next) await send(next.text, next.files);
 }
 
 /**
@@ -247,7 +255,7 @@ function detach() {
 /** Stopping means nothing more goes out unasked: queued messages go back in the box. */
 async function stop() {
   if (!run.streamId) return;
-  const queued = takeAll();
+  const queued = takeAll(currentSessionId());
   if (queued) hooks.putBack?.(queued);
   await post("/api/chat/cancel", { stream_id: run.streamId }).catch(() => {});
 }
@@ -267,10 +275,11 @@ export function stopIfRunning() {
 async function retry() {
   const id = currentSessionId();
   if (!id || isRunning()) return;
+  const files = lastUserFiles(); // the message goes again with its files
   try {
     const reply = await post("/api/session/retry", { session_id: id });
     await load(id);
-    await send(reply.last_user_text || "");
+    await send(reply.last_user_text || "", files);
   } catch {
     // The notice already says why (e.g. nothing to retry).
   }
@@ -315,8 +324,14 @@ async function resendEdited(node, text) {
   while (node.nextSibling) node.nextSibling.remove();
   node.remove();
   view.total = index;
-  await send(text);
+  await send(text, node.files || []);
   return true;
+}
+
+/** The uploaded files the last message of yours in the pane carries. */
+function lastUserFiles() {
+  const mine = [...view.log.querySelectorAll(".msg-user")].pop();
+  return mine?.files || [];
 }
 
 function updateControls() {

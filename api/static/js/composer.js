@@ -1,18 +1,23 @@
 // The message box: Enter sends, Shift+Enter adds a line, Esc stops the run, ↑ in an empty box
 // edits the last message. What is typed is kept as the conversation's draft until it is sent.
+// Attached files (attachments.js) go with the message; one with files and no text is sent with
+// their names as its text.
+import { filesText, hasFiles, initAttachments, takeFiles, uploading } from "./attachments.js";
 import { loadDraft, saveDraft } from "./drafts.js";
 import { currentSessionId } from "./state.js";
 
 export function initComposer({ onSend, onStop, onEditLast }) {
   const form = document.getElementById("composer");
   const input = document.getElementById("message-input");
+  initAttachments();
   const submit = () => {
     const text = input.value;
-    if (!text.trim()) return;
+    if (uploading() || (!text.trim() && !hasFiles())) return; // Send waits for the uploads
+    const files = takeFiles();
     input.value = "";
     saveDraft(currentSessionId(), "");
     resize(input);
-    onSend(text);
+    onSend(text.trim() ? text : filesText(files), files);
   };
   form.addEventListener("submit", (event) => {
     event.preventDefault();

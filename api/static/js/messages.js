@@ -1,4 +1,6 @@
-// Renders a session's transcript: bubbles, error, stop and partial markers, tool cards, reasoning.
+// Renders a session's transcript: bubbles, attached files, error, stop and partial markers, tool cards,
+// reasoning.
+import { attachmentList } from "./attachment-chips.js";
 import { copyButton } from "./clipboard.js";
 import { el } from "./dom.js";
 import { renderMarkdown } from "./markdown.js";
@@ -12,7 +14,10 @@ export function textOf(content) {
   if (content === null || content === undefined) return "";
   if (typeof content === "string") return content;
   if (Array.isArray(content)) {
-    return content.map((part) => (typeof part === "string" ? part : part?.text ?? "")).join("");
+    // Only text parts are what was said; an attached file's part names it (for search) but is
+    // shown as the file, not as text.
+    const said = (part) => (typeof part === "string" ? part : part?.type && part.type !== "text" ? "" : part?.text ?? "");
+    return content.map(said).join("");
   }
   return JSON.stringify(content);
 }
@@ -143,6 +148,10 @@ function renderMessage(m, results) {
   } else if (m.role === "user") {
     node.sourceText = text;
     node.body.append(userText(text));
+    const files = attachmentList(m.attachments);
+    if (files) node.body.append(files);
+    // What a retry or an edit sends again: the uploaded files, by their descriptions.
+    node.files = (m.attachments || []).filter((entry) => entry?.id);
   } else if (text) {
     node.body.append(renderMarkdown(text));
   }

@@ -8,6 +8,11 @@ let shownFor; // the conversation the picker shows (null: a new chat)
 let ready = false; // the picker shows that conversation's model, not a placeholder
 let changed = false; // picked by hand since: redrawing the same conversation keeps the pick
 let catalogue = null;
+let vision = {}; // model name → whether it sees images, as GET /api/models says
+let defaultModel = "";
+
+/** Fired on the picker once it shows a conversation's model (a pick by hand fires "change"). */
+export const MODEL_SHOWN = "modelshown";
 
 export function initModelPicker() {
   select = document.getElementById("chat-model");
@@ -25,8 +30,10 @@ export async function showModel(sessionId, model) {
   shownFor = sessionId;
   changed = false;
   ready = false;
-  const { current, models } = await listed();
+  const { current, models, sees } = await listed();
   if (shownFor !== sessionId || changed) return; // another conversation was opened meanwhile
+  vision = sees;
+  defaultModel = current;
   const names = new Set(models);
   if (model) names.add(model);
   clear(select).append(
@@ -35,6 +42,13 @@ export async function showModel(sessionId, model) {
   );
   select.value = model || "";
   ready = true;
+  select.dispatchEvent(new Event(MODEL_SHOWN));
+}
+
+/** Whether the model the next message goes to sees images; null while that is not known. */
+export function chosenModelSeesImages() {
+  const name = (ready && select.value) || defaultModel;
+  return typeof vision[name] === "boolean" ? vision[name] : null;
 }
 
 /** The model to send: a name, "" for the default, or undefined to keep the stored one. */
@@ -53,10 +67,14 @@ export function forgetModels() {
 
 function listed() {
   catalogue ??= get("/api/models", undefined, { quiet: true })
-    .then((data) => ({ current: data.current || "", models: (data.models || []).map(modelName).filter(Boolean) }))
+    .then((data) => ({
+      current: data.current || "",
+      models: (data.models || []).map(modelName).filter(Boolean),
+      sees: data.vision || {},
+    }))
     .catch(() => {
       catalogue = null; // the provider may answer next time
-      return { current: "", models: [] };
+      return { current: "", models: [], sees: {} };
     });
   return catalogue;
 }

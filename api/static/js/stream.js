@@ -11,6 +11,12 @@ const EVENTS = ["token", "reasoning", "tool", "tool_complete", "approval", "appr
 const FINAL = new Set(["stream_end", "apperror", "cancel"]);
 const BACKOFF_MS = [1000, 2000, 4000, 8000, 16000, 30000];
 const MAX_REOPENS = 15; // about six minutes of trying, most of it at the longest pause
+const watchers = new Set();
+
+/** Hears every event of every run followed here, after its handler: (name, data, streamId). */
+export function onStreamEvent(watcher) {
+  watchers.add(watcher);
+}
 
 /**
  * Calls handlers[eventName](data) for each event, each exactly once. `onState("reconnecting")`
@@ -41,7 +47,9 @@ export function followStream(streamId, handlers, { onEnd, onState } = {}) {
       lastSeq = seq;
       lastId = event.lastEventId;
     }
-    handlers[name]?.(parse(event.data));
+    const data = parse(event.data);
+    handlers[name]?.(data);
+    for (const watcher of watchers) watcher(name, data, streamId);
     if (FINAL.has(name)) finish(name);
   };
 
