@@ -1,4 +1,5 @@
-"""The README's pictures: a chat, the sidebar while searching, the settings, a phone-width page.
+"""The README's pictures: a chat, files and a table with math, the sidebar while searching, the
+settings, a phone-width page.
 
 Each test builds its scene through the UI and the HTTP API, checks that what the picture is
 meant to show is on screen, and saves the picture (to docs/screenshots only with
@@ -8,6 +9,7 @@ HERMES_UPDATE_SCREENSHOTS=1; see `screenshot_dir`).
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.pages import fresh_page, wait_until_loaded
 from tests.fakes.openai_server import Reply
@@ -95,6 +97,54 @@ def test_chat_screenshot(screens_page, fake_llm, scene, screenshot_dir):
     assert screens_page.locator("#messages .msg-user").count() == 1
     screens_page.screenshot(path=str(screenshot_dir / "chat.png"))
     assert (screenshot_dir / "chat.png").stat().st_size > 10_000
+
+
+def _chart_png() -> bytes:
+    """A small bar chart, drawn here, to attach."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (360, 220), "white")
+    draw = ImageDraw.Draw(image)
+    for i, height in enumerate((60, 120, 90, 170, 140)):
+        draw.rectangle((30 + i * 64, 200 - height, 74 + i * 64, 200), fill=(47, 111, 222))
+    draw.line((20, 200, 350, 200), fill="black", width=2)
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+TABLE_ANSWER = (
+    "The chart shows steps per weekday; the CSV agrees:\n\n"
+    "| Day | Steps | vs. average |\n|---|--:|--:|\n"
+    "| Mon | 4,000 | −38% |\n| Tue | 8,000 | +23% |\n| Thu | 11,300 | +74% |\n\n"
+    "The average is $\\bar{x} = \\tfrac{1}{5}\\sum_i x_i \\approx 6{,}500$ steps."
+)
+
+
+def test_attachments_screenshot(screens_page, fake_llm, scene, screenshot_dir):
+    fake_llm.script(Reply.text(TABLE_ANSWER, delay=0.002))
+    screens_page.goto("/")
+    wait_until_loaded(screens_page)
+    screens_page.set_input_files(
+        "#attach-input",
+        [
+            {"name": "steps-chart.png", "mimeType": "image/png", "buffer": _chart_png()},
+            {"name": "steps.csv", "mimeType": "text/csv", "buffer": b"day,steps\nmon,4000\n"},
+        ],
+    )
+    screens_page.locator("#attachment-tray img").first.wait_for()
+    expect(screens_page.get_by_role("button", name="Send")).to_be_enabled()  # uploads done
+    screens_page.fill("#message-input", "How active was my week?")
+    screens_page.keyboard.press("Enter")
+    screens_page.locator("#messages .msg-assistant table").wait_for()
+    screens_page.locator("#messages .msg-assistant .katex").first.wait_for()
+    screens_page.locator("#stop-button").wait_for(state="hidden")
+
+    assert screens_page.locator("#messages .msg-user img").count() == 1
+    screens_page.screenshot(path=str(screenshot_dir / "attachments.png"))
+    assert (screenshot_dir / "attachments.png").stat().st_size > 10_000
 
 
 def test_sidebar_screenshot(screens_page, scene, screenshot_dir):
