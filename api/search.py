@@ -48,15 +48,20 @@ def _content_match(sid: str, needle: str, depth: int) -> str | None:
     for message in messages[:depth] if depth > 0 else messages:
         if isinstance(message, dict):
             text = message_text(message.get("content"))
-            names = " ".join(
-                str(a.get("filename", ""))
-                for a in message.get("attachments") or ()
-                if isinstance(a, dict)
-            )
-            for found in (text, names):
+            for found in (text, *_file_texts(message)):
                 if needle in found.lower():
                     return snippet(found, needle)
     return None
+
+
+def _file_texts(message: dict[str, Any]) -> list[str]:
+    """What search finds a message's files by: their names, and the start of their text
+    (kept on the message's file parts when it was sent)."""
+    content = message.get("content")
+    parts = [p for p in content if isinstance(p, dict)] if isinstance(content, list) else []
+    read = [str(p.get("text", "")) for p in parts if p.get("type") == "attachment"]
+    shown = [a for a in message.get("attachments") or () if isinstance(a, dict)]
+    return read or [str(a.get("filename", "")) for a in shown]
 
 
 def _messages_of(sid: str, needle: str) -> list | None:

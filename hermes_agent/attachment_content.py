@@ -25,6 +25,7 @@ from hermes_agent.file_types import PDF
 log = logging.getLogger(__name__)
 
 TEXT_CHARS = 100_000
+INDEXED_CHARS = 20_000  # of a file's text, kept with the message for search
 PDF_PAGES = 200
 ATTACHMENT = "attachment"
 
@@ -34,9 +35,28 @@ def user_content(text: str, attachments: list[dict[str, Any]]) -> str | list[dic
     stored = [a for a in attachments if isinstance(a, dict) and "id" in a]
     if not stored:
         return text
-    # `text` is the file's name: state.db's search index takes every part's `text`.
-    parts = ({"type": ATTACHMENT, ATTACHMENT: a, "text": a.get("filename", "")} for a in stored)
+    # A part's `text` is what search finds it by (state.db's index takes every part's `text`):
+    # the file's name, and the start of what can be read of it.
+    parts = ({"type": ATTACHMENT, ATTACHMENT: a, "text": _searchable(a)} for a in stored)
     return [{"type": "text", "text": text}, *parts]
+
+
+def _searchable(described: dict[str, Any]) -> str:
+    from hermes_agent.runtime import attachment_store
+
+    name = str(described.get("filename", ""))
+    store = attachment_store()
+    try:
+        found = store.get(str(described.get("id", "")))
+    except NotFound:
+        return name
+    if found.mime == PDF:
+        body = _pdf_text(store, found)
+    elif found.mime.startswith("text/") or found.mime == "application/json":
+        body = _file_text(store, found)
+    else:
+        return name
+    return f"{name}\n{body.split(chr(10), 1)[-1][:INDEXED_CHARS]}"
 
 
 def expand(

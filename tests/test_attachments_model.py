@@ -133,7 +133,11 @@ def test_text_files_are_inlined_with_their_name(blind, fake):
 
 
 def test_a_pdf_arrives_as_its_text_with_the_page_count(blind, fake):
-    _, sent = turn(blind, fake, "Summarise", [("letter.pdf", pdf_bytes())])
+    sid, sent = turn(blind, fake, "Summarise", [("letter.pdf", pdf_bytes())])
+    found = request(blind.base, "GET", "/api/sessions/search?q=hello%20from%20a%20pdf").json
+    assert [r["session_id"] for r in found["sessions"]] == [sid], "its text is searchable"
+    with SessionDB(blind.root / "hermes-home" / "state.db") as store:
+        assert [m["session_id"] for m in store.search_messages("Hello from a PDF")] == [sid]
     note = last_user_parts(sent)[1]["text"]
     heading = note.splitlines()[0]
     assert heading.startswith("[Attached PDF letter.pdf (attachment:")
