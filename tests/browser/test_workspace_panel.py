@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -209,6 +211,26 @@ def test_a_file_the_agent_writes_is_marked_changed_while_the_turn_runs(
     expect(chat_page.locator("#stop-button")).to_be_hidden(timeout=WAIT)
     expect(report).to_contain_class("is-changed")
     assert chat_page.evaluate("() => window.__sameDocument") is True
+
+
+def test_a_file_written_during_the_turn_by_other_means_is_marked_too(
+    chat_page, chat_server, fake_llm
+):
+    """A command the agent runs writes files the file tools never name: a file shown in the
+    tree and modified since the turn began is marked as well."""
+    sid, root = conversation(chat_server, {"old.txt": "x"})
+    past = time.time() - 3600
+    os.utime(root / "old.txt", (past, past))
+    open_app(chat_page, f"#session={sid}")
+    open_panel(chat_page)
+    fake_llm.script(Reply.text("Running the build " * 10, delay=0.1))
+    say(chat_page, "run the build")
+    expect(chat_page.locator("#stop-button")).to_be_visible()
+    (root / "build.log").write_text("ok\n")  # as `make > build.log` would, mid-turn
+    expect(chat_page.locator("#stop-button")).to_be_hidden(timeout=WAIT)
+
+    expect(entry(chat_page, "build.log")).to_contain_class("is-changed", timeout=WAIT)
+    expect(entry(chat_page, "old.txt")).not_to_contain_class("is-changed")
 
 
 @pytest.mark.parametrize("theme", ["dark", "light"])

@@ -145,7 +145,7 @@ async function refreshChanges(id) {
   }
   if (state.shown !== id) return;
   const paths = changes.files.map((file) => file.path);
-  state.tree.setChanged(paths);
+  state.tree.setChanged(paths, changes.turn_started_at);
   const count = paths.length;
   const when = changes.live ? "this turn" : "the latest turn";
   view.summary.textContent = count ? `${count} file${count === 1 ? "" : "s"} changed in ${when}` : "";

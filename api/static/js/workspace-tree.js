@@ -57,8 +57,13 @@ export class WorkspaceTree {
     }));
   }
 
-  setChanged(paths) {
+  /**
+   * `paths`: the files the agent's file tools wrote; `since`: when the turn began, so a shown
+   * file modified after it (a command the agent ran, say) is marked too.
+   */
+  setChanged(paths, since = null) {
     this.changed = new Set(paths);
+    this.since = since;
     for (const item of this.container.querySelectorAll("li.ws-entry")) this.mark(item);
   }
 
@@ -124,7 +129,7 @@ export class WorkspaceTree {
 
   row(entry, dir) {
     const path = joinPath(dir, entry.name);
-    const item = el("li", { class: `ws-entry is-${entry.kind}`, "data-path": path, "data-kind": entry.kind });
+    const item = el("li", { class: `ws-entry is-${entry.kind}`, "data-path": path, "data-kind": entry.kind, "data-mtime": String(entry.mtime ?? "") });
     const name = el("button", { type: "button", class: "ws-name", text: entry.name, title: describe(entry, path) });
     const row = el("div", { class: "ws-row" }, el("span", { class: "ws-icon", "aria-hidden": "true", text: ICONS[entry.kind] || "·" }), name);
     if (entry.kind === "file" && entry.size !== null) row.append(el("span", { class: "ws-size", text: humanSize(entry.size) }));
@@ -177,7 +182,9 @@ export class WorkspaceTree {
 
   mark(item) {
     const path = item.dataset.path;
-    const changed = this.changed.has(path);
+    const modified = item.dataset.kind === "file" && this.since !== null && this.since !== undefined
+      && Number(item.dataset.mtime) > this.since;
+    const changed = this.changed.has(path) || modified;
     const inside = item.dataset.kind === "dir" && [...this.changed].some((p) => p.startsWith(`${path}/`));
     item.classList.toggle("is-changed", changed);
     item.classList.toggle("has-changes", inside);
