@@ -21,7 +21,7 @@ def server(fake, tmp_path_factory):
     process = ServerProcess(
         tmp_path_factory.mktemp("compression"),
         extra_env=fake_provider_env(
-            fake, HERMES_CONTEXT_LENGTH="4096", HERMES_COMPRESSION_THRESHOLD="0.5"
+            fake, HERMES_CONTEXT_LENGTH="6144", HERMES_COMPRESSION_THRESHOLD="0.5"
         ),
     )
     process.start()

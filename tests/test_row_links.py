@@ -216,7 +216,7 @@ def test_a_compression_in_the_middle_is_continued_without_duplicates(tmp_path, f
             {"role": "user", "content": f"question {i} " + "x" * padding},
             {"role": "assistant", "content": f"answer {i} " + "y" * padding},
         ]
-    settings = {"HERMES_CONTEXT_LENGTH": "4096", "HERMES_COMPRESSION_THRESHOLD": "0.5"}
+    settings = {"HERMES_CONTEXT_LENGTH": "6144", "HERMES_COMPRESSION_THRESHOLD": "0.5"}
     with web_server(tmp_path, fake, **settings) as process:
         old_id = request(
             process.base, "POST", "/api/session/import", {"title": "Long", "messages": history}
