@@ -30,9 +30,11 @@ from api.routes import (
     auth,
     chat,
     health,
+    memory,
     projects,
     sessions,
     settings,
+    skills,
     ui,
     workspace,
 )
@@ -71,7 +73,8 @@ def create_app(bind_host: str | None = None) -> FastAPI:
         swagger_ui_oauth2_redirect_url=None,
         redoc_url=None,
     )
-    for module in (health, auth, sessions, projects, chat, settings, attachments, workspace):
+    routers = (health, auth, sessions, projects, chat, settings, attachments, workspace)
+    for module in (*routers, memory, skills):
         app.include_router(module.router)
     ui.install(app)
     app.add_exception_handler(HermesError, _hermes_error)

@@ -34,15 +34,19 @@ SESSION_ENTRY = re.compile(r"^hermes-[0-9a-z_]{1,64}\.json$")
 FILE_ENTRY = re.compile(r"^attachments/([0-9a-f]{64})/([^/]+)$")
 
 
-async def receive(request: Request) -> IO[bytes]:
-    """The request body in a temporary file (in memory up to 8 MB), rewound."""
+async def receive(request: Request, limit: int = MAX_ARCHIVE_BYTES) -> IO[bytes]:
+    """The request body in a temporary file (in memory up to 8 MB), rewound; PayloadTooLarge
+    as soon as it passes `limit` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"archive too large (limit {limit >> 20} MB)")
     spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - returned
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_ARCHIVE_BYTES:
+        if size > limit:
             spool.close()
-            raise PayloadTooLarge(f"archive too large (limit {MAX_ARCHIVE_BYTES >> 20} MB)")
+            raise PayloadTooLarge(f"archive too large (limit {limit >> 20} MB)")
         spool.write(chunk)
     spool.seek(0)
     return spool

@@ -24,7 +24,9 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Bodies a route streams to disk itself, within its own size limit (never buffered here).
-STREAMED_BODIES = frozenset({"/api/upload", "/api/sessions/import", "/api/workspace/upload"})
+STREAMED_BODIES = frozenset(
+    {"/api/upload", "/api/sessions/import", "/api/workspace/upload", "/api/skills/import"}
+)
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),

@@ -288,6 +288,7 @@ class SettingsView(Reply):
     model_path: str | None
     context_length: int
     llm_titles: bool
+    memory: bool = Field(description="Whether new conversations get the agent's memory.")
     api_key_set: bool
     web_settable: list[str]
     from_environment: list[str] = Field(description="Settings fixed by HERMES_* variables.")
@@ -420,3 +421,70 @@ class Health(Reply):
     active_streams: int
     uptime_seconds: float
     store: StoreHealth
+
+
+# ── memory and skills ────────────────────────────────────────────────────────────────────
+class MemoryFile(Reply):
+    target: Literal["memory", "user"]
+    file: str = Field(description="`MEMORY.md` or `USER.md`.")
+    entries: list[str]
+    text: str = Field(description="The entries joined by lines holding `§`, to edit.")
+    used: int = Field(description="Characters the file holds, separators included.")
+    limit: int = Field(description="Characters the file may hold.")
+
+
+class MemoryView(Reply):
+    enabled: bool = Field(description="The `memory` setting: whether conversations get it.")
+    memory: MemoryFile
+    user: MemoryFile
+
+
+class MemorySaved(MemoryFile):
+    ok: Literal[True]
+
+
+class MemoryCleared(MemoryView):
+    ok: Literal[True]
+
+
+class SkillSummary(Reply):
+    name: str
+    description: str
+    tags: list[str]
+    version: str | None
+    enabled: bool = Field(description="Off: left out of the prompt and of slash commands.")
+    files: list[str] = Field(description="The skill's other files, relative to its folder.")
+
+
+class BrokenSkill(Reply):
+    name: str
+    error: str = Field(description="Why its SKILL.md cannot be read.")
+
+
+class SkillList(Reply):
+    skills: list[SkillSummary] = Field(description="By name, those turned off included.")
+    broken: list[BrokenSkill] = Field(description="Skill folders whose SKILL.md is unreadable.")
+
+
+class SkillDetail(SkillSummary):
+    content: str = Field(description="SKILL.md as it is on disk.")
+    error: str | None = Field(description="Why SKILL.md does not parse, if it does not.")
+
+
+class SkillSaved(Ok):
+    created: bool
+    skill: SkillSummary
+
+
+class SkillSwitched(Ok):
+    name: str
+    enabled: bool
+
+
+class SkillsImported(Reply):
+    imported: list[str] = Field(description="The skills written, by name.")
+    skipped: list[SkippedEntry] = Field(description="Entries or skills not taken, and why.")
+    existing: list[str] = Field(
+        description="Skills skipped only because one of that name is installed (import "
+        "with `overwrite=1` to replace them)."
+    )

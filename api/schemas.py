@@ -8,7 +8,7 @@ Some rules are checked by the handlers, which answer with the messages those cli
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, model_validator
 
@@ -181,6 +181,7 @@ class SettingsUpdate(Body):
     model_path: str | None = Field(None, max_length=1000)
     context_length: WholeNumber = Field(None, ge=512, le=10_000_000, json_schema_extra=_omittable)
     llm_titles: bool = Field(None, json_schema_extra=_omittable)
+    memory: bool = Field(None, json_schema_extra=_omittable)
 
 
 class SideQuestion(SessionRef):
@@ -193,3 +194,36 @@ class BackgroundTask(SessionRef):
 
 class Login(Body):
     password: str = Field(max_length=1000)
+
+
+# ── memory and skills ────────────────────────────────────────────────────────────────────
+MemoryTarget = Literal["memory", "user"]
+SKILL_NAME = {"pattern": "^[a-z0-9][a-z0-9-]{0,63}$"}
+
+
+class MemoryEdit(Body):
+    target: MemoryTarget = Field(description="`memory` (MEMORY.md) or `user` (USER.md).")
+    text: str = Field(
+        max_length=100_000,
+        description="The whole file as the user edited it: entries separated by lines "
+        "holding `§`. Held to the file's limit; keys are masked.",
+    )
+
+
+class MemoryClear(Body):
+    target: MemoryTarget | None = Field(None, description="Leave it out to clear both files.")
+
+
+class SkillRef(Body):
+    name: str = Field(
+        description="The skill's name: lowercase letters, digits and dashes.",
+        json_schema_extra=SKILL_NAME,
+    )
+
+
+class SkillSave(SkillRef):
+    content: str = Field(max_length=100_000, description="The whole SKILL.md; it must parse.")
+
+
+class SkillSwitch(SkillRef):
+    enabled: bool

@@ -28,6 +28,8 @@ from hermes_agent.errors import ToolError
 from hermes_agent.redaction import redact_text
 
 SEPARATOR = "\n§\n"
+# A line holding only `§` (and spaces) separates entries; a `§` within a line is text ("§3").
+_SEPARATOR_LINE = re.compile(r"^[ \t]*§[ \t]*$", re.MULTILINE)
 TARGETS = {"memory": ("MEMORY.md", 2200), "user": ("USER.md", 1375)}
 TITLES = {"memory": "Memory (your notes)", "user": "About the user"}
 # Zero-width and direction controls hide text from the person reading the file.
@@ -54,7 +56,7 @@ class MemoryStore:
 
     def entries(self, target: str) -> list[str]:
         text = self._path(target).read_text(encoding="utf-8") if self._exists(target) else ""
-        return [e.strip() for e in text.split(SEPARATOR.strip()) if e.strip()]
+        return split_entries(text)
 
     def add(self, target: str, content: str) -> Written:
         entry, warning = _checked(content)
@@ -89,7 +91,7 @@ class MemoryStore:
 
     def write_whole(self, target: str, text: str) -> None:
         """Replace a file with text the user edited (their own words: no checks but size)."""
-        entries = [e.strip() for e in text.split(SEPARATOR.strip()) if e.strip()]
+        entries = split_entries(text)
         with self._editing(target) as current:
             current[:] = entries
 
@@ -122,6 +124,11 @@ class MemoryStore:
             atomic_write(path, (text + "\n").encode() if text else b"")
 
 
+def split_entries(text: str) -> list[str]:
+    """The entries of a memory file's text: the parts between lines holding only `§`."""
+    return [e.strip() for e in _SEPARATOR_LINE.split(text) if e.strip()]
+
+
 def _checked(content: object) -> tuple[str, str | None]:
     if not isinstance(content, str) or not content.strip():
         raise ToolError("content must be a non-empty string")
@@ -130,7 +137,7 @@ def _checked(content: object) -> tuple[str, str | None]:
     ):
         raise ToolError("content holds invisible or control characters; write it plainly")
     entry = redact_text(content.strip())
-    if SEPARATOR.strip() in entry.split("\n"):
+    if _SEPARATOR_LINE.search(entry):
         raise ToolError("an entry cannot hold a line with only §, which separates entries")
     warning = None
     if _INSTRUCTION.search(entry):

@@ -9,14 +9,24 @@ skills cost a few lines of prompt each.
 Names are `[a-z0-9-]`, and every file path is confined to its skill's folder: `..`, absolute
 paths and symbolic links are refused before anything is opened, and reads and writes go
 through the file tools' link-refusing opener.
+
+A skill can be turned off: it stays on disk, readable and editable, but is left out of the
+prompt's index and the skill tools' list and cannot be invoked by slash command. The names of
+the skills turned off are kept in `.disabled.json` beside the skills (not inside one, so a
+skill's folder stays pure SKILL.md format and its exports carry no switch), changed under an
+exclusive lock so processes never lose each other's changes.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
+import logging
 import re
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +37,10 @@ from hermes_agent.durable import atomic_write
 from hermes_agent.errors import ToolError
 from hermes_agent.tools import confined
 
+log = logging.getLogger(__name__)
+
 SKILL_FILE = "SKILL.md"
+DISABLED_RECORD = ".disabled.json"
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 MAX_SKILL_BYTES = 100_000
 MAX_DESCRIPTION = 300
@@ -82,26 +95,54 @@ def parse(text: str, folder_name: str) -> Skill:
     )
 
 
+def declared_name(text: str) -> str | None:
+    """The `name` a SKILL.md's front matter gives, if it has readable front matter with one."""
+    match = _FRONT.match(text.replace("\r\n", "\n"))
+    try:
+        meta = yaml.load(match[1], Loader=_YAML_LOADER) if match else None
+    except yaml.YAMLError:
+        return None
+    name = meta.get("name") if isinstance(meta, dict) else None
+    return name if isinstance(name, str) else None
+
+
 class SkillLibrary:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def all(self) -> list[Skill]:
-        """Every readable skill, by name; a broken one is left out (and named by `broken`)."""
+    def all(self, *, include_disabled: bool = False) -> list[Skill]:
+        """Every readable skill, by name; a broken one is left out (and named by `broken`),
+        and so is one turned off, unless `include_disabled`."""
         skills = []
+        off = set() if include_disabled else self.disabled()
         for name in self._names():
+            if name in off:
+                continue
             try:
                 skills.append(self.get(name))
             except ToolError:
                 continue
         return skills
 
+    def broken(self) -> list[tuple[str, str]]:
+        """(name, what is wrong) of every skill folder whose SKILL.md cannot be read."""
+        found = []
+        for name in self._names():
+            try:
+                parse(self.read(name), name)
+            except ToolError as exc:
+                found.append((name, str(exc)))
+        return found
+
     def summaries(self) -> list[Skill]:
         """Every readable skill's front matter (no files), re-read only when its SKILL.md
         changed: the index of a new conversation's prompt stats the files, no more."""
         seen = _SUMMARIES.setdefault(self.folder, {})
         found = []
+        off = self.disabled()
         for name in self._names():
+            if name in off:
+                continue
             try:
                 info = (self.folder / name / SKILL_FILE).lstat()
             except OSError:
@@ -122,7 +163,14 @@ class SkillLibrary:
         files = tuple(sorted(f for f in self._files(name) if f != SKILL_FILE))
         return Skill(skill.name, skill.description, skill.version, skill.tags, skill.body, files)
 
+    def files(self, name: str) -> list[str]:
+        """The skill's files, SKILL.md included, relative to its folder, by path."""
+        return sorted(self._files(_checked_name(name)))
+
     def read(self, name: str, file_path: str = SKILL_FILE) -> str:
+        return self.read_bytes(name, file_path).decode("utf-8", errors="replace")
+
+    def read_bytes(self, name: str, file_path: str = SKILL_FILE) -> bytes:
         parts = self._parts(name, file_path)
         try:
             with confined.open_file(self.folder, parts) as f:
@@ -133,7 +181,7 @@ class SkillLibrary:
             raise ToolError(f"{file_path} in skill {name!r} is a symbolic link") from None
         if len(data) > MAX_SKILL_BYTES:
             raise ToolError(f"{file_path} is over {MAX_SKILL_BYTES:,} bytes")
-        return data.decode("utf-8", errors="replace")
+        return data
 
     def write(self, name: str, file_path: str, text: str) -> None:
         """Write a file of skill `name` (created with its folder); SKILL.md must parse."""
@@ -151,10 +199,57 @@ class SkillLibrary:
             raise ToolError(f"{file_path} in skill {name!r} goes through a symbolic link") from None
 
     def delete(self, name: str) -> None:
-        folder = self.folder / _checked_name(name)
-        if folder.is_symlink() or not folder.is_dir():
+        """Remove the skill's folder; its switch is forgotten, so a new one by that name is on."""
+        if not self.exists(name):
             raise ToolError(f"no skill named {name!r}")
-        shutil.rmtree(folder)
+        shutil.rmtree(self.folder / name)
+        with self._disabled_names() as off:
+            off.discard(name)
+
+    def exists(self, name: str) -> bool:
+        """Whether skill `name` has a folder (a real one, not a link); refuses bad names."""
+        folder = self.folder / _checked_name(name)
+        return folder.is_dir() and not folder.is_symlink()
+
+    # -- on and off ------------------------------------------------------------------------
+
+    def disabled(self) -> set[str]:
+        """The names of the skills turned off."""
+        try:
+            names = json.loads((self.folder / DISABLED_RECORD).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return set()
+        except (OSError, ValueError) as exc:
+            log.warning("%s is unreadable, so every skill counts as on: %s", DISABLED_RECORD, exc)
+            return set()
+        return {n for n in names if isinstance(n, str)} if isinstance(names, list) else set()
+
+    def enabled(self, name: str) -> bool:
+        return _checked_name(name) not in self.disabled()
+
+    def set_enabled(self, name: str, enabled: bool) -> None:
+        """Turn skill `name` on or off; it stays on disk either way."""
+        if not self.exists(name):
+            raise ToolError(f"no skill named {name!r}")
+        with self._disabled_names() as off:
+            if enabled:
+                off.discard(name)
+            else:
+                off.add(name)
+
+    @contextlib.contextmanager
+    def _disabled_names(self) -> Iterator[set[str]]:
+        """The names turned off, to change in the block; written back if they changed.
+        Held under the skills folder's lock, and re-read under it."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.folder / ".lock", "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            before = self.disabled()
+            names = set(before)
+            yield names
+            if names != before:
+                data = json.dumps(sorted(names), indent=2).encode()
+                atomic_write(self.folder / DISABLED_RECORD, data)
 
     def install(self, source: Path, *, overwrite: bool = False) -> Skill:
         """Copy a skill folder in (its name from its folder); refuses links and bad SKILL.md."""
@@ -177,7 +272,7 @@ class SkillLibrary:
         return sorted(
             p.name
             for p in self.folder.iterdir()
-            if NAME.match(p.name) and p.is_dir() and not p.is_symlink()
+            if NAME.fullmatch(p.name) and p.is_dir() and not p.is_symlink()
         )
 
     def _files(self, name: str) -> list[str]:
@@ -199,7 +294,7 @@ class SkillLibrary:
 
 
 def _checked_name(name: object) -> str:
-    if not isinstance(name, str) or not NAME.match(name):
+    if not isinstance(name, str) or not NAME.fullmatch(name):
         raise ToolError("a skill's name is lowercase letters, digits and dashes (up to 64)")
     return name
 
@@ -259,7 +354,7 @@ def invoked_skill(text: str, library: SkillLibrary) -> str | None:
     match = _INVOCATION.match(text.strip())
     if match is None or not (library.folder / match[1] / SKILL_FILE).is_file():
         return None
-    return match[1]
+    return match[1] if match[1] not in library.disabled() else None
 
 
 def with_skill(content: str | list, library: SkillLibrary) -> str | list:

@@ -40,12 +40,15 @@ def _library() -> SkillLibrary:
 
 
 def _list(args: argparse.Namespace) -> int:
-    skills = [s for s in _library().all() if not args.tag or args.tag in s.tags]
+    library = _library()
+    skills = [s for s in library.all(include_disabled=True) if not args.tag or args.tag in s.tags]
+    off = library.disabled()
     if not skills:
         print("No skills installed." if not args.tag else f"No skill has the tag {args.tag!r}.")
     for skill in skills:
         tags = f"  [{', '.join(skill.tags)}]" if skill.tags else ""
-        print(f"{skill.name:24}  {skill.description}{tags}")
+        state = "  (off)" if skill.name in off else ""
+        print(f"{skill.name:24}  {skill.description}{tags}{state}")
     return 0
 
 

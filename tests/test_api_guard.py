@@ -39,12 +39,22 @@ OTHER_POST_ROUTES = [
     "/api/settings",
     "/api/auth/login",
     "/api/auth/password",
+    "/api/memory",
+    "/api/memory/clear",
+    "/api/skill/save",
+    "/api/skill/delete",
+    "/api/skill/enable",
 ]
 # Routes that take no body at all (a body sent anyway is ignored).
 BODYLESS_POST_ROUTES = ["/api/settings/test", "/api/auth/logout"]
-# Routes whose body is a multipart form (tests/test_attachments_api.py and
-# tests/test_workspace_api.py cover them; the second takes a zip).
-MULTIPART_POST_ROUTES = ["/api/upload", "/api/sessions/import", "/api/workspace/upload"]
+# Routes whose body is a multipart form or a raw zip (tests/test_attachments_api.py,
+# tests/test_workspace_api.py and tests/test_skills_api.py cover them).
+MULTIPART_POST_ROUTES = [
+    "/api/upload",
+    "/api/sessions/import",
+    "/api/workspace/upload",
+    "/api/skills/import",
+]
 ATTACHMENT_ROUTES = ["/api/attachment/{attachment_id}", "/api/attachment/{attachment_id}/thumbnail"]
 POST_ROUTES = sorted([*POST_ROUTES_WITH_ID, *OTHER_POST_ROUTES])
 GET_ROUTES = sorted(
@@ -61,6 +71,10 @@ GET_ROUTES = sorted(
         "/api/settings",
         "/api/models",
         "/api/auth/status",
+        "/api/memory",
+        "/api/skills",
+        "/api/skill",
+        "/api/skill/export",
     ]
 )
 
@@ -167,6 +181,11 @@ def test_cross_origin_post_is_403_and_changes_nothing(cleanup_test_sessions):
         "/api/auth/login": {"password": "x"},
         "/api/auth/password": {"new": "a password from elsewhere"},
         "/api/auth/logout": {},
+        "/api/memory": {"target": "user", "text": "evil"},
+        "/api/memory/clear": {},
+        "/api/skill/save": {"name": "evil", "content": "---\nname: evil\n---\n"},
+        "/api/skill/delete": {"name": "commit-message"},
+        "/api/skill/enable": {"name": "commit-message", "enabled": False},
     }
     assert sorted(bodies) == sorted([*POST_ROUTES, *BODYLESS_POST_ROUTES])
     for path, body in bodies.items():
@@ -238,7 +257,7 @@ def test_unknown_route_is_404_json(method, path):
     assert_json_error(reply, 404, "not found")
 
 
-BOTH_METHODS = {"/api/chat/cancel", "/api/settings"}
+BOTH_METHODS = {"/api/chat/cancel", "/api/settings", "/api/memory"}
 
 
 @pytest.mark.parametrize("path", sorted(set(POST_ROUTES) - BOTH_METHODS))
@@ -307,6 +326,11 @@ WRONG_TYPES = [
     ("/api/projects/create", {"name": ["x"]}),
     ("/api/projects/rename", {"project_id": 5, "name": "x"}),
     ("/api/projects/delete", {"project_id": None}),
+    ("/api/memory", {"target": "user", "text": ["x"]}),
+    ("/api/memory/clear", {"target": 1}),
+    ("/api/skill/save", {"name": "x", "content": None}),
+    ("/api/skill/delete", {"name": ["x"]}),
+    ("/api/skill/enable", {"name": "x", "enabled": "yes"}),
 ]
 
 

@@ -83,6 +83,16 @@ def test_writers_in_several_processes_lose_nothing(tmp_path):
     assert sorted(entries) == sorted(f"w{n}-{i}" for n in range(4) for i in range(15))
 
 
+def test_a_section_sign_inside_a_line_is_text_not_a_separator(store, tmp_path):
+    store.add("memory", "Tax rules: see §3 of the guide.")
+    store.write_whole("user", "Reads §§ in contracts.\n §  \nSecond entry.")
+    assert store.entries("memory") == ["Tax rules: see §3 of the guide."]
+    assert store.entries("user") == ["Reads §§ in contracts.", "Second entry."]
+    assert (tmp_path / "memories" / "USER.md").read_text() == (
+        "Reads §§ in contracts.\n§\nSecond entry.\n"
+    )
+
+
 def test_an_unknown_target_is_refused(store):
     with pytest.raises(ToolError, match="target must be one of"):
         store.add("secrets", "x")

@@ -33,6 +33,7 @@ WEB_SETTABLE = (
     "model_path",
     "context_length",
     "llm_titles",
+    "memory",
 )
 
 

@@ -65,6 +65,7 @@ def test_every_success_reply_names_its_media_type_and_shape(schema):
         ("/api/chat/stream", {"text/event-stream"}),
         ("/api/session/export", {"application/json", "text/markdown"}),
         ("/api/sessions/export", {"application/zip"}),
+        ("/api/skill/export", {"application/zip"}),
         ("/api/session", {"application/json"}),
         (
             "/api/workspace/file",
@@ -108,6 +109,11 @@ def test_every_operation_lists_the_errors_any_request_can_meet_with_the_error_sc
         ("POST /api/auth/login", {"429"}),
         ("POST /api/auth/password", {"409", "429"}),
         ("GET /api/models", {"502"}),
+        ("GET /api/skill", {"404"}),
+        ("GET /api/skill/export", {"404"}),
+        ("POST /api/skill/delete", {"404"}),
+        ("POST /api/skill/enable", {"404"}),
+        ("POST /api/skills/import", {"413"}),
         ("POST /api/settings/test", {"502"}),
     ],
 )

@@ -86,6 +86,11 @@ WORKSPACE_OPERATIONS = [
     "/api/workspace/upload",
     # A schema says "binary", not "a zip archive": bytes that are not one get a 400.
     "/api/sessions/import",
+    "/api/skills/import",
+    # Whether a text fits its memory file (the limit depends on the target and on how the
+    # text falls into entries) and whether a SKILL.md parses are facts about the content.
+    "/api/memory",
+    "/api/skill/save",
 ]
 
 

@@ -1,9 +1,12 @@
 // The settings dialog: provider, base URL, model (with the provider's list), a write-only
-// API key, a connection test, the web UI password, and the colour theme.
+// API key, a connection test, the web UI password, the colour theme, and the buttons that
+// open the Memory and Skills pages.
 import { get, post } from "./api.js";
 import { clear, el, notify, showResult } from "./dom.js";
+import { initMemoryPage } from "./memory-page.js";
 import { forgetModels, modelName } from "./model-picker.js";
 import { initPasswordSection, refreshPasswordSection } from "./password.js";
+import { initSkillsPage } from "./skills-page.js";
 import { savedTheme, setTheme } from "./theme.js";
 
 // The provider fields the dialog edits; others stay as config.yaml has them.
@@ -28,6 +31,8 @@ export function initSettings() {
     radio.addEventListener("change", () => setTheme(radio.value));
   }
   initPasswordSection();
+  initMemoryPage();
+  initSkillsPage();
 }
 
 async function open() {
