@@ -105,3 +105,24 @@ def test_a_skill_invoked_by_slash_command_reaches_the_model_and_the_transcript_k
 
     plain = turn(server, fake, new(server), "/not-a-skill hello", Reply.text("Hm."))
     assert plain[0]["messages"][-1]["content"] == "/not-a-skill hello"
+
+
+def test_recall_from_the_web_finds_a_conversation_held_in_a_chat_app(server, fake):
+    from hermes_state import SessionDB
+
+    with SessionDB(db_path=server.root / "hermes-home" / "state.db") as db:  # as the gateway does
+        db.create_session("tg-roof", source="telegram")
+        db.set_session_title("tg-roof", "Roof repairs")
+        db.append_message("tg-roof", "user", "Let's go with slate tiles for the roof.")
+        db.append_message("tg-roof", "assistant", "Slate it is.")
+    sent = turn(
+        server,
+        fake,
+        new(server),
+        "What did we decide about the roof?",
+        Reply.tool_calls([("session_search", {"query": "slate tiles"})]),
+        Reply.text("You chose slate."),
+    )
+    found = sent[1]["messages"][-1]["content"]
+    assert found.startswith("1. “Roof repairs” (telegram, ")
+    assert "slate" in found.lower()
