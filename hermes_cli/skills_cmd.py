@@ -31,6 +31,14 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     remove = actions.add_parser("remove", help="delete a skill")
     remove.add_argument("name")
     remove.set_defaults(run=_remove)
+    for action, enabled in (("enable", True), ("disable", False)):
+        switch = actions.add_parser(
+            action,
+            help=f"{'put a skill back in' if enabled else 'leave a skill out of'} the agent's "
+            "prompt and slash commands (it stays installed)",
+        )
+        switch.add_argument("name")
+        switch.set_defaults(run=_switch, enabled=enabled)
 
 
 def _library() -> SkillLibrary:
@@ -64,6 +72,12 @@ def _show(args: argparse.Namespace) -> int:
 def _install(args: argparse.Namespace) -> int:
     skill = _library().install(args.path.expanduser(), overwrite=args.force)
     print(f"Installed {skill.name}: {skill.description}")
+    return 0
+
+
+def _switch(args: argparse.Namespace) -> int:
+    _library().set_enabled(args.name, args.enabled)
+    print(f"{'Enabled' if args.enabled else 'Disabled'} {args.name}.")
     return 0
 
 

@@ -195,5 +195,10 @@ def test_the_skills_command_installs_lists_shows_and_removes(tmp_path):
     listed = hermes("list", "--tag", "git").stdout
     assert listed.startswith("commit-message") and "[git, writing]" in listed
     assert "2. Say what changed" in hermes("show", "commit-message").stdout
+    assert hermes("disable", "commit-message").stdout == "Disabled commit-message.\n"
+    assert "(off)" in hermes("list").stdout
+    assert hermes("enable", "commit-message").returncode == 0
+    assert "(off)" not in hermes("list").stdout
+    assert "no skill named" in hermes("disable", "nothing-here").stderr
     assert hermes("remove", "commit-message").returncode == 0
     assert hermes("show", "commit-message").returncode == 1

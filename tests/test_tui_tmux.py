@@ -190,3 +190,23 @@ def test_attach_in_the_terminal_sends_the_file_with_the_next_message(terminal, f
     parts = fake.requests[-1]["messages"][-1]["content"]
     assert parts[0] == {"type": "text", "text": "When does the ferry leave?"}
     assert "Ferry leaves at 07:40 from Cais do Sodré." in parts[1]["text"]
+
+
+def test_a_skill_is_invoked_by_its_slash_command_in_the_terminal(terminal, fake, tmp_path):
+    skill = tmp_path / "home" / "skills" / "haiku"
+    skill.mkdir(parents=True)
+    (skill / "SKILL.md").write_text(
+        "---\nname: haiku\ndescription: Answer in a haiku.\n---\n5-7-5.\n"
+    )
+    fake.script(Reply.text("Frogs leap, ponds ripple", delay=0.01))
+    terminal.start("skill")
+    terminal.wait_for("/help for commands")
+
+    terminal.type("/haiku about frogs", "Enter")
+    terminal.wait_for("Frogs leap, ponds ripple")
+    terminal.type("/quit", "Enter")
+    assert terminal.exit_status() == 0
+
+    parts = fake.requests[-1]["messages"][-1]["content"]
+    assert parts[0]["text"] == "/haiku about frogs"
+    assert "5-7-5." in parts[1]["text"]
