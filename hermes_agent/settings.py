@@ -101,6 +101,11 @@ class Settings(BaseModel):
     trusted_proxies: tuple[str, ...] = Field(
         (), description="Addresses or networks of reverse proxies whose X-Forwarded-* we believe."
     )
+    web_allowed_hosts: tuple[str, ...] = Field(
+        (),
+        description="Hosts on the user's own machine or network that web_fetch may read "
+        "(every other private address is refused).",
+    )
     memory: bool = Field(
         True, description="Keep and show the agent's memory (MEMORY.md, USER.md) in prompts."
     )
@@ -193,9 +198,17 @@ ENV_KEYS = {
     "HERMES_TRUSTED_PROXIES": "trusted_proxies",
     "HERMES_VISION_MODELS": "vision_models",
     "HERMES_MEMORY": "memory",
+    "HERMES_WEB_ALLOWED_HOSTS": "web_allowed_hosts",
 }
 LIST_FIELDS = frozenset(
-    {"enabled_tools", "terminal_allowlist", "allowed_hosts", "trusted_proxies", "vision_models"}
+    {
+        "enabled_tools",
+        "terminal_allowlist",
+        "allowed_hosts",
+        "trusted_proxies",
+        "vision_models",
+        "web_allowed_hosts",
+    }
 )
 
 

@@ -29,6 +29,7 @@ ALL_TOOLS = (
     "skill_manage",
     "terminal",
     "todo",
+    "web_fetch",
 )
 
 

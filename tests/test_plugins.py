@@ -56,6 +56,7 @@ BUILTIN_TOOLS = [
     "skill_manage",
     "terminal",
     "todo",
+    "web_fetch",
 ]
 
 

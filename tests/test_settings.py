@@ -39,6 +39,7 @@ BUILTIN_TOOLS = (
     "skill_manage",
     "terminal",
     "todo",
+    "web_fetch",
 )
 
 
@@ -154,6 +155,7 @@ def test_every_hermes_environment_variable_is_parsed(home):
         "HERMES_TRUSTED_PROXIES": "10.0.0.0/8, ::1",
         "HERMES_VISION_MODELS": "gpt-4o*, my-vlm",
         "HERMES_MEMORY": "false",
+        "HERMES_WEB_ALLOWED_HOSTS": "nas.lan, 192.168.1.20",
     }
     assert set(env) == set(ENV_KEYS), "a new environment variable needs a case here"
     settings = load_settings(env_for(home, **env))
@@ -176,6 +178,7 @@ def test_every_hermes_environment_variable_is_parsed(home):
         "llm_titles": False,
         "allowed_hosts": ("hermes.lan", "*.tail.test", "[::1]:8787"),
         "trusted_proxies": ("10.0.0.0/8", "::1"),
+        "web_allowed_hosts": ("nas.lan", "192.168.1.20"),
         "memory": False,
         "vision_models": ("gpt-4o*", "my-vlm"),
     }
