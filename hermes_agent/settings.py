@@ -46,7 +46,7 @@ DEFAULT_ALLOWLIST = ("ls", "pwd", "echo", "date", "whoami", "uname", "du", "wc",
 # Where the agent works when no directory was chosen: outside the Hermes home (which the file
 # tools refuse to touch, since it holds the settings and keys) and easy to find.
 DEFAULT_WORKSPACE = Path("~/HermesWorkspace")
-SECRET_FIELDS = frozenset({"api_key"})
+SECRET_FIELDS = frozenset({"api_key", "web_search_key"})
 # A DNS name (optionally `*.`-prefixed for subdomains) or an IP literal, with an optional port.
 _HOST_NAME = re.compile(
     r"(\*\.)?[A-Za-z0-9._-]{1,253}(:\d{1,5})?"
@@ -106,6 +106,13 @@ class Settings(BaseModel):
         description="Hosts on the user's own machine or network that web_fetch may read "
         "(every other private address is refused).",
     )
+    web_search_backend: Literal["", "searxng", "brave", "tavily"] = Field(
+        "", description="Where web_search asks: searxng, brave or tavily; off when empty."
+    )
+    web_search_url: str | None = Field(
+        None, description="The search service's address (required for SearXNG)."
+    )
+    web_search_key: str | None = Field(None, description="The API key for Brave or Tavily.")
     memory: bool = Field(
         True, description="Keep and show the agent's memory (MEMORY.md, USER.md) in prompts."
     )
@@ -199,6 +206,9 @@ ENV_KEYS = {
     "HERMES_VISION_MODELS": "vision_models",
     "HERMES_MEMORY": "memory",
     "HERMES_WEB_ALLOWED_HOSTS": "web_allowed_hosts",
+    "HERMES_WEB_SEARCH_BACKEND": "web_search_backend",
+    "HERMES_WEB_SEARCH_URL": "web_search_url",
+    "HERMES_WEB_SEARCH_KEY": "web_search_key",
 }
 LIST_FIELDS = frozenset(
     {

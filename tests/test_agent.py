@@ -30,6 +30,7 @@ ALL_TOOLS = (
     "terminal",
     "todo",
     "web_fetch",
+    "web_search",
 )
 
 

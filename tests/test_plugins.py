@@ -57,6 +57,7 @@ BUILTIN_TOOLS = [
     "terminal",
     "todo",
     "web_fetch",
+    "web_search",
 ]
 
 

@@ -40,6 +40,7 @@ BUILTIN_TOOLS = (
     "terminal",
     "todo",
     "web_fetch",
+    "web_search",
 )
 
 
@@ -156,6 +157,9 @@ def test_every_hermes_environment_variable_is_parsed(home):
         "HERMES_VISION_MODELS": "gpt-4o*, my-vlm",
         "HERMES_MEMORY": "false",
         "HERMES_WEB_ALLOWED_HOSTS": "nas.lan, 192.168.1.20",
+        "HERMES_WEB_SEARCH_BACKEND": "searxng",
+        "HERMES_WEB_SEARCH_URL": "http://search.lan:8888",
+        "HERMES_WEB_SEARCH_KEY": "brave-key-123",
     }
     assert set(env) == set(ENV_KEYS), "a new environment variable needs a case here"
     settings = load_settings(env_for(home, **env))
@@ -179,6 +183,9 @@ def test_every_hermes_environment_variable_is_parsed(home):
         "allowed_hosts": ("hermes.lan", "*.tail.test", "[::1]:8787"),
         "trusted_proxies": ("10.0.0.0/8", "::1"),
         "web_allowed_hosts": ("nas.lan", "192.168.1.20"),
+        "web_search_backend": "searxng",
+        "web_search_url": "http://search.lan:8888",
+        "web_search_key": "brave-key-123",
         "memory": False,
         "vision_models": ("gpt-4o*", "my-vlm"),
     }
