@@ -13,13 +13,13 @@ from typing import Any
 
 from hermes_agent.errors import NotFound, ToolError
 from hermes_agent.redaction import redact
-from hermes_agent.skills import SKILL_FILE, Skill, SkillLibrary, install_bundled, parse
+from hermes_agent.skills import SKILL_FILE, Skill, SkillLibrary, ensure_bundled, parse
 from hermes_agent.tools.skill_tools import skill_library
 
 
 def library() -> SkillLibrary:
     skills = skill_library()
-    install_bundled(skills)
+    ensure_bundled(skills)
     return skills
 
 

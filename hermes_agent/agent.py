@@ -68,12 +68,12 @@ def standing_for(settings: Settings) -> StandingContext:
     """Memory (unless the settings turn it off) and skills, from the Hermes home."""
     from hermes_agent.memory import MemoryStore
     from hermes_agent.settings import hermes_home
-    from hermes_agent.skills import SkillLibrary, install_bundled
+    from hermes_agent.skills import SkillLibrary, ensure_bundled
 
     home = hermes_home()
     memory = MemoryStore(home / "memories") if settings.memory else None
     skills = SkillLibrary(home / "skills")
-    install_bundled(skills)
+    ensure_bundled(skills)
     return StandingContext(memory, skills)
 
 

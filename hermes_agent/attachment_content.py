@@ -15,7 +15,9 @@ Each names the file as `attachment:<id>`, the path the file tools read it by (an
 from __future__ import annotations
 
 import base64
+import functools
 import logging
+from pathlib import Path
 from typing import Any
 
 from hermes_agent.attachments import Attachment, AttachmentStore
@@ -51,9 +53,9 @@ def _searchable(described: dict[str, Any]) -> str:
     except NotFound:
         return name
     if found.mime == PDF:
-        body = _pdf_text(store, found)
+        body = _pdf_text(store.path(found.id), found)
     elif found.mime.startswith("text/") or found.mime == "application/json":
-        body = _file_text(store, found)
+        body = _file_text(store.path(found.id), found)
     else:
         return name
     return f"{name}\n{body.split(chr(10), 1)[-1][:INDEXED_CHARS]}"
@@ -90,9 +92,9 @@ def _expanded(part: Any, store: AttachmentStore, sees_images: bool) -> list[dict
     if found.is_image:
         return _picture(store, found, sees_images)
     if found.mime == PDF:
-        return [_text(_pdf_text(store, found))]
+        return [_text(_pdf_text(store.path(found.id), found))]
     if found.mime.startswith("text/") or found.mime == "application/json":
-        return [_text(_file_text(store, found))]
+        return [_text(_file_text(store.path(found.id), found))]
     return [_text(f"[Attached file {name} ({found.mime}, {found.size} bytes, {_ref(found)})]")]
 
 
@@ -124,8 +126,11 @@ def _unseen(found: Attachment) -> str:
     )
 
 
-def _file_text(store: AttachmentStore, found: Attachment) -> str:
-    with open(store.path(found.id), encoding="utf-8", errors="replace") as f:
+# A file's id is the hash of its bytes, so what was read of it never changes: the history
+# sends every attachment again with each turn, and a PDF is parsed once, not every turn.
+@functools.lru_cache(maxsize=64)
+def _file_text(path: Path, found: Attachment) -> str:
+    with open(path, encoding="utf-8", errors="replace") as f:
         text = f.read(TEXT_CHARS + 1)
     cut = len(text) > TEXT_CHARS
     note = f" (cut at {TEXT_CHARS:,} characters)" if cut else ""
@@ -133,12 +138,13 @@ def _file_text(store: AttachmentStore, found: Attachment) -> str:
     return _enclosed(heading, text[:TEXT_CHARS], found)
 
 
-def _pdf_text(store: AttachmentStore, found: Attachment) -> str:
+@functools.lru_cache(maxsize=64)
+def _pdf_text(path: Path, found: Attachment) -> str:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
     try:
-        reader = PdfReader(store.path(found.id))
+        reader = PdfReader(path)
         pages = len(reader.pages)
         text = "\n\n".join((page.extract_text() or "").strip() for page in reader.pages[:PDF_PAGES])
     except (PdfReadError, ValueError, KeyError, OSError) as exc:

@@ -313,6 +313,17 @@ BUNDLED = Path(__file__).parent / "bundled_skills"
 BUNDLED_RECORD = ".bundled.json"
 
 
+_PROVIDED: set[Path] = set()
+
+
+def ensure_bundled(library: SkillLibrary) -> None:
+    """`install_bundled` once per process and folder: every new agent and the skills page
+    ask for it, and only a new version of the project brings anything new."""
+    if library.folder not in _PROVIDED:
+        install_bundled(library)
+        _PROVIDED.add(library.folder)
+
+
 def install_bundled(library: SkillLibrary, source: Path = BUNDLED) -> list[str]:
     """Put the skills that ship with the project into `library`, never over the user's: one
     the user deleted stays deleted, one they edited stays theirs, and one left untouched is

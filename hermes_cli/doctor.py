@@ -121,12 +121,16 @@ def _integrity(path: Path) -> Finding:
 
 def _restored_labels(path: Path) -> set[str]:
     """Copies already recovered, from state_meta; none when state.db cannot be read."""
+    from hermes_state.salvage import RESTORED_PREFIX
+
     if not path.exists():
         return set()
     try:
         with _read_only(path) as conn:
-            rows = conn.execute("SELECT key FROM state_meta WHERE key LIKE 'restored:%'")
-            return {key.removeprefix("restored:") for (key,) in rows}
+            rows = conn.execute(
+                "SELECT key FROM state_meta WHERE key LIKE ?", (RESTORED_PREFIX + "%",)
+            )
+            return {key.removeprefix(RESTORED_PREFIX) for (key,) in rows}
     except sqlite3.DatabaseError:
         return set()
 

@@ -126,8 +126,11 @@ def restored(store: Any, copy: Path) -> bool:
     return store.get_meta(_restored_key(copy.name)) is not None
 
 
+RESTORED_PREFIX = "restored:"  # + a copy's file name: a state_meta key, once it was recovered
+
+
 def _restored_key(label: str) -> str:
-    return f"restored:{label}"
+    return RESTORED_PREFIX + label
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,27 @@ class Approver:
         return self.answer
 
 
+# Every built-in tool, in the order the installed entry points offer them: each test that
+# checks the default tool list compares with this one.
+BUILTIN_TOOLS = (
+    "read_file",
+    "write_file",
+    "edit_file",
+    "list_dir",
+    "search_files",
+    "save_attachment",
+    "memory",
+    "session_search",
+    "skills_list",
+    "skill_view",
+    "skill_manage",
+    "terminal",
+    "todo",
+    "web_fetch",
+    "web_search",
+)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -14,24 +14,7 @@ from hermes_agent.tools.registry import tools_named
 from hermes_agent.turn import TurnEvents
 from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.fakes.turn_events import RecordingEvents
-
-ALL_TOOLS = (
-    "read_file",
-    "write_file",
-    "edit_file",
-    "list_dir",
-    "search_files",
-    "save_attachment",
-    "memory",
-    "session_search",
-    "skills_list",
-    "skill_view",
-    "skill_manage",
-    "terminal",
-    "todo",
-    "web_fetch",
-    "web_search",
-)
+from tests.support import BUILTIN_TOOLS
 
 
 @pytest.fixture
@@ -42,7 +25,7 @@ def fake():
 
 def make_agent(fake, workspace, **kwargs) -> AIAgent:
     provider = OpenAICompatProvider(fake.base_url, "test-key", timeout=10, max_retries=0)
-    kwargs.setdefault("tools", tools_named(ALL_TOOLS))
+    kwargs.setdefault("tools", tools_named(BUILTIN_TOOLS))
     kwargs.setdefault("approval", ApprovalPolicy("off"))
     return AIAgent(provider, model="fake-model", workspace=workspace, **kwargs)
 

@@ -21,6 +21,7 @@ from hermes_state import SessionDB
 from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.gateway_support import GatewayProcess
 from tests.support import (
+    BUILTIN_TOOLS,
     REPO_ROOT,
     SECRET_ENV_PREFIXES,
     ServerProcess,
@@ -42,23 +43,6 @@ ECHO = (
     "elsewhere = hermes_echo_plugin.store:STORE\n",
 )
 BROKEN = ("hermes-broken-plugin", "[hermes_station.tools]\nbroken = hermes_broken_plugin:TOOLS\n")
-BUILTIN_TOOLS = [
-    "read_file",
-    "write_file",
-    "edit_file",
-    "list_dir",
-    "search_files",
-    "save_attachment",
-    "memory",
-    "session_search",
-    "skills_list",
-    "skill_view",
-    "skill_manage",
-    "terminal",
-    "todo",
-    "web_fetch",
-    "web_search",
-]
 
 
 def installed(root: Path, *plugins: tuple[str, str]) -> str:

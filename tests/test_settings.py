@@ -22,26 +22,7 @@ from hermes_agent.settings import (
     load_settings,
     set_config_value,
 )
-from tests.support import REPO_ROOT
-
-# Every installed tool is enabled by default; in the test environment those are the built-ins.
-BUILTIN_TOOLS = (
-    "read_file",
-    "write_file",
-    "edit_file",
-    "list_dir",
-    "search_files",
-    "save_attachment",
-    "memory",
-    "session_search",
-    "skills_list",
-    "skill_view",
-    "skill_manage",
-    "terminal",
-    "todo",
-    "web_fetch",
-    "web_search",
-)
+from tests.support import BUILTIN_TOOLS, REPO_ROOT
 
 
 @pytest.fixture
@@ -69,6 +50,7 @@ def test_defaults_use_the_local_provider_and_its_model(home):
     assert settings.api_key is None
     assert settings.base_url is None
     assert settings.approval_mode == "ask"
+    # every installed tool is enabled by default; in the test environment, the built-ins
     assert settings.enabled_tools == BUILTIN_TOOLS
     assert settings.terminal_allowlist == DEFAULT_ALLOWLIST
     assert settings.context_length == 8192
