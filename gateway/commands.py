@@ -17,6 +17,7 @@ from gateway.events import GROUP, Command
 from gateway.platforms.base import Channel
 from hermes_agent import history
 from hermes_agent.errors import NotFound
+from hermes_agent.tools.skill_tools import invokes_skill
 from hermes_state.messages import content_text
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ Handler = Callable[["GatewayRunner", "Chat", str, Channel], Awaitable[None]]
 
 async def run(runner: GatewayRunner, chat: Chat, command: Command, channel: Channel) -> None:
     handler = HANDLERS.get(command.name)
-    if handler is None and _is_skill(command.name):
+    if handler is None and invokes_skill(f"/{command.name}"):
         # `/<skill> [request]`: the turn gets the skill's instructions (see hermes_agent.skills)
         await runner.answer(chat, f"/{command.name} {command.argument}".strip(), channel)
         return
@@ -85,13 +86,6 @@ async def run(runner: GatewayRunner, chat: Chat, command: Command, channel: Chan
         await channel.send(NO_STORE)
         return
     await handler(runner, chat, command.argument, channel)
-
-
-def _is_skill(name: str) -> bool:
-    from hermes_agent.skills import invoked_skill
-    from hermes_agent.tools.skill_tools import skill_library
-
-    return invoked_skill(f"/{name}", skill_library()) is not None
 
 
 async def _help(runner: GatewayRunner, chat: Chat, arg: str, channel: Channel) -> None:

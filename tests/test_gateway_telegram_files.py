@@ -226,3 +226,14 @@ def test_in_a_group_a_photo_is_answered_when_its_caption_mentions_the_bot(tg, ll
     assert caption == {"type": "text", "text": "what is this?"}
     assert image_bytes(picture) == image
     assert tg.messages(group)[0].reply_to == tg.message_id_of(asked)
+
+
+def test_a_strangers_file_is_never_downloaded_or_stored(tg, llm, gateway):
+    stranger = 9999
+    requests, downloads = len(llm.requests), len(tg.calls("getFile"))
+    before = set((gateway.home / "attachments" / "blobs").glob("*"))
+    tg.push_document(stranger, stranger, b"#!/bin/sh\nrm -rf ~\n", file_name="run-me.sh")
+    tg.wait_until(lambda: texts(tg, stranger), TIMEOUT)  # the one polite refusal
+    assert len(tg.calls("getFile")) == downloads
+    assert len(llm.requests) == requests
+    assert set((gateway.home / "attachments" / "blobs").glob("*")) == before

@@ -20,6 +20,14 @@ def skill_library() -> SkillLibrary:
     return SkillLibrary(hermes_home() / "skills")
 
 
+def invokes_skill(text: str) -> bool:
+    """Whether `text` is `/<skill> [request]` for an installed, enabled skill: the surfaces
+    send it as a message instead of taking it for an unknown command."""
+    from hermes_agent.skills import invoked_skill
+
+    return invoked_skill(text, skill_library()) is not None
+
+
 def skills_list(args: dict[str, Any], _ctx: ToolContext) -> str:
     tag = args.get("tag")
     skills = [s for s in skill_library().all() if not tag or tag in s.tags]

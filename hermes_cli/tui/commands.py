@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hermes_agent.tools.skill_tools import invokes_skill
 from hermes_cli.tui import render
 from hermes_cli.tui.client import RpcError
 
@@ -73,7 +74,7 @@ def dispatch(app: Any, line: str) -> bool:
         return False
     name, arg = parsed
     found = COMMANDS.get(name)
-    if found is None and _is_skill(line):
+    if found is None and invokes_skill(line):
         return False  # `/<skill> [request]` is a message: the agent gets the skill with it
     if found is None:
         render.warn(app.console, unknown_message(name))
@@ -82,13 +83,6 @@ def dispatch(app: Any, line: str) -> bool:
     else:
         found.handler(app, arg)
     return True
-
-
-def _is_skill(line: str) -> bool:
-    from hermes_agent.skills import invoked_skill
-    from hermes_agent.tools.skill_tools import skill_library
-
-    return invoked_skill(line, skill_library()) is not None
 
 
 def help_entries(catalog: dict[str, str]) -> list[tuple[str, str]]:
