@@ -35,6 +35,7 @@ from api.routes import (
     sessions,
     settings,
     skills,
+    tools,
     ui,
     workspace,
 )
@@ -74,7 +75,7 @@ def create_app(bind_host: str | None = None) -> FastAPI:
         redoc_url=None,
     )
     routers = (health, auth, sessions, projects, chat, settings, attachments, workspace)
-    for module in (*routers, memory, skills):
+    for module in (*routers, memory, skills, tools):
         app.include_router(module.router)
     ui.install(app)
     app.add_exception_handler(HermesError, _hermes_error)

@@ -488,3 +488,41 @@ class SkillsImported(Reply):
         description="Skills skipped only because one of that name is installed (import "
         "with `overwrite=1` to replace them)."
     )
+
+
+# ── tools and MCP servers ────────────────────────────────────────────────────────────────
+class BuiltinTool(Reply):
+    name: str
+    description: str
+    enabled: bool = Field(description="Offered to the model (the `enabled_tools` setting).")
+
+
+class McpTool(Reply):
+    name: str = Field(description="As the server names it; the model sees `mcp_<server>_<name>`.")
+    description: str
+    read_only: bool = Field(description="Marked read-only by its server: runs unasked.")
+    offered: bool = Field(description="Let through by the server's include/exclude lists.")
+
+
+class McpServerStatus(Reply):
+    name: str
+    config: dict[str, Any] = Field(description="As in config.yaml, written secrets masked.")
+    state: Literal["idle", "starting", "ready", "restarting", "failed", "stopped", "disabled"] = (
+        Field(description="`idle`: not started yet (servers start with the first conversation).")
+    )
+    error: str | None
+    server: dict[str, Any] = Field(description="The name and version the server gave.")
+    restarts: int
+    tools: list[McpTool]
+    resources: list[dict[str, Any]]
+    prompts: list[dict[str, Any]]
+
+
+class ToolsView(Reply):
+    builtin: list[BuiltinTool]
+    mcp_servers: list[McpServerStatus]
+    mcp_error: str | None = Field(description="Why the mcp_servers section cannot be read.")
+
+
+class McpServerSaved(Ok):
+    server: McpServerStatus

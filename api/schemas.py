@@ -227,3 +227,47 @@ class SkillSave(SkillRef):
 
 class SkillSwitch(SkillRef):
     enabled: bool
+
+
+# ── MCP servers ──────────────────────────────────────────────────────────────────────────
+MCP_SERVER_NAME = {"pattern": "^[a-z0-9][a-z0-9_-]{0,31}$"}
+ShortText = Annotated[str, Field(max_length=4096)]
+
+
+class McpServerSettings(Body):
+    """A server as the Tools page edits it. Whether it is trusted (its tools run unasked) is
+    not here: that is set in config.yaml or with `hermes mcp add --trust` only."""
+
+    command: str | None = Field(None, max_length=4096, description="For stdio: the program.")
+    args: list[ShortText] = Field(default_factory=list, max_length=200)
+    env: dict[str, ShortText] = Field(
+        default_factory=dict,
+        max_length=100,
+        description="Values may be `${VAR}`; a masked value sent back keeps the saved one.",
+    )
+    cwd: str | None = Field(None, max_length=4096)
+    url: str | None = Field(None, max_length=4096, description="For streamable HTTP.")
+    headers: dict[str, ShortText] = Field(default_factory=dict, max_length=100)
+    enabled: bool = True
+    timeout: float = Field(60.0, gt=0, le=3600, description="Seconds a tool call may take.")
+    startup_timeout: float = Field(30.0, gt=0, le=600)
+    include: list[ShortText] = Field(default_factory=list, max_length=500)
+    exclude: list[ShortText] = Field(default_factory=list, max_length=500)
+
+
+class McpServerRef(Body):
+    name: str = Field(description="The server's name.", json_schema_extra=MCP_SERVER_NAME)
+
+
+class McpServerSave(McpServerRef):
+    server: McpServerSettings
+
+
+class McpServerSwitch(McpServerRef):
+    enabled: bool
+
+
+class McpServerTest(McpServerRef):
+    server: McpServerSettings | None = Field(
+        None, description="Settings to try before saving; leave out to test the saved ones."
+    )

@@ -58,6 +58,7 @@ LISTED = (
     Listed("title", "TEXT", "name this conversation (/title alone shows the name)"),
     Listed("usage", "", "tokens, cost and context used"),
     Listed("memory", "", "what the agent remembers (private chats only)"),
+    Listed("tools", "", "the agent's tools and MCP servers"),
     Listed("model", "[NAME]", "show the model, or switch this conversation to another"),
     Listed(
         "resume", "TITLE", "continue a conversation from the web UI, the terminal or another chat"
@@ -157,6 +158,15 @@ async def _memory(runner: GatewayRunner, chat: Chat, arg: str, channel: Channel)
     await channel.send("\n\n".join(store.state(t) for t in ("memory", "user")))
 
 
+async def _tools(runner: GatewayRunner, chat: Chat, arg: str, channel: Channel) -> None:
+    from hermes_agent.mcp_client import shared_hub
+    from hermes_agent.mcp_client.summary import tools_summary
+    from hermes_agent.runtime import current_settings
+
+    text = await asyncio.to_thread(tools_summary, current_settings(), shared_hub())
+    await channel.send(text)
+
+
 def format_usage(chat: Chat, row: dict[str, Any], usage: dict[str, Any]) -> str:
     """The stored session's totals (every turn, whichever surface ran it) and the context
     the model saw last."""
@@ -238,6 +248,7 @@ HANDLERS: dict[str, Handler] = {
     "title": _title,
     "usage": _usage,
     "memory": _memory,
+    "tools": _tools,
     "model": _model,
     "resume": _resume,
 }

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hermes_agent.compression import ContextCompressor, estimate_tokens
+from hermes_agent.delegation import DelegationLimits, delegator, tools_at_depth
 from hermes_agent.errors import ContextLengthExceeded, ProviderError
 from hermes_agent.providers.base import (
     ChatRequest,
@@ -103,6 +104,7 @@ class _Turn:
     tools: ToolContext
     added: list[dict[str, Any]] = field(default_factory=list)
     usage: TurnUsage = field(default_factory=TurnUsage)
+    offered: dict[str, Tool] = field(default_factory=dict)  # at the last model call, by name
     final_response: str | None = None
     last_reasoning: str | None = None
     interrupted: bool = False
@@ -137,15 +139,24 @@ class AIAgent:
         ephemeral_system_prompt: str | None = None,
         vision_models: tuple[str, ...] = (),
         standing: StandingContext | None = None,
+        tool_source: Callable[[], list[Tool]] | None = None,
+        depth: int = 0,
+        delegation: DelegationLimits | None = None,
     ) -> None:
         """`events`: where the turns of an agent that serves one conversation report; an agent
-        shared between runs gets each run's own through `run_conversation` instead."""
+        shared between runs gets each run's own through `run_conversation` instead.
+        `tool_source`: tools that come and go (the MCP servers'), asked at each model call.
+        `depth`: 0, or how many delegations deep a sub-agent runs (`hermes_agent.delegation`)."""
         self.provider = provider
         self.model = model
         self.session_id = session_id or new_session_id()
         self.session_db = session_db
         self.platform = platform
-        self.tools = list(tools or ()) if provider.supports_tools else []
+        self.depth = depth
+        self.delegation = delegation or DelegationLimits()
+        tools = tools_at_depth(list(tools or ()), depth, self.delegation)
+        self.tools = tools if provider.supports_tools else []
+        self.tool_source = tool_source if provider.supports_tools else None
         self.max_iterations = max_iterations
         self.ephemeral_system_prompt = ephemeral_system_prompt
         self.vision_models = vision_models
@@ -187,6 +198,8 @@ class AIAgent:
         kwargs.setdefault("terminal_timeout", settings.terminal_timeout)
         kwargs.setdefault("vision_models", settings.vision_models)
         kwargs.setdefault("standing", standing_for(settings))
+        kwargs.setdefault("tool_source", _mcp_tools())
+        kwargs.setdefault("delegation", DelegationLimits.from_settings(settings))
         if not settings.memory:
             kwargs["tools"] = [t for t in kwargs["tools"] if t.name != "memory"]
         return cls(provider, **kwargs)
@@ -246,6 +259,7 @@ class AIAgent:
             ask_approval=events.approve,
             session_id=self.session_id,
         )
+        tools.delegate = delegator(self, tools)
         self.tool_context.cancel = tools.cancel
         history = [dict(m) for m in conversation_history or ()]  # row ids change on rotation
         turn = _Turn(messages=history, events=events, tools=tools)
@@ -287,7 +301,7 @@ class AIAgent:
             if result is None:
                 turn.interrupted, turn.exit_reason = True, "interrupted"
                 return
-            assistant = self._assistant_message(result)
+            assistant = self._assistant_message(result, bool(turn.offered))
             turn.add(assistant)
             self._record(turn, assistant, finish_reason=result.finish_reason)
             if result.reasoning.strip():
@@ -304,10 +318,11 @@ class AIAgent:
         The provider runs in a worker thread so an interrupt never waits on a silent
         connection: the loop here polls, and an abandoned worker ends with its timeout.
         """
+        turn.offered = {tool.name: tool for tool in self.offered_tools()}
         request = ChatRequest(
             model=self.model,
             messages=[{"role": "system", "content": system}, *self._readable(turn.messages)],
-            tools=[tool.schema() for tool in self.tools] or None,
+            tools=[tool.schema() for tool in turn.offered.values()] or None,
         )
         events: queue.Queue[Event | BaseException | None] = queue.Queue()
         cancel = threading.Event()
@@ -336,11 +351,11 @@ class AIAgent:
             self.context_compressor.last_prompt_tokens = result.usage.input_tokens
         return result
 
-    def _assistant_message(self, result: StreamResult) -> dict[str, Any]:
+    def _assistant_message(self, result: StreamResult, tools_offered: bool) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": result.text}
         if result.reasoning.strip():
             message["reasoning"] = result.reasoning
-        if result.tool_calls and self.tools:
+        if result.tool_calls and tools_offered:
             message["tool_calls"] = [
                 {
                     "id": c.id,
@@ -351,8 +366,20 @@ class AIAgent:
             ]
         return message
 
+    def offered_tools(self) -> list[Tool]:
+        """The tools the model is offered now: the agent's own, then the MCP servers'."""
+        if self.tool_source is None:
+            return self.tools
+        try:
+            extra = self.tool_source()
+        except Exception:  # the servers' trouble must never end a turn
+            log.exception("could not list the MCP servers' tools")
+            return self.tools
+        own = {tool.name for tool in self.tools}
+        return self.tools + [tool for tool in extra if tool.name not in own]
+
     def _run_tools(self, turn: _Turn, calls: list[dict[str, Any]]) -> None:
-        offered = {tool.name: tool for tool in self.tools}
+        offered = turn.offered
         for call in calls:
             name = call["function"]["name"]
             arguments = call["function"]["arguments"]
@@ -378,7 +405,7 @@ class AIAgent:
         if estimate:
             tokens = estimate_tokens(
                 [{"role": "system", "content": system}, *turn.messages],
-                [t.schema() for t in self.tools],
+                [t.schema() for t in turn.offered.values() or self.tools],
             )
         else:
             tokens = compressor.last_prompt_tokens
@@ -509,6 +536,16 @@ class AIAgent:
             model=self.model,
             provider=self.provider.name,
         )
+
+
+def _mcp_tools() -> Callable[[], list[Tool]]:
+    """The MCP servers' tools, from the process's hub; its servers begin to start now."""
+    from hermes_agent.mcp_client import shared_hub
+
+    hub = shared_hub()
+    if hub.configured():
+        hub.start()
+    return hub.tools
 
 
 def _pump(

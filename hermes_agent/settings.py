@@ -86,6 +86,18 @@ class Settings(BaseModel):
     context_length: int = Field(8192, ge=512, le=10_000_000)
     compression_threshold: float = Field(0.75, gt=0.1, le=0.95)
     max_iterations: int = Field(30, ge=1, le=1000)
+    delegate_max_depth: int = Field(
+        2,
+        ge=0,
+        le=5,
+        description="How deep delegate_task may nest sub-agents; 0 turns delegation off.",
+    )
+    delegate_max_iterations: int = Field(
+        15,
+        ge=1,
+        le=1000,
+        description="Model calls a sub-agent may make (never more than max_iterations).",
+    )
     max_retries: int = Field(2, ge=0, le=10)
     request_timeout: float = Field(120.0, gt=0)
     enabled_tools: tuple[str, ...] = Field(
@@ -194,6 +206,8 @@ ENV_KEYS = {
     "HERMES_CONTEXT_LENGTH": "context_length",
     "HERMES_COMPRESSION_THRESHOLD": "compression_threshold",
     "HERMES_MAX_ITERATIONS": "max_iterations",
+    "HERMES_DELEGATE_MAX_DEPTH": "delegate_max_depth",
+    "HERMES_DELEGATE_MAX_ITERATIONS": "delegate_max_iterations",
     "HERMES_MAX_RETRIES": "max_retries",
     "HERMES_REQUEST_TIMEOUT": "request_timeout",
     "HERMES_ENABLED_TOOLS": "enabled_tools",
@@ -224,6 +238,8 @@ LIST_FIELDS = frozenset(
 
 # ── the messaging gateway (`hermes gateway`): the `gateway:` mapping of config.yaml ────────
 GATEWAY_SECTION = "gateway"
+# Sections of config.yaml that other parts read themselves (hermes_agent.mcp_client.config).
+OWN_SECTIONS = frozenset({GATEWAY_SECTION, "mcp_servers"})
 
 
 def _as_strings(value: Any) -> Any:
@@ -441,7 +457,7 @@ def set_config_value(key: str, raw: str, env: Mapping[str, str] | None = None) -
     values = read_config_file(path)
     values[key] = _parse_value(key, raw)
     values[key] = _validate(values).model_dump(mode="json")[key]  # stored typed, not quoted
-    _write_config(path, values)
+    write_config_file(path, values)
     return load_settings(env)
 
 
@@ -470,11 +486,12 @@ def _set_gateway_value(key: str, raw: str, env: Mapping[str, str] | None) -> Set
     saved = checked.model_dump(mode="json", exclude_defaults=True)
     # untouched platform sections dump as {}: leave them out, as a person would
     values[GATEWAY_SECTION] = {name: value for name, value in saved.items() if value != {}}
-    _write_config(path, values)
+    write_config_file(path, values)
     return load_settings(env)
 
 
-def _write_config(path: Path, values: Mapping[str, Any]) -> None:
+def write_config_file(path: Path, values: Mapping[str, Any]) -> None:
+    """Replace config.yaml with `values` (atomically, mode 0600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     text = yaml.safe_dump(dict(values), sort_keys=True, allow_unicode=True)
     atomic_write(path, text.encode("utf-8"))
@@ -514,7 +531,7 @@ def _provider_key(provider: str, env: Mapping[str, str]) -> str | None:
 
 
 def _validate(values: Mapping[str, Any]) -> Settings:
-    agent_values = {k: v for k, v in values.items() if k != GATEWAY_SECTION}
+    agent_values = {k: v for k, v in values.items() if k not in OWN_SECTIONS}
     try:
         return Settings.model_validate(agent_values)
     except ValidationError as exc:

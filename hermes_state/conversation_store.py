@@ -26,8 +26,11 @@ class ConversationStore(Protocol):
         model: str | None = None,
         user_id: str | None = None,
         parent_session_id: str | None = None,
+        delegated_from: str | None = None,
     ) -> str:
-        """Record a session unless the id exists; returns the id (the parent must exist)."""
+        """Record a session unless the id exists; returns the id (the parent must exist).
+        `delegated_from`: the session whose delegate_task call runs this one (a sub-agent's
+        session, never listed as a conversation of its own)."""
 
     def end_session(self, session_id: str, end_reason: str) -> bool:
         """End an open session; the first end wins, and True says this call ended it."""
@@ -36,7 +39,8 @@ class ConversationStore(Protocol):
         """Clear a session's end so it can be continued; False when it does not exist."""
 
     def delete_session(self, session_id: str) -> bool:
-        """Delete a session and its messages (children stay, detached); False if unknown."""
+        """Delete a session, its messages and its sub-agents' sessions (other children stay,
+        detached); False if unknown."""
 
     def get_session(self, session_id: str) -> dict[str, Any] | None:
         """The session's row (source, model, title, token and cost totals...), or None."""

@@ -26,10 +26,11 @@ _RICH_COLUMNS = """s.*,
         SELECT m.id FROM messages AS m WHERE m.session_id = s.id AND m.role = 'user'
         ORDER BY m.timestamp, m.id LIMIT 1)) AS preview"""
 
-# Roots and branches are listed; compression continuations are reached through their root.
-_LISTED = """(s.parent_session_id IS NULL OR EXISTS (
+# Roots and branches are listed; compression continuations are reached through their root, and
+# a sub-agent's session (`delegated_from`) through the conversation that delegated to it.
+_LISTED = """(s.delegated_from IS NULL AND (s.parent_session_id IS NULL OR EXISTS (
     SELECT 1 FROM sessions AS p WHERE p.id = s.parent_session_id AND p.end_reason = 'branched'
-    AND p.ended_at IS NOT NULL AND s.started_at >= p.ended_at))"""
+    AND p.ended_at IS NOT NULL AND s.started_at >= p.ended_at)))"""
 
 _PROJECTED_FROM_TIP = (
     "id",

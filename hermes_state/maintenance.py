@@ -32,8 +32,29 @@ def _chunks(items: list[str]) -> Iterable[list[str]]:
         yield items[start : start + _SQL_CHUNK]
 
 
+def _sub_agent_sessions(conn: sqlite3.Connection, ids: list[str]) -> list[str]:
+    """The sessions delegated from `ids` at any depth, with their own continuations: a
+    sub-agent's work is part of the conversation that delegated it, and goes with it."""
+    found: dict[str, None] = {}  # in the order found, without repeats
+    for chunk in _chunks(ids):
+        marks = ", ".join("?" * len(chunk))
+        rows = conn.execute(
+            "WITH RECURSIVE sub(id) AS ("
+            f"SELECT id FROM sessions WHERE delegated_from IN ({marks}) "
+            "UNION SELECT s.id FROM sessions AS s JOIN sub "
+            "ON s.delegated_from = sub.id OR s.parent_session_id = sub.id"
+            ") SELECT id FROM sub",
+            chunk,
+        )
+        found.update((row[0], None) for row in rows)
+    given = set(ids)
+    return [sid for sid in found if sid not in given]
+
+
 def _delete_rows(conn: sqlite3.Connection, ids: list[str]) -> int:
-    """Delete sessions and their messages; their children stay, detached (the FK needs it)."""
+    """Delete sessions, their sub-agents' sessions and the messages of both; their other
+    children stay, detached (the FK needs it)."""
+    ids = [*ids, *_sub_agent_sessions(conn, ids)]
     deleted = 0
     for chunk in _chunks(ids):
         marks = ", ".join("?" * len(chunk))
@@ -73,8 +94,9 @@ class MaintenanceMixin:
     def delete_session(
         self, session_id: str, sessions_dir: str | os.PathLike[str] | None = None
     ) -> bool:
-        """Delete a session and its messages (children are kept, detached) and, given
-        `sessions_dir`, its transcript and request-dump files. False when it did not exist."""
+        """Delete a session, its messages and its sub-agents' sessions (other children are
+        kept, detached) and, given `sessions_dir`, its transcript and request-dump files.
+        False when it did not exist."""
         deleted = self._execute_write(lambda conn: _delete_rows(conn, [session_id])) > 0
         if deleted:
             _remove_session_files(sessions_dir, [session_id])

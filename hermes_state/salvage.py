@@ -174,6 +174,12 @@ def restore_into(conn: sqlite3.Connection, found: Salvage, label: str) -> Restor
                 "UPDATE sessions SET parent_session_id = ? WHERE id = ?",
                 (ids.mapping[parent], ids.mapping[old_id]),
             )
+        delegator = row.get("delegated_from")
+        if delegator in ids.mapping:  # a sub-agent follows its conversation to a new id
+            conn.execute(
+                "UPDATE sessions SET delegated_from = ? WHERE id = ?",
+                (ids.mapping[delegator], ids.mapping[old_id]),
+            )
     messages = 0
     for row in found.rows.get("messages", []):
         if not (row.get("session_id") and row.get("role") and row.get("timestamp") is not None):

@@ -133,6 +133,16 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         3, "substring_search", _search_index("messages_fts_trigram", "content, tokenize='trigram'")
     ),
+    # The session whose delegate_task call ran this one (a sub-agent's own conversation).
+    # Not `parent_session_id`, which is compression and branching lineage.
+    Migration(
+        4,
+        "delegated_sessions",
+        (
+            "ALTER TABLE sessions ADD COLUMN delegated_from TEXT",
+            "CREATE INDEX idx_sessions_delegated_from ON sessions(delegated_from)",
+        ),
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

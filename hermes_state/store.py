@@ -219,14 +219,17 @@ class SessionDB(MessagesMixin, QueriesMixin, MaintenanceMixin):
         system_prompt: str | None = None,
         user_id: str | None = None,
         parent_session_id: str | None = None,
+        delegated_from: str | None = None,
     ) -> str:
         """Record a session (an existing id is left unchanged). A missing parent raises
-        StoreError: the foreign key is enforced even by INSERT OR IGNORE."""
+        StoreError: the foreign key is enforced even by INSERT OR IGNORE. `delegated_from`:
+        the session whose delegate_task call runs this one."""
         if isinstance(model_config, dict):
             model_config = json.dumps(model_config, ensure_ascii=False) if model_config else None
         self._write_one(
             "INSERT OR IGNORE INTO sessions (id, source, user_id, model, model_config, "
-            "system_prompt, parent_session_id, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "system_prompt, parent_session_id, delegated_from, started_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 session_id,
                 source,
@@ -235,6 +238,7 @@ class SessionDB(MessagesMixin, QueriesMixin, MaintenanceMixin):
                 model_config,
                 system_prompt,
                 parent_session_id,
+                delegated_from,
                 time.time(),
             ),
         )

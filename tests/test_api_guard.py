@@ -16,6 +16,7 @@ from tests.support import GET_ROUTES_WITH_ID, POST_ROUTES_WITH_ID, Reply, reques
 SESSIONS_DIR = TEST_STATE_DIR / "sessions"
 PROJECTS_FILE = TEST_STATE_DIR / "projects.json"
 EVIL = "http://evil.example"
+PWNED = str(TEST_ROOT / "pwned-by-a-web-page")
 
 PATH_LIKE_IDS = [
     "../etc/passwd",
@@ -44,6 +45,10 @@ OTHER_POST_ROUTES = [
     "/api/skill/save",
     "/api/skill/delete",
     "/api/skill/enable",
+    "/api/mcp/server/save",
+    "/api/mcp/server/enable",
+    "/api/mcp/server/delete",
+    "/api/mcp/server/test",
 ]
 # Routes that take no body at all (a body sent anyway is ignored).
 BODYLESS_POST_ROUTES = ["/api/settings/test", "/api/auth/logout"]
@@ -75,6 +80,7 @@ GET_ROUTES = sorted(
         "/api/skills",
         "/api/skill",
         "/api/skill/export",
+        "/api/tools",
     ]
 )
 
@@ -186,6 +192,11 @@ def test_cross_origin_post_is_403_and_changes_nothing(cleanup_test_sessions):
         "/api/skill/save": {"name": "evil", "content": "---\nname: evil\n---\n"},
         "/api/skill/delete": {"name": "commit-message"},
         "/api/skill/enable": {"name": "commit-message", "enabled": False},
+        # A page that could add an MCP server could run any program: the worst of them all.
+        "/api/mcp/server/save": {"name": "evil", "server": {"command": "touch", "args": [PWNED]}},
+        "/api/mcp/server/enable": {"name": "evil", "enabled": True},
+        "/api/mcp/server/delete": {"name": "evil"},
+        "/api/mcp/server/test": {"name": "evil", "server": {"command": "touch", "args": [PWNED]}},
     }
     assert sorted(bodies) == sorted([*POST_ROUTES, *BODYLESS_POST_ROUTES])
     for path, body in bodies.items():
@@ -193,6 +204,7 @@ def test_cross_origin_post_is_403_and_changes_nothing(cleanup_test_sessions):
         assert_json_error(reply, 403, "Cross-origin request rejected")
     assert session_bytes(sid) == before_session
     assert files_under(TEST_ROOT) == before_files
+    assert not Path(PWNED).exists()
     assert get("/api/session", session_id=sid).json["session"]["title"] == "Untouched"
 
 

@@ -499,6 +499,21 @@ def test_memory_shows_what_the_agent_remembers(tg, llm, gateway, chat):
     assert "About the user [" in texts(tg, chat)[0]
 
 
+def test_tools_lists_the_tools_and_the_mcp_servers(tg, gateway, chat):
+    from hermes_agent.mcp_client.config import ServerConfig, remove_server, save_server
+
+    env = {"HERMES_HOME": str(gateway.home)}
+    save_server("notes", ServerConfig(command="/nonexistent/notes-server"), env)
+    try:
+        say(tg, chat, "/tools")
+        tg.wait_until(lambda: any("MCP notes" in t for t in texts(tg, chat)), TIMEOUT)
+        shown = texts(tg, chat)[0]
+        assert "web_fetch" in shown
+        assert "<b>MCP notes</b> (stdio): " in shown
+    finally:
+        remove_server("notes", env)
+
+
 # -- access -----------------------------------------------------------------------------------
 
 
@@ -594,6 +609,7 @@ def test_the_commands_are_registered_for_telegrams_command_menu(tg):
         "title",
         "usage",
         "memory",
+        "tools",
         "model",
         "resume",
         "help",

@@ -193,6 +193,24 @@ INSERT INTO schema_migrations VALUES (2, 'word_search', 0);
 """
 )
 
+# Version 3 added the substring (trigram) index, again over plain-text rows here.
+V3_DDL = (
+    V2_DDL
+    + """
+CREATE VIRTUAL TABLE messages_fts_trigram USING fts5(content, tokenize='trigram');
+CREATE TRIGGER messages_fts_trigram_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_fts_trigram(rowid, content) VALUES (new.id, COALESCE(new.content, '')
+        || ' ' || COALESCE(new.tool_name, '') || ' ' || COALESCE(new.tool_calls, '')); END;
+CREATE TRIGGER messages_fts_trigram_delete AFTER DELETE ON messages BEGIN
+    DELETE FROM messages_fts_trigram WHERE rowid = old.id; END;
+CREATE TRIGGER messages_fts_trigram_update AFTER UPDATE OF content, tool_name, tool_calls
+    ON messages BEGIN DELETE FROM messages_fts_trigram WHERE rowid = old.id;
+    INSERT INTO messages_fts_trigram(rowid, content) VALUES (new.id, COALESCE(new.content, '')
+        || ' ' || COALESCE(new.tool_name, '') || ' ' || COALESCE(new.tool_calls, '')); END;
+INSERT INTO schema_migrations VALUES (3, 'substring_search', 0);
+"""
+)
+
 OLD_ROWS = """
 INSERT INTO sessions (id, source, started_at, title, message_count)
     VALUES ('old', 'tui', 1700000000, 'Old chat', 2);
@@ -222,7 +240,9 @@ def test_a_blank_database_gets_every_migration_in_order(db):
     assert "idx_sessions_title_unique" in names
 
 
-@pytest.mark.parametrize(("version", "ddl"), [(1, V1_DDL), (2, V2_DDL)], ids=["v1", "v2"])
+@pytest.mark.parametrize(
+    ("version", "ddl"), [(1, V1_DDL), (2, V2_DDL), (3, V3_DDL)], ids=["v1", "v2", "v3"]
+)
 def test_an_older_database_is_migrated_and_its_messages_become_searchable(tmp_path, version, ddl):
     path = tmp_path / "state.db"
     with sqlite3.connect(path) as conn:
@@ -239,6 +259,27 @@ def test_an_older_database_is_migrated_and_its_messages_become_searchable(tmp_pa
     store.append_message("old", role="user", content="新的灯塔消息")
     assert len(store.search_messages("灯塔")) == 2
     assert store.get_session("old")["message_count"] == 3
+    store.close()
+
+
+def test_a_version_3_database_gains_delegated_from_and_its_conversations_stay_listed(tmp_path):
+    path = tmp_path / "state.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(V3_DDL + OLD_ROWS)
+
+    store = SessionDB(db_path=path)
+
+    assert _versions(store)[-1] == (4, "delegated_sessions")
+    with _raw(store) as conn:
+        columns = {row["name"] for row in conn.execute("PRAGMA table_info(sessions)")}
+        indexes = {row["name"] for row in conn.execute("PRAGMA index_list(sessions)")}
+    assert "delegated_from" in columns
+    assert "idx_sessions_delegated_from" in indexes
+    assert store.get_session("old")["delegated_from"] is None
+    store.create_session("sub", "tui", delegated_from="old")
+    store.append_message("sub", role="user", content="a subtask")
+    assert store.get_session("sub")["delegated_from"] == "old"
+    assert [row["id"] for row in store.list_sessions_rich()] == ["old"]
     store.close()
 
 

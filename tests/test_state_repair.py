@@ -91,6 +91,23 @@ def test_a_session_that_went_on_after_the_damage_keeps_its_id_and_the_old_part_i
         assert db.get_session("shared-recovered")["title"] == "Shared (recovered)"
 
 
+def test_a_recovered_sub_agent_session_follows_its_conversation_to_its_new_id(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    record(home / COPY_NAME, {"shared": 2})
+    with SessionDB(home / COPY_NAME) as copy:
+        copy.create_session("sub", "cli", delegated_from="shared")
+        copy.append_message("sub", "user", "the subtask")
+    record(home / "state.db", {"shared": 2})
+
+    repaired = _hermes(home, "state", "repair")
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    with SessionDB(home / "state.db") as db:
+        assert db.get_session("sub")["delegated_from"] == "shared-recovered"
+        listed = {row["id"] for row in db.list_sessions_rich()}
+    assert listed == {"shared", "shared-recovered"}, "a sub-agent's session is never listed"
+
+
 def test_messages_whose_session_row_was_lost_are_kept_under_a_recovered_session(tmp_path):
     home = tmp_path / "home"
     home.mkdir()

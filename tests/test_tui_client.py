@@ -405,3 +405,11 @@ def test_memory_shows_what_the_agent_remembers(app, tmp_path, monkeypatch):
     commands.dispatch(app, "/memory")
 
     assert "## Memory (your notes) [1% — 25/2,200 chars]\nTests run with pytest -q." in printed(app)
+
+
+def test_tools_lists_the_tools_the_gateway_offers(app):
+    commands.dispatch(app, "/tools")
+
+    shown = printed(app)
+    assert "Tools\n" in shown and "terminal" in shown
+    assert "**" not in shown

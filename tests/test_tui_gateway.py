@@ -391,6 +391,29 @@ def test_config_set_switches_the_model_of_one_session(start, fake):
     assert names["/compress"] == "session.compress"
 
 
+def test_mcp_tools_work_in_the_terminal_and_tools_list_shows_them(start, fake, tmp_path):
+    import sys
+
+    from hermes_agent.mcp_client.config import ServerConfig, save_server
+    from tests.support import REPO_ROOT
+
+    server = ServerConfig(
+        command=sys.executable, args=("-m", "tests.fakes.mcp_server", "stdio"), cwd=str(REPO_ROOT)
+    )
+    save_server("fake", server, {"HERMES_HOME": str(tmp_path / "home")})
+    gateway = start()
+    before = gateway.result("tools.list")
+    assert "**MCP fake** (stdio): starts with the first conversation" in before["text"]
+
+    fake.script(Reply.tool_calls([("mcp_fake_echo", {"text": "tui"})]), Reply.text("Done."))
+    sid = gateway.create()
+    gateway.turn(sid, "echo over MCP")
+    assert fake.requests[-1]["messages"][-1]["content"] == "echo: tui"
+    after = gateway.result("tools.list")
+    assert after["mcp_servers"][0]["state"] == "ready"
+    assert "mcp_fake_echo" in after["text"]
+
+
 # -- the protocol -------------------------------------------------------------------------------
 
 

@@ -30,6 +30,7 @@ COMMANDS = (
     ("/stop", "session.interrupt", "Stop the running answer"),
     ("/model", "config.set", "Switch the model of this session"),
     ("/config", "config.get", "Show the settings"),
+    ("/tools", "tools.list", "List the agent's tools and MCP servers"),
     ("/delete", "session.delete", "Delete a stored session"),
     ("/quit", "session.close", "Close this session and leave"),
 )
@@ -70,6 +71,17 @@ def set_value(p: SetParams) -> dict[str, Any]:
         session["agent"].set_model(p.value)
     server._emit("session.info", p.session_id, info_of(p.session_id, session))
     return {"key": p.key, "value": p.value, "session_id": p.session_id}
+
+
+@method("tools.list", NoParams, slow=True)
+def tools(_: NoParams) -> dict[str, Any]:
+    """The tools the agent is offered here: `text` for people, `mcp_servers` in detail."""
+    from hermes_agent.mcp_client import shared_hub
+    from hermes_agent.mcp_client.summary import tools_summary
+    from hermes_agent.runtime import current_settings
+
+    hub = shared_hub()
+    return {"text": tools_summary(current_settings(), hub), "mcp_servers": hub.status()}
 
 
 @method("commands.catalog", NoParams)

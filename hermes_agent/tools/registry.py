@@ -44,18 +44,25 @@ class ToolContext:
     todos: list[dict[str, Any]] = field(default_factory=list)
     terminal_timeout: float = 60.0
     session_id: str = ""  # the conversation the call is made in (recall leaves it out)
+    # (task, context, tool names or None for the default) -> the sub-agent's answer; set by
+    # the agent for each turn, None where no sub-agent can be run (see hermes_agent.delegation)
+    delegate: Callable[[str, str, tuple[str, ...] | None], str] | None = None
 
-    def require_approval(self, request: str, reason: str, *, subject: str) -> None:
+    def require_approval(
+        self, request: str, reason: str, *, subject: str, key: str | None = None
+    ) -> None:
         """Ask the user to allow `request` (a command, or `write <path>`), unless they already
         did for this session; raise ToolError unless they allow it. `subject` names it in
-        refusals: "this command", "writing .git/config"."""
-        if request in self.session_approved:
+        refusals: "this command", "writing .git/config". `key` is what an approval "for this
+        session" covers (by default the request itself)."""
+        key = request if key is None else key
+        if key in self.session_approved:
             return
         choice = self.ask_approval(request, reason) if self.ask_approval else None
         if choice is None:
             raise ToolError(f"{subject} needs the user's approval, and no one can be asked")
         if choice == "session":
-            self.session_approved.add(request)
+            self.session_approved.add(key)
         elif choice not in ("once", "always"):
             raise ToolError(f"the user denied {subject}")
 

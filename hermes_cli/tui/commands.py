@@ -164,6 +164,12 @@ def memory(app: Any, _arg: str) -> None:
     app.console.print("\n\n".join(store.state(t) for t in ("memory", "user")), markup=False)
 
 
+@command("/tools", "List the agent's tools and MCP servers")
+def tools(app: Any, _arg: str) -> None:
+    text = app.call("tools.list", {})["text"]
+    app.console.print(text.replace("**", ""), markup=False)
+
+
 @command("/undo", "Remove the last message and its answer")
 def undo(app: Any, _arg: str) -> None:
     removed = _undo(app, "Nothing to undo.")

@@ -8,6 +8,9 @@ import { renderMarkdown } from "./markdown.js";
 const SNIPPET = 600;
 const FOLD_LINES = 12; // a message longer than this (or FOLD_CHARS) folds behind "Show more"
 const FOLD_CHARS = 800;
+const DELEGATE = "delegate_task";
+const DELEGATE_HEADING = "Sub-agent answer:\n";
+const DELEGATE_SESSION_LINE = /\s*\[sub-agent session: [^\]\n]*\]\s*$/;
 let folds = 0;
 
 export function textOf(content) {
@@ -29,6 +32,7 @@ export function snippet(text, limit = SNIPPET) {
 
 /** A collapsible card for one tool call; `result` and `status` may come later. */
 export function toolCard({ name, args, result, status }) {
+  if (name === DELEGATE) return delegateCard({ args, result, status });
   const state = el("span", { class: "tool-state", text: status || "" });
   const summary = el("summary", {}, el("span", { class: "tool-name", text: `Tool: ${name || "tool"}` }), state);
   const card = el("details", { class: "tool-card" }, summary);
@@ -55,6 +59,46 @@ function prettyArgs(args) {
     return JSON.stringify(JSON.parse(args), null, 2);
   } catch {
     return args;
+  }
+}
+
+/**
+ * A delegate_task call: titled with the first line of its task; opened, the task and the
+ * sub-agent's answer as Markdown (an error result, as text). The result's first and last
+ * lines are the heading and session line hermes_agent/delegation.py writes.
+ */
+function delegateCard({ args, result, status }) {
+  const task = String(argsObject(args).task ?? "");
+  const title = task.trim().split("\n", 1)[0] || "task";
+  const state = el("span", { class: "tool-state", text: status || "" });
+  const summary = el("summary", {}, el("span", { class: "tool-name delegate-title", text: `Sub-agent: ${title}` }), state);
+  const answerLabel = el("div", { class: "tool-label", text: "Answer" });
+  const answer = el("div", { class: "delegate-answer" });
+  const card = el("details", { class: "tool-card delegate-card" }, summary,
+    el("div", { class: "tool-label", text: "Task" }), el("div", { class: "delegate-task plain", text: task }),
+    answerLabel, answer);
+  card.setStatus = (text, isError = false) => {
+    state.textContent = text;
+    card.classList.toggle("is-error", isError);
+  };
+  card.setResult = (text) => {
+    const body = String(text || "").replace(DELEGATE_SESSION_LINE, "");
+    answer.replaceChildren(body.startsWith(DELEGATE_HEADING)
+      ? renderMarkdown(body.slice(DELEGATE_HEADING.length))
+      : el("pre", { text: snippet(body) }));
+    answerLabel.hidden = answer.hidden = !body;
+  };
+  card.setResult(result);
+  return card;
+}
+
+function argsObject(args) {
+  if (args && typeof args === "object") return args;
+  try {
+    const parsed = JSON.parse(args || "{}");
+    return parsed && typeof parsed === "object" ? parsed : {};
+  } catch {
+    return {};
   }
 }
 
