@@ -102,6 +102,31 @@ def test_a_changing_tool_asks_in_the_browser_and_runs_once_allowed(server, fake)
     assert server.notes.read_text() == "from the web\n"
 
 
+def test_a_server_that_crashes_mid_turn_costs_the_call_an_error_and_comes_back(server, fake):
+    fake.script(
+        Reply.tool_calls([("mcp_fake_crash", {})]),
+        Reply.tool_calls([("mcp_fake_echo", {"text": "too soon?"})]),
+        Reply.text("It crashed."),
+    )
+    sid = new(server)
+    assert read_events(server.base, start(server, sid, "crash it"))[-1][0] == "stream_end"
+    results = [m for m in messages(server, sid) if m["role"] == "tool"]
+    assert "stopped while answering" in results[0]["content"]
+    assert messages(server, sid)[-1]["content"] == "It crashed."
+
+    def ready() -> bool:
+        listed = request(server.base, "GET", "/api/tools").json["mcp_servers"]
+        return next(s for s in listed if s["name"] == "fake")["state"] == "ready"
+
+    deadline = time.monotonic() + 15
+    while not ready():
+        assert time.monotonic() < deadline, "the server was not restarted"
+        time.sleep(0.1)
+    fake.script(Reply.tool_calls([("mcp_fake_echo", {"text": "back"})]), Reply.text("Back."))
+    assert read_events(server.base, start(server, sid, "again"))[-1][0] == "stream_end"
+    assert [m for m in messages(server, sid) if m["role"] == "tool"][-1]["content"] == "echo: back"
+
+
 def test_the_tools_api_masks_written_secrets_and_keeps_them_on_save(server):
     listed = request(server.base, "GET", "/api/tools").json
     second = next(s for s in listed["mcp_servers"] if s["name"] == "second")
@@ -121,11 +146,27 @@ def test_the_tools_api_masks_written_secrets_and_keeps_them_on_save(server):
     assert config["mcp_servers"]["second"]["timeout"] == 5
 
 
-def test_trust_cannot_be_set_over_http(server):
+def saved_servers(server: ServerProcess) -> dict:
+    return yaml.safe_load((server.root / "hermes-home" / "config.yaml").read_text())["mcp_servers"]
+
+
+def test_trust_cannot_be_set_over_http_and_is_lost_when_the_program_changes(server):
     body = {"name": "third", "server": {**STDIO, "cwd": str(REPO_ROOT), "trusted": True}}
     request(server.base, "POST", "/api/mcp/server/save", body)
-    config = yaml.safe_load((server.root / "hermes-home" / "config.yaml").read_text())
-    assert not config["mcp_servers"]["third"].get("trusted")
+    assert not saved_servers(server)["third"].get("trusted")
+
+    from hermes_agent.mcp_client.config import parse_server, save_server
+
+    env = {"HERMES_HOME": str(server.root / "hermes-home")}
+    trusted = parse_server("trusty", {**STDIO, "trusted": True})
+    save_server("trusty", trusted, env)
+    same = {**STDIO, "timeout": 9}
+    request(server.base, "POST", "/api/mcp/server/save", {"name": "trusty", "server": same})
+    assert saved_servers(server)["trusty"]["trusted"] is True, "an edit keeps the trust"
+    other = {"command": "/bin/true", "enabled": False}
+    request(server.base, "POST", "/api/mcp/server/save", {"name": "trusty", "server": other})
+    assert not saved_servers(server)["trusty"].get("trusted"), "another program is not trusted"
+    request(server.base, "POST", "/api/mcp/server/delete", {"name": "trusty"})
 
 
 def test_test_enable_and_delete_a_server(server):

@@ -98,13 +98,20 @@ def test(body: McpServerTest) -> JSONResponse:
 
 
 def _config(name: str, edited: McpServerSettings, saved: ServerConfig | None) -> ServerConfig:
-    """The edited settings as a server's configuration: masked secrets and `trusted` kept
-    from the saved one."""
+    """The edited settings as a server's configuration: masked secrets kept from the saved
+    one, and `trusted` too, as long as it still runs the same program or reaches the same
+    address (trust was given to that, not to whatever the name comes to mean)."""
     values: dict[str, Any] = edited.model_dump()
     values["env"] = unmasked(edited.env, saved.env if saved else {})
     values["headers"] = unmasked(edited.headers, saved.headers if saved else {})
-    values["trusted"] = bool(saved and saved.trusted)
-    return parse_server(check_name(name), values)
+    config = parse_server(check_name(name), values)
+    if saved is not None and saved.trusted and _same_target(config, saved):
+        config = config.model_copy(update={"trusted": True})
+    return config
+
+
+def _same_target(a: ServerConfig, b: ServerConfig) -> bool:
+    return (a.command, a.args, a.cwd, a.url) == (b.command, b.args, b.cwd, b.url)
 
 
 def _saved(name: str) -> ServerConfig:

@@ -127,3 +127,41 @@ def test_the_connection_goes_to_the_address_that_was_checked(monkeypatch):
     page = fetch("http://rebind.test/x", transport=httpx.MockTransport(answer))
     assert page.body == b"public"
     assert seen == [("93.184.216.34", "rebind.test")]
+
+
+def test_through_a_real_turn_a_page_is_read_and_a_private_address_is_refused(
+    site, tmp_path, fake
+):
+    """The model (scripted) asks `hermes web` to fetch: an allowed page comes back as
+    Markdown, a redirect to the metadata address and `localhost` (not the allowed name) are
+    refused, and the refusals reach the model as errors."""
+    from tests.fakes.openai_server import Reply
+    from tests.support import ServerProcess, fake_provider_env, read_events, request
+
+    env = fake_provider_env(fake, HERMES_WEB_ALLOWED_HOSTS="127.0.0.1")
+    server = ServerProcess(tmp_path, extra_env=env).start()
+    port = site.rsplit(":", 1)[1]
+    try:
+        fake.script(
+            Reply.tool_calls(
+                [
+                    ("web_fetch", {"url": f"{site}/article"}),
+                    ("web_fetch", {"url": f"{site}/to-metadata"}),
+                    ("web_fetch", {"url": f"http://localhost:{port}/article"}),
+                ]
+            ),
+            Reply.text("Read one, two refused."),
+        )
+        sid = request(server.base, "POST", "/api/session/new", {}).json["session"]["session_id"]
+        body = {"session_id": sid, "message": "read these"}
+        started = request(server.base, "POST", "/api/chat/start", body)
+        assert read_events(server.base, started.json["stream_id"])[-1][0] == "stream_end"
+        session = request(server.base, "GET", f"/api/session?session_id={sid}").json["session"]
+        results = [m for m in session["messages"] if m["role"] == "tool"]
+    finally:
+        server.stop()
+    assert results[0]["content"].startswith("# Tide tables")
+    assert "169.254.169.254" in results[1]["content"] and "refused" in results[1]["content"]
+    assert "refused" in results[2]["content"]
+    assert "High tide" not in results[1]["content"] + results[2]["content"]
+    assert fake.requests[-1]["messages"][-1]["content"] == results[2]["content"]
