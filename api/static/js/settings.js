@@ -1,12 +1,13 @@
 // The settings dialog: provider, base URL, model (with the provider's list), a write-only
 // API key, a connection test, the web UI password, the colour theme, and the buttons that
-// open the Memory and Skills pages.
+// open the Memory, Skills and Tools pages.
 import { get, post } from "./api.js";
 import { clear, el, notify, showResult } from "./dom.js";
 import { initMemoryPage } from "./memory-page.js";
 import { forgetModels, modelName } from "./model-picker.js";
 import { initPasswordSection, refreshPasswordSection } from "./password.js";
 import { initSkillsPage } from "./skills-page.js";
+import { initToolsPage } from "./tools-page.js";
 import { savedTheme, setTheme } from "./theme.js";
 
 // The provider fields the dialog edits; others stay as config.yaml has them.
@@ -33,6 +34,7 @@ export function initSettings() {
   initPasswordSection();
   initMemoryPage();
   initSkillsPage();
+  initToolsPage();
 }
 
 async function open() {
