@@ -203,3 +203,12 @@ def test_bad_requests_get_a_clear_error_and_change_nothing(server, path, body, s
     assert reply.status == status
     assert reply.json["error"]
     assert (server.root / "hermes-home" / "config.yaml").read_bytes() == before
+
+
+def test_stopping_the_server_ends_its_mcp_servers(server):
+    """Last in this module: it stops the server."""
+    children = mcp_children(server)
+    assert children, "the servers were started by the conversations above"
+    server.stop()
+    _gone, alive = psutil.wait_procs(children, timeout=10)
+    assert not alive
