@@ -129,9 +129,7 @@ def test_the_connection_goes_to_the_address_that_was_checked(monkeypatch):
     assert seen == [("93.184.216.34", "rebind.test")]
 
 
-def test_through_a_real_turn_a_page_is_read_and_a_private_address_is_refused(
-    site, tmp_path, fake
-):
+def test_through_a_real_turn_a_page_is_read_and_a_private_address_is_refused(site, tmp_path, fake):
     """The model (scripted) asks `hermes web` to fetch: an allowed page comes back as
     Markdown, a redirect to the metadata address and `localhost` (not the allowed name) are
     refused, and the refusals reach the model as errors."""
