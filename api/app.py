@@ -41,6 +41,7 @@ from api.routes import (
 )
 from hermes_agent.errors import HermesError
 from hermes_agent.runtime import attachment_store
+from hermes_cron import service as scheduler
 from hermes_http.hosts import HostGuard
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,9 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     # collector's sight, a full collection no longer pauses every stream for ~100 ms.
     gc.collect()
     gc.freeze()
+    scheduler.start_scheduler()
     yield
+    scheduler.stop_scheduler()
     session_index.close_current()
 
 

@@ -44,6 +44,7 @@ from hermes_agent.errors import ConfigError
 from hermes_agent.plugins import PLATFORMS
 from hermes_agent.settings import DEFAULT_WORKSPACE, GatewaySettings, hermes_home
 from hermes_agent.turn import TurnResult, as_turn_result
+from hermes_cron import service as scheduler
 
 log = logging.getLogger("gateway")
 
@@ -132,8 +133,10 @@ class GatewayRunner:
             for adapter in self.adapters.values():
                 await adapter.start()
             await self._recover()
+            await asyncio.to_thread(scheduler.start_scheduler)
             await self._stop.wait()
         finally:
+            scheduler.stop_scheduler()
             await self._shutdown()
 
     def stop(self) -> None:

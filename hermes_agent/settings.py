@@ -70,6 +70,18 @@ DEFAULT_VISION_MODELS = (
 )
 
 
+def local_zone_name() -> str:
+    """This machine's time zone: `TZ`, else what /etc/localtime links to, else UTC."""
+    name = os.environ.get("TZ", "").strip().lstrip(":")
+    if not name:
+        try:
+            target = os.readlink("/etc/localtime")
+        except OSError:
+            target = ""
+        name = target.partition("zoneinfo/")[2]
+    return name or "UTC"
+
+
 class Settings(BaseModel):
     """Everything the agent core needs to know about the user's choices."""
 
@@ -128,6 +140,15 @@ class Settings(BaseModel):
     memory: bool = Field(
         True, description="Keep and show the agent's memory (MEMORY.md, USER.md) in prompts."
     )
+    timezone: str = Field(
+        default_factory=local_zone_name,
+        description="The user's time zone (IANA name): scheduled jobs' times are read in it.",
+    )
+    cron: bool = Field(True, description="Run scheduled jobs in hermes web and hermes gateway.")
+    cron_missed: Literal["run_once", "skip"] = Field(
+        "run_once", description="A slot missed while no process ran jobs: run it once, or skip."
+    )
+    cron_max_concurrent: int = Field(4, ge=1, le=64, description="Scheduled runs at once.")
     vision_models: tuple[str, ...] = Field(
         DEFAULT_VISION_MODELS,
         description="Models (shell patterns) that see images, when the provider's model list "
@@ -138,6 +159,18 @@ class Settings(BaseModel):
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            return ZoneInfo(value.strip()).key
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not a time zone; use a name like Europe/Lisbon"
+            ) from None
 
     @field_validator("approval_mode", mode="before")
     @classmethod
@@ -223,6 +256,10 @@ ENV_KEYS = {
     "HERMES_WEB_SEARCH_BACKEND": "web_search_backend",
     "HERMES_WEB_SEARCH_URL": "web_search_url",
     "HERMES_WEB_SEARCH_KEY": "web_search_key",
+    "HERMES_TIMEZONE": "timezone",
+    "HERMES_CRON": "cron",
+    "HERMES_CRON_MISSED": "cron_missed",
+    "HERMES_CRON_MAX_CONCURRENT": "cron_max_concurrent",
 }
 LIST_FIELDS = frozenset(
     {

@@ -127,6 +127,57 @@ _CORE_TABLES = (
     "CREATE UNIQUE INDEX idx_sessions_title_unique ON sessions(title) WHERE title IS NOT NULL",
 )
 
+# Scheduled jobs (hermes_cron): the jobs, one row per slot run (unique, so a slot is claimed
+# once across processes and restarts), and who runs them.
+_CRON_TABLES = (
+    """CREATE TABLE cron_jobs (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        prompt TEXT NOT NULL,
+        schedule TEXT NOT NULL,
+        schedule_kind TEXT NOT NULL,
+        run_at REAL,
+        timezone TEXT NOT NULL,
+        deliver TEXT NOT NULL,
+        skills TEXT NOT NULL DEFAULT '[]',
+        model TEXT,
+        workspace TEXT,
+        paused INTEGER NOT NULL DEFAULT 0,
+        may_schedule INTEGER NOT NULL DEFAULT 0,
+        origin TEXT,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        next_run_at REAL,
+        last_run_at REAL,
+        last_status TEXT
+    )""",
+    "CREATE INDEX idx_cron_jobs_next ON cron_jobs(next_run_at)",
+    """CREATE TABLE cron_runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        job_id TEXT NOT NULL,
+        slot REAL NOT NULL,
+        status TEXT NOT NULL,
+        trigger TEXT NOT NULL DEFAULT 'schedule',
+        runner TEXT,
+        started_at REAL,
+        finished_at REAL,
+        session_id TEXT,
+        result TEXT,
+        error TEXT,
+        delivered TEXT,
+        UNIQUE (job_id, slot)
+    )""",
+    "CREATE INDEX idx_cron_runs_job ON cron_runs(job_id, slot DESC)",
+    "CREATE INDEX idx_cron_runs_status ON cron_runs(status)",
+    """CREATE TABLE cron_lease (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        pid INTEGER,
+        host TEXT,
+        acquired_at REAL NOT NULL,
+        heartbeat_at REAL NOT NULL
+    )""",
+)
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "core_tables", _CORE_TABLES),
     Migration(2, "word_search", _search_index("messages_fts", "content")),
@@ -143,6 +194,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX idx_sessions_delegated_from ON sessions(delegated_from)",
         ),
     ),
+    Migration(5, "scheduled_jobs", _CRON_TABLES),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -27,6 +27,7 @@ from hermes_state.connection import (
     _set_last_init_error,
     default_db_path,
 )
+from hermes_state.cron import CronMixin
 from hermes_state.failures import translated
 from hermes_state.maintenance import MaintenanceMixin
 from hermes_state.queries import QueriesMixin
@@ -70,14 +71,15 @@ _TOKEN_COLUMNS = (
 )
 
 
-class SessionDB(MessagesMixin, QueriesMixin, MaintenanceMixin):
+class SessionDB(MessagesMixin, QueriesMixin, MaintenanceMixin, CronMixin):
     """Sessions, messages and search for every surface, in one SQLite file.
 
     Thread-safe within a process (one lock around the one connection) and safe across processes
     (WAL, `BEGIN IMMEDIATE`, retry while another process holds the write lock).
 
     Messages come from `MessagesMixin`, listing and search from `QueriesMixin`, deletion and
-    upkeep from `MaintenanceMixin`; all of them go through the transaction helpers here.
+    upkeep from `MaintenanceMixin`, scheduled jobs from `CronMixin`; all of them go through the
+    transaction helpers here.
     """
 
     _WRITE_MAX_RETRIES = 15

@@ -269,7 +269,8 @@ def test_a_version_3_database_gains_delegated_from_and_its_conversations_stay_li
 
     store = SessionDB(db_path=path)
 
-    assert _versions(store)[-1] == (4, "delegated_sessions")
+    assert (4, "delegated_sessions") in _versions(store)
+    assert _versions(store)[-1] == (5, "scheduled_jobs")
     with _raw(store) as conn:
         columns = {row["name"] for row in conn.execute("PRAGMA table_info(sessions)")}
         indexes = {row["name"] for row in conn.execute("PRAGMA index_list(sessions)")}

@@ -144,6 +144,10 @@ def test_every_hermes_environment_variable_is_parsed(home):
         "HERMES_WEB_SEARCH_BACKEND": "searxng",
         "HERMES_WEB_SEARCH_URL": "http://search.lan:8888",
         "HERMES_WEB_SEARCH_KEY": "brave-key-123",
+        "HERMES_TIMEZONE": "America/New_York",
+        "HERMES_CRON": "false",
+        "HERMES_CRON_MISSED": "skip",
+        "HERMES_CRON_MAX_CONCURRENT": "2",
     }
     assert set(env) == set(ENV_KEYS), "a new environment variable needs a case here"
     settings = load_settings(env_for(home, **env))
@@ -174,6 +178,10 @@ def test_every_hermes_environment_variable_is_parsed(home):
         "web_search_key": "brave-key-123",
         "memory": False,
         "vision_models": ("gpt-4o*", "my-vlm"),
+        "timezone": "America/New_York",
+        "cron": False,
+        "cron_missed": "skip",
+        "cron_max_concurrent": 2,
     }
 
 
@@ -285,6 +293,9 @@ def test_unknown_keys_in_the_file_are_config_errors_naming_the_key(home):
         ("HERMES_MAX_ITERATIONS", "0", "max_iterations"),
         ("HERMES_DELEGATE_MAX_DEPTH", "-1", "delegate_max_depth"),
         ("HERMES_DELEGATE_MAX_ITERATIONS", "0", "delegate_max_iterations"),
+        ("HERMES_TIMEZONE", "Mars/Olympus_Mons", "timezone"),
+        ("HERMES_CRON_MISSED", "twice", "cron_missed"),
+        ("HERMES_CRON_MAX_CONCURRENT", "0", "cron_max_concurrent"),
         ("HERMES_PROVIDER", "gemini", "provider"),
         ("HERMES_APPROVAL_MODE", "sometimes", "approval_mode"),
     ],

@@ -1,0 +1,104 @@
+"""Where a run's answer goes: the web UI, a Telegram chat, or a signed webhook callback.
+
+`web` needs no sending: the run is a conversation in state.db, listed under "Scheduled", and
+an open page notices new runs and shows a notification. `telegram:<chat>` goes out through the
+gateway's bot, and only to a chat the gateway already serves (an allowed or paired person, or a
+chat it has a conversation in): a job, or a model that made one, cannot message strangers.
+`webhook:<name>` posts the answer to that hook's `callback_url`, signed with its secret as the
+gateway's webhook replies are. The result says what happened: the target, or why it failed.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import orjson
+
+if TYPE_CHECKING:
+    from hermes_agent.settings import Settings
+
+log = logging.getLogger(__name__)
+
+TIMEOUT = 15.0
+
+
+def deliver(settings: Settings, job: dict[str, Any], text: str, session_id: str) -> str:
+    target = job["deliver"]
+    kind, _, where = target.partition(":")
+    try:
+        if kind == "telegram":
+            _telegram(where, text)
+        elif kind == "webhook":
+            _webhook(where, job, text, session_id)
+    except (DeliveryFailed, httpx.HTTPError, OSError) as exc:
+        log.warning("scheduled job %s: delivery to %s failed: %s", job["id"], target, exc)
+        return f"failed: {exc}"
+    return target
+
+
+class DeliveryFailed(Exception):
+    pass
+
+
+def _telegram(chat: str, text: str) -> None:
+    from gateway.platforms.telegram_format import split_message
+    from hermes_agent.settings import load_gateway_settings
+
+    section = load_gateway_settings().section("telegram")
+    token = getattr(section, "token", None)
+    if not token:
+        raise DeliveryFailed("no Telegram bot is configured (gateway.telegram.token)")
+    if not _known_chat(chat, section):
+        raise DeliveryFailed(f"chat {chat} is not one the gateway serves")
+    base = f"{section.base_url}{token}"
+    with httpx.Client(timeout=TIMEOUT) as client:
+        for chunk in split_message(text):
+            body = {"chat_id": int(chat), "text": chunk.html, "parse_mode": "HTML"}
+            reply = client.post(f"{base}/sendMessage", json=body)
+            if reply.status_code == 400:  # Telegram refused the HTML: send the words plainly
+                plain = {"chat_id": int(chat), "text": chunk.plain}
+                reply = client.post(f"{base}/sendMessage", json=plain)
+            if reply.status_code != 200:
+                raise DeliveryFailed(f"Telegram answered {reply.status_code}")
+
+
+def _known_chat(chat: str, section: Any) -> bool:
+    from gateway.store import read_json
+    from hermes_agent.settings import hermes_home
+
+    if chat in set(getattr(section, "allowed_users", ())):
+        return True
+    directory = hermes_home() / "gateway"
+    paired = (read_json(directory / "access.json", {}).get("paired") or {}).get("telegram", ())
+    if chat in set(paired):
+        return True
+    keys = read_json(directory / "sessions.json", {})  # agent:main:<platform>:<type>:<chat>…
+    return any(
+        key.split(":")[2:3] == ["telegram"] and key.split(":")[4:5] == [chat] for key in keys
+    )
+
+
+def _webhook(name: str, job: dict[str, Any], text: str, session_id: str) -> None:
+    from gateway.platforms.webhook_auth import signed_headers
+    from hermes_agent.settings import load_gateway_settings
+
+    hooks = getattr(load_gateway_settings().section("webhook"), "hooks", {})
+    hook = hooks.get(name)
+    if hook is None or not hook.callback_url:
+        raise DeliveryFailed(f"the webhook {name!r} has no callback_url")
+    body = orjson.dumps(
+        {
+            "status": "scheduled",
+            "job_id": job["id"],
+            "job": job["name"],
+            "reply": text,
+            "session_id": session_id,
+        }
+    )
+    headers = {"Content-Type": "application/json", **signed_headers(hook.secret, body)}
+    with httpx.Client(timeout=TIMEOUT) as client:
+        reply = client.post(hook.callback_url, content=body, headers=headers)
+    if reply.status_code >= 300:
+        raise DeliveryFailed(f"the callback answered {reply.status_code}")
