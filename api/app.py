@@ -29,6 +29,7 @@ from api.routes import (
     attachments,
     auth,
     chat,
+    cron,
     health,
     memory,
     projects,
@@ -78,7 +79,7 @@ def create_app(bind_host: str | None = None) -> FastAPI:
         redoc_url=None,
     )
     routers = (health, auth, sessions, projects, chat, settings, attachments, workspace)
-    for module in (*routers, memory, skills, tools):
+    for module in (*routers, memory, skills, tools, cron):
         app.include_router(module.router)
     ui.install(app)
     app.add_exception_handler(HermesError, _hermes_error)

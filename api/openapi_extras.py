@@ -25,6 +25,7 @@ ERROR_DESCRIPTIONS = {
     421: "Host not allowed",
     429: "Too many wrong passwords from this address; wait a minute",
     502: "The model provider failed or cannot be reached",
+    503: "The conversation store (state.db) is unavailable",
 }
 # Any route can meet these: the request guard runs before every handler.
 SHARED_ERRORS = (400, 401, 403, 413, 421)

@@ -1,4 +1,5 @@
-"""Conversations started on the other surfaces (the terminal, chat apps, `hermes chat`).
+"""Conversations started on the other surfaces (the terminal, chat apps, `hermes chat`) and
+by scheduled jobs (source `cron`).
 
 They live in state.db only. The sidebar lists them beside the browser's own sessions, search
 finds their messages, and opening one shows its transcript; `continue_in_web` copies one into a
@@ -26,7 +27,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-HIDDEN_SOURCES = ("web", "cron")
+HIDDEN_SOURCES = ("web",)
+# Scheduled runs (listed under "Scheduled") are written by this process's own scheduler too,
+# which `data_version` does not count: they are read on every listing, not cached.
+SCHEDULED = "cron"
+SCHEDULED_LIMIT = 200
 LIST_LIMIT = 2000
 SEARCH_LIMIT = 50
 
@@ -63,11 +68,17 @@ def listed(exclude_ids: set[str]) -> list[dict[str, Any]]:
     if db is None:
         return []
     try:
-        rows = _rows_of_other_surfaces(db)
+        rows = _rows_of_other_surfaces(db) + _scheduled_rows(db)
     except (HermesError, OSError) as exc:
         log.warning("state.db could not be listed: %s", exc)
         return []
+    rows.sort(key=_activity, reverse=True)
     return [row for row in rows if row["session_id"] not in exclude_ids]
+
+
+def _scheduled_rows(db: ConversationStore) -> list[dict[str, Any]]:
+    records = db.list_sessions_rich(SCHEDULED, limit=SCHEDULED_LIMIT, order_by_last_active=True)
+    return [_row(r) for r in records if r.get("message_count")]
 
 
 def _rows_of_other_surfaces(db: ConversationStore) -> list[dict[str, Any]]:
@@ -79,7 +90,7 @@ def _rows_of_other_surfaces(db: ConversationStore) -> list[dict[str, Any]]:
         if _cached is not None and _cached[0] == version:
             return _cached[1]
     records = db.list_sessions_rich(
-        exclude_sources=HIDDEN_SOURCES, limit=LIST_LIMIT, order_by_last_active=True
+        exclude_sources=(*HIDDEN_SOURCES, SCHEDULED), limit=LIST_LIMIT, order_by_last_active=True
     )
     rows = [_row(r) for r in records if r.get("message_count")]
     with _cache_lock:

@@ -526,3 +526,71 @@ class ToolsView(Reply):
 
 class McpServerSaved(Ok):
     server: McpServerStatus
+
+
+# ── scheduled jobs ───────────────────────────────────────────────────────────────────────
+class CronRun(Reply):
+    id: int
+    job_id: str
+    job_name: str | None = Field(None, description="The job's name, when it still exists.")
+    slot: float = Field(
+        description="The scheduled moment (Unix seconds); for a manual run, when it was asked for."
+    )
+    status: Literal["running", "ok", "silent", "failed", "skipped"]
+    trigger: Literal["schedule", "manual"]
+    started_at: float | None
+    finished_at: float | None
+    session_id: str | None = Field(description="The run's conversation (state.db, source cron).")
+    result: str | None = Field(
+        description="The answer, with what was refused for want of someone to approve it."
+    )
+    error: str | None
+    delivered: str | None = Field(description="Where the answer went, or `failed: <why>`.")
+
+
+class CronJob(Reply):
+    id: str
+    name: str
+    prompt: str
+    schedule: str
+    schedule_kind: Literal["cron", "every", "once"]
+    timezone: str
+    deliver: str
+    skills: list[str]
+    model: str | None
+    workspace: str | None
+    paused: bool
+    may_schedule: bool
+    origin: str | None
+    created_at: float
+    updated_at: float
+    next_run_at: float | None
+    last_run_at: float | None
+    last_status: str | None
+    description: str = Field(description="The schedule in words.")
+    next_run: str | None = Field(description="The next run, ISO 8601 in the job's zone.")
+    last_run: CronRun | None
+
+
+class CronJobList(Reply):
+    jobs: list[CronJob] = Field(description="Oldest first.")
+    timezone: str = Field(description="The `timezone` setting: new jobs' default zone.")
+
+
+class CronRunList(Reply):
+    runs: list[CronRun] = Field(description="Newest first.")
+    now: float = Field(description="The server's clock (Unix seconds), to ask `since` next.")
+
+
+class CronPreview(Reply):
+    schedule: str = Field(description="As it would be saved (normalised).")
+    description: str
+    next: list[str] = Field(description="The next (up to) three runs, ISO 8601 in the zone.")
+
+
+class CronJobSaved(Ok):
+    job: CronJob
+
+
+class CronRunStarted(Ok):
+    run_id: int

@@ -271,3 +271,48 @@ class McpServerTest(McpServerRef):
     server: McpServerSettings | None = Field(
         None, description="Settings to try before saving; leave out to test the saved ones."
     )
+
+
+# ── scheduled jobs ───────────────────────────────────────────────────────────────────────
+CRON_JOB_ID = r"^[0-9a-f]{12}$"
+
+
+class CronJobRef(Body):
+    id: str = Field(description="The job's id: 12 hexadecimal digits.", pattern=CRON_JOB_ID)
+
+
+class CronJobPause(CronJobRef):
+    paused: bool = Field(description="True pauses; false resumes from the next slot after now.")
+
+
+class CronJobSave(Body):
+    """A job as the Scheduled page edits it; every rule is checked by `hermes_cron.jobs`,
+    whose reason comes back as the 400."""
+
+    id: str | None = Field(
+        None, pattern=CRON_JOB_ID, description="The job to change; leave out to create one."
+    )
+    name: str | None = Field(
+        None, max_length=200, description="Shown in lists; empty: the prompt's first words."
+    )
+    prompt: str = Field(max_length=20_000, description="What the agent is asked at each run.")
+    schedule: str = Field(
+        max_length=200,
+        description="`0 8 * * 1-5` (cron), `every 2h`, `in 30m` or `2026-12-24T09:00`.",
+    )
+    deliver: str = Field(
+        "web", max_length=100, description="`web`, `telegram:<chat id>` or `webhook:<name>`."
+    )
+    skills: list[Annotated[str, Field(max_length=64)]] = Field(
+        default_factory=list, max_length=50, description="Skills each run loads, by name."
+    )
+    model: str | None = Field(None, max_length=200, description="Empty: the default model.")
+    workspace: str | None = Field(
+        None, max_length=4096, description="The runs' working folder; empty: the default one."
+    )
+    timezone: str | None = Field(
+        None, max_length=64, description="IANA zone of the schedule; empty: the setting."
+    )
+    may_schedule: bool | None = Field(
+        None, description="Whether its runs may create jobs (offered the `cronjob` tool)."
+    )

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from gateway.events import GROUP, Command
 from gateway.platforms.base import Channel
 from hermes_agent import history
-from hermes_agent.errors import NotFound
+from hermes_agent.errors import BadRequest, NotFound
 from hermes_agent.tools.skill_tools import invokes_skill
 from hermes_state.messages import content_text
 
@@ -59,6 +59,11 @@ LISTED = (
     Listed("usage", "", "tokens, cost and context used"),
     Listed("memory", "", "what the agent remembers (private chats only)"),
     Listed("tools", "", "the agent's tools and MCP servers"),
+    Listed(
+        "cron",
+        "[add SCHEDULE | PROMPT]",
+        "scheduled jobs: list, add, pause, resume, remove or run one (private chats only)",
+    ),
     Listed("model", "[NAME]", "show the model, or switch this conversation to another"),
     Listed(
         "resume", "TITLE", "continue a conversation from the web UI, the terminal or another chat"
@@ -167,6 +172,47 @@ async def _tools(runner: GatewayRunner, chat: Chat, arg: str, channel: Channel) 
     await channel.send(text)
 
 
+CRON_PRIVATE = "Scheduled jobs are managed in a private chat."
+
+
+async def _cron(runner: GatewayRunner, chat: Chat, arg: str, channel: Channel) -> None:
+    """Jobs act for the owner and deliver to their chats: never managed from a group."""
+    if f":{GROUP}:" in chat.key:
+        await channel.send(CRON_PRIVATE)
+        return
+    try:
+        text = await asyncio.to_thread(_cron_blocking, chat, arg)
+    except (BadRequest, NotFound) as exc:
+        text = f"⚠️ {exc}"
+    await channel.send(text)
+
+
+def _cron_blocking(chat: Chat, arg: str) -> str:
+    from hermes_agent.runtime import current_settings, state_db
+    from hermes_cron.manage import manage, parse
+
+    db = state_db()
+    if db is None:
+        return NO_STORE
+    here = _delivery_here(chat)
+    return manage(
+        db,
+        parse(arg),
+        deliver=here,
+        origin=chat.platform,
+        timezone=current_settings().timezone,
+        here=here,
+    )
+
+
+def _delivery_here(chat: Chat) -> str:
+    """Where a job made in this chat delivers: this Telegram chat, or else the web UI."""
+    parts = chat.key.split(":")  # agent:main:<platform>:dm:<chat id> (Inbound.session_key)
+    if chat.platform == "telegram" and len(parts) == 5:
+        return f"telegram:{parts[4]}"
+    return "web"
+
+
 def format_usage(chat: Chat, row: dict[str, Any], usage: dict[str, Any]) -> str:
     """The stored session's totals (every turn, whichever surface ran it) and the context
     the model saw last."""
@@ -249,8 +295,9 @@ HANDLERS: dict[str, Handler] = {
     "usage": _usage,
     "memory": _memory,
     "tools": _tools,
+    "cron": _cron,
     "model": _model,
     "resume": _resume,
 }
-NEEDS_STORE = frozenset({"title", "resume"})
+NEEDS_STORE = frozenset({"title", "resume", "cron"})
 NAMES = frozenset({*HANDLERS, "stop"})  # every command understood ("stop": by the runner)

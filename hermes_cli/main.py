@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     from hermes_cli import (
         chat,
         config_cmd,
+        cron_cmd,
         doctor,
         gateway_cmd,
         mcp_cmd,
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         memory_cmd,
         skills_cmd,
         mcp_cmd,
+        cron_cmd,
         config_cmd,
         state_cmd,
         doctor,

@@ -1,8 +1,8 @@
 """One run of a job: a fresh conversation (source `cron`), its answer delivered, its outcome kept.
 
-Nobody is there to approve anything, so a run works under the `allowlist` policy whatever the
-settings say: what the allowlist does not cover is refused, never run, and each refusal is
-listed in the run's result so the user sees what the job could not do. A job may schedule
+Nobody is there to approve anything, so a run gets what the allowlist allows and nothing more,
+whatever `approval_mode` says: each request for approval is refused, never run, and listed in
+the run's result so the user sees what the job could not do. A job may schedule
 further jobs only when the user allowed it (`may_schedule`); otherwise it is not offered the
 `cronjob` tool at all. An answer of exactly `[SILENT]` delivers nothing.
 """
@@ -44,9 +44,9 @@ class _Unattended(TurnEvents):
 
 def run_job(db: SessionDB, settings: Settings, job: dict[str, Any], run_id: int) -> str:
     """Run `job` as run `run_id` and record how it ended; returns that status."""
-    started = time.time()
+    slot = db.cron_run(run_id)["slot"]
     try:
-        status, result, error, session_id = _converse(db, settings, job, started)
+        status, result, error, session_id = _converse(db, settings, job, slot)
     except (HermesError, OSError) as exc:
         log.warning("scheduled job %s failed: %s", job["id"], exc)
         db.cron_finish(run_id, "failed", time.time(), error=str(exc))
@@ -60,7 +60,7 @@ def run_job(db: SessionDB, settings: Settings, job: dict[str, Any], run_id: int)
 
 
 def _converse(
-    db: SessionDB, settings: Settings, job: dict[str, Any], started: float
+    db: SessionDB, settings: Settings, job: dict[str, Any], slot: float
 ) -> tuple[str, str, str | None, str]:
     from hermes_agent import AIAgent
     from hermes_agent.agent import new_session_id
@@ -70,7 +70,7 @@ def _converse(
 
     session_id = new_session_id()
     db.create_session(session_id, PLATFORM, model=job["model"] or settings.effective_model)
-    _title(db, session_id, job, started)
+    _title(db, session_id, job, slot)
     events = _Unattended()
     tools = tools_named(settings.enabled_tools)
     if not job["may_schedule"]:
@@ -84,7 +84,8 @@ def _converse(
         platform=PLATFORM,
         workspace=_workspace(job),
         tools=tools,
-        approval=ApprovalPolicy("allowlist", settings.terminal_allowlist),
+        # "ask", with nobody to answer: what needs approval is refused, and noted by events.
+        approval=ApprovalPolicy("ask", settings.terminal_allowlist),
         events=events,
     )
     outcome = agent.run_conversation(_message(job))
@@ -119,8 +120,9 @@ def _workspace(job: dict[str, Any]) -> Path:
     return path
 
 
-def _title(db: SessionDB, session_id: str, job: dict[str, Any], started: float) -> None:
-    when = datetime.fromtimestamp(started, UTC).astimezone(zone(job["timezone"]))
+def _title(db: SessionDB, session_id: str, job: dict[str, Any], slot: float) -> None:
+    """ "⏰ <name> · <the slot's time>": the run is found by when it was meant for."""
+    when = datetime.fromtimestamp(slot, UTC).astimezone(zone(job["timezone"]))
     title = f"⏰ {job['name']} · {when:%Y-%m-%d %H:%M}"
     try:
         db.set_session_title(session_id, db.get_next_title_in_lineage(title))

@@ -57,8 +57,8 @@ def create(
     job = db.cron_create_job(
         new_job_id(),
         now,
+        prompt=_prompt(prompt),  # first: an empty prompt is the mistake to report
         name=_name(name, prompt),
-        prompt=_prompt(prompt),
         schedule=parsed.text,
         schedule_kind=parsed.kind,
         run_at=parsed.at.timestamp() if parsed.at else None,
@@ -89,6 +89,8 @@ def edit(db: SessionDB, job_id: str, now: float, **changes: Any) -> dict[str, An
     for key in ("model", "workspace"):
         if changes.get(key) is not None:
             fields[key] = changes[key].strip() or None
+    if changes.get("may_schedule") is not None:
+        fields["may_schedule"] = bool(changes["may_schedule"])
     if changes.get("schedule") is not None or changes.get("timezone") is not None:
         tz = zone(changes.get("timezone") or job["timezone"])
         created = datetime.fromtimestamp(now, UTC)

@@ -222,9 +222,19 @@ class CronMixin:
         )
         return dict(row) if row else None
 
-    def cron_runs(self, job_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        """The latest runs (of one job, or of all), newest first."""
-        where, params = ("WHERE job_id = ?", (job_id,)) if job_id else ("", ())
+    def cron_runs(
+        self, job_id: str | None = None, limit: int = 50, finished_after: float | None = None
+    ) -> list[dict[str, Any]]:
+        """The latest runs (of one job, or of all; only those finished after `finished_after`
+        when given), newest first."""
+        conditions, params = [], []
+        if job_id:
+            conditions.append("job_id = ?")
+            params.append(job_id)
+        if finished_after is not None:
+            conditions.append("finished_at > ?")
+            params.append(finished_after)
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         rows = self._read(
             lambda conn: conn.execute(
                 f"SELECT * FROM cron_runs {where} ORDER BY started_at DESC, id DESC LIMIT ?",

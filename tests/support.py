@@ -75,6 +75,7 @@ class Approver:
 # Every built-in tool, in the order the installed entry points offer them: each test that
 # checks the default tool list compares with this one.
 BUILTIN_TOOLS = (
+    "cronjob",
     "delegate_task",
     "read_file",
     "write_file",

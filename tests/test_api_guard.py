@@ -49,6 +49,10 @@ OTHER_POST_ROUTES = [
     "/api/mcp/server/enable",
     "/api/mcp/server/delete",
     "/api/mcp/server/test",
+    "/api/cron/job/save",
+    "/api/cron/job/pause",
+    "/api/cron/job/delete",
+    "/api/cron/job/run",
 ]
 # Routes that take no body at all (a body sent anyway is ignored).
 BODYLESS_POST_ROUTES = ["/api/settings/test", "/api/auth/logout"]
@@ -81,6 +85,9 @@ GET_ROUTES = sorted(
         "/api/skill",
         "/api/skill/export",
         "/api/tools",
+        "/api/cron/jobs",
+        "/api/cron/runs",
+        "/api/cron/preview",
     ]
 )
 
@@ -173,6 +180,8 @@ def test_import_ignores_a_path_like_session_id(cleanup_test_sessions):
 def test_cross_origin_post_is_403_and_changes_nothing(cleanup_test_sessions):
     sid = import_session(cleanup_test_sessions, title="Untouched")
     before_session = session_bytes(sid)
+    job = post("/api/cron/job/save", {"prompt": "Stay put.", "schedule": "0 8 1 1 *"}).json["job"]
+    jobs_before = get("/api/cron/jobs").json["jobs"]
     before_files = files_under(TEST_ROOT)
     bodies = {path: {"session_id": sid, **extra} for path, extra in POST_ROUTES_WITH_ID.items()}
     bodies |= {
@@ -197,6 +206,11 @@ def test_cross_origin_post_is_403_and_changes_nothing(cleanup_test_sessions):
         "/api/mcp/server/enable": {"name": "evil", "enabled": True},
         "/api/mcp/server/delete": {"name": "evil"},
         "/api/mcp/server/test": {"name": "evil", "server": {"command": "touch", "args": [PWNED]}},
+        # Nor may it make a job (a prompt run unattended, on a schedule) or run one.
+        "/api/cron/job/save": {"prompt": f"touch {PWNED}", "schedule": "every 1m"},
+        "/api/cron/job/pause": {"id": job["id"], "paused": True},
+        "/api/cron/job/delete": {"id": job["id"]},
+        "/api/cron/job/run": {"id": job["id"]},
     }
     assert sorted(bodies) == sorted([*POST_ROUTES, *BODYLESS_POST_ROUTES])
     for path, body in bodies.items():
@@ -206,6 +220,9 @@ def test_cross_origin_post_is_403_and_changes_nothing(cleanup_test_sessions):
     assert files_under(TEST_ROOT) == before_files
     assert not Path(PWNED).exists()
     assert get("/api/session", session_id=sid).json["session"]["title"] == "Untouched"
+    assert get("/api/cron/jobs").json["jobs"] == jobs_before
+    assert get("/api/cron/runs").json["runs"] == []
+    assert post("/api/cron/job/delete", {"id": job["id"]}).status == 200
 
 
 def test_cross_origin_referer_without_origin_is_403(cleanup_test_sessions):

@@ -310,3 +310,22 @@ def test_two_processes_racing_for_every_slot_never_run_one_twice(db, tmp_path):
         racer.join(10)
     assert sorted(won[0] + won[1]) == slots, "every slot ran, and none twice"
     assert len(db.cron_runs(job["id"], limit=1000)) == 200
+
+
+def test_a_job_the_agent_makes_in_a_telegram_chat_delivers_to_that_chat(tmp_path, monkeypatch):
+    import json
+
+    from hermes_agent.tools.cronjob import _here
+
+    monkeypatch.setenv("HERMES_HOME", str(tmp_path))
+    (tmp_path / "gateway").mkdir()
+    sessions = {
+        "agent:main:telegram:dm:77": {"session_id": "s-private"},
+        "agent:main:telegram:group:-100:5": {"session_id": "s-group"},
+        "agent:main:webhook:dm:ci": {"session_id": "s-hook"},
+    }
+    (tmp_path / "gateway" / "sessions.json").write_text(json.dumps(sessions))
+    assert _here("s-private") == "telegram:77"
+    assert _here("s-group") == "telegram:-100"
+    assert _here("s-hook") == "web"
+    assert _here("a-web-session") == "web"

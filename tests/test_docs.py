@@ -34,7 +34,7 @@ def test_every_route_is_documented_in_the_api_reference():
 def test_every_environment_setting_is_documented():
     source = "\n".join(
         p.read_text()
-        for package in ("api", "hermes_agent", "hermes_cli")
+        for package in ("api", "hermes_agent", "hermes_cli", "hermes_cron")
         for p in (REPO_ROOT / package).rglob("*.py")
     )
     settings = set(re.findall(r"\"(HERMES_[A-Z_]+)\"", source))

@@ -8,6 +8,8 @@ One gateway serves the whole module; each test talks in chats of its own.
 from __future__ import annotations
 
 import itertools
+import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -499,6 +501,20 @@ def test_memory_shows_what_the_agent_remembers(tg, llm, gateway, chat):
     assert "About the user [" in texts(tg, chat)[0]
 
 
+def test_the_gateway_runs_the_scheduled_jobs_when_nobody_else_does(gateway):
+    from hermes_state import SessionDB
+
+    db = SessionDB(gateway.home / "state.db")
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while db.cron_lease() is None:
+            assert time.monotonic() < deadline, "the gateway did not take the lease"
+            time.sleep(0.05)
+        assert db.cron_lease()["pid"] == gateway.proc.pid
+    finally:
+        db.close()
+
+
 def test_tools_lists_the_tools_and_the_mcp_servers(tg, gateway, chat):
     from hermes_agent.mcp_client.config import ServerConfig, remove_server, save_server
 
@@ -512,6 +528,63 @@ def test_tools_lists_the_tools_and_the_mcp_servers(tg, gateway, chat):
         assert "<b>MCP notes</b> (stdio): " in shown
     finally:
         remove_server("notes", env)
+
+
+def test_cron_adds_a_job_for_this_chat_lists_runs_and_removes_it(tg, llm, gateway, chat):
+    say(tg, chat, "/cron add every 2h | Check the backups")
+    [added] = wait_count(tg, chat, 1)
+    job_id = re.search(r"\(([0-9a-f]{12})\)", added).group(1)
+    assert added.startswith(f"⏰ Scheduled <b>Check the backups</b> ({job_id}): Every 2 hours.")
+    assert added.endswith(f"; answers go to telegram:{chat}.")
+    db = gateway.db()
+    try:
+        job = db.cron_job(job_id)
+    finally:
+        db.close()
+    assert (job["prompt"], job["deliver"], job["origin"]) == (
+        "Check the backups",
+        f"telegram:{chat}",
+        "telegram",
+    )
+
+    say(tg, chat, "/cron")
+    listing = wait_count(tg, chat, 2)[1]
+    assert f"<b>{job_id}</b> Check the backups · Every 2 hours" in listing
+    assert f"last: not run yet · to telegram:{chat}" in listing
+
+    llm.script(Reply.text("Backups are fine."))
+    say(tg, chat, f"/cron run {job_id[:6]}")
+    assert wait_count(tg, chat, 4)[2:] == [  # delivered here, then the command's reply
+        "Backups are fine.",
+        f"✅ Ran <b>Check the backups</b> ({job_id}): its answer is above.",
+    ]
+
+    say(tg, chat, "/cron add every 10s | Too often")
+    say(tg, chat, f"/cron remove {job_id}")
+    say(tg, chat, f"/cron pause {job_id}")
+    assert wait_count(tg, chat, 7)[4:] == [
+        "⚠️ an interval must be at least a minute",
+        f"🗑 Removed <b>Check the backups</b> ({job_id}).",
+        f"⚠️ there is no scheduled job '{job_id}'",
+    ]
+    db = gateway.db()
+    try:
+        assert all(job["prompt"] != "Too often" for job in db.cron_jobs())
+        assert db.cron_job(job_id) is None
+    finally:
+        db.close()
+
+
+def test_cron_is_refused_in_a_group(tg, llm, gateway):
+    group, alice = -5110, next(_chats)
+    in_group(tg, group, alice, "/cron add every 1h | Post the weather")
+    tg.wait_until(lambda: len(texts(tg, group)) >= 1, TIMEOUT)
+    assert texts(tg, group) == ["Scheduled jobs are managed in a private chat."]
+    db = gateway.db()
+    try:
+        assert all(job["prompt"] != "Post the weather" for job in db.cron_jobs())
+    finally:
+        db.close()
 
 
 # -- access -----------------------------------------------------------------------------------
@@ -610,6 +683,7 @@ def test_the_commands_are_registered_for_telegrams_command_menu(tg):
         "usage",
         "memory",
         "tools",
+        "cron",
         "model",
         "resume",
         "help",

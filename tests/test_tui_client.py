@@ -413,3 +413,22 @@ def test_tools_lists_the_tools_the_gateway_offers(app):
     shown = printed(app)
     assert "Tools\n" in shown and "terminal" in shown
     assert "**" not in shown
+
+
+def test_cron_adds_pauses_lists_and_removes_jobs_through_the_gateway(app, tmp_path):
+    commands.dispatch(app, "/cron add every 2h | Check the backups")
+    [job] = stored(tmp_path).cron_jobs()
+    commands.dispatch(app, f"/cron pause {job['id']}")
+    commands.dispatch(app, "/cron")
+    commands.dispatch(app, "/cron add every 2h")
+    commands.dispatch(app, f"/cron remove {job['id']}")
+
+    shown = printed(app)
+    assert f"Scheduled Check the backups ({job['id']}): Every 2 hours." in shown
+    assert f"Paused Check the backups ({job['id']})." in shown
+    assert f"{job['id']} Check the backups · Every 2 hours\n    next: paused" in shown
+    assert "write /cron add SCHEDULE | PROMPT" in shown
+    assert f"Removed Check the backups ({job['id']})." in shown
+    assert "**" not in shown
+    assert (job["deliver"], job["origin"]) == ("web", "tui")
+    assert stored(tmp_path).cron_jobs() == []

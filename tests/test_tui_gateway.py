@@ -414,6 +414,38 @@ def test_mcp_tools_work_in_the_terminal_and_tools_list_shows_them(start, fake, t
     assert "mcp_fake_echo" in after["text"]
 
 
+def test_cron_manage_adds_lists_pauses_runs_and_removes_a_job(start, fake, tmp_path):
+    gateway = start(HOME=str(tmp_path / "user"), HERMES_TIMEZONE="UTC")
+    assert gateway.result("cron.manage") == {"text": "No scheduled jobs."}
+
+    added = gateway.result(
+        "cron.manage", {"action": "add", "schedule": "every 2h", "prompt": "Check the backups"}
+    )["text"]
+    job_id = added.split("(", 1)[1][:12]
+    assert added.startswith(f"⏰ Scheduled **Check the backups** ({job_id}): Every 2 hours.")
+    assert added.endswith("; answers go to web.")
+    listed = gateway.result("cron.manage", {"action": "list"})["text"]
+    assert f"**{job_id}** Check the backups · Every 2 hours\n" in listed
+    paused = gateway.result("cron.manage", {"action": "pause", "job_id": job_id})["text"]
+    assert paused == f"⏸ Paused **Check the backups** ({job_id})."
+    job = store(tmp_path).cron_job(job_id)
+    assert (job["paused"], job["deliver"], job["origin"]) == (True, "web", "tui")
+
+    fake.script(Reply.text("Backups are fine."))
+    ran = gateway.result("cron.manage", {"action": "run", "job_id": job_id})["text"]
+    assert ran == f"✅ **Check the backups** ({job_id}):\n\nBackups are fine."
+    [run] = store(tmp_path).cron_runs(job_id)
+    assert (run["status"], run["trigger"]) == ("ok", "manual")
+
+    too_often = {"action": "add", "schedule": "every 10s", "prompt": "Spin"}
+    assert gateway.error("cron.manage", too_often)["code"] == 4002
+    assert gateway.error("cron.manage", {"action": "pause", "job_id": "nope"})["code"] == 4002
+    assert gateway.error("cron.manage", {"action": "explode"})["code"] == -32602
+    removed = gateway.result("cron.manage", {"action": "remove", "job_id": job_id})["text"]
+    assert removed == f"🗑 Removed **Check the backups** ({job_id})."
+    assert store(tmp_path).cron_jobs() == []
+
+
 # -- the protocol -------------------------------------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""`config.get`, `config.set` and `commands.catalog`.
+"""`config.get`, `config.set`, `tools.list`, `cron.manage` and `commands.catalog`.
 
 Settings come from config.yaml and the environment, read once (`hermes config set` changes
 the file). The gateway changes only the model, in this process: for one live session, or for
@@ -31,6 +31,7 @@ COMMANDS = (
     ("/model", "config.set", "Switch the model of this session"),
     ("/config", "config.get", "Show the settings"),
     ("/tools", "tools.list", "List the agent's tools and MCP servers"),
+    ("/cron", "cron.manage", "List, add, pause, resume, remove or run scheduled jobs"),
     ("/delete", "session.delete", "Delete a stored session"),
     ("/quit", "session.close", "Close this session and leave"),
 )
@@ -82,6 +83,35 @@ def tools(_: NoParams) -> dict[str, Any]:
 
     hub = shared_hub()
     return {"text": tools_summary(current_settings(), hub), "mcp_servers": hub.status()}
+
+
+class CronParams(Params):
+    action: Literal["list", "add", "show", "pause", "resume", "remove", "run"] = "list"
+    job_id: str | None = Field(None, min_length=1, max_length=100)
+    schedule: str | None = Field(None, max_length=200)
+    prompt: str | None = Field(None, max_length=20_000)
+
+
+@method("cron.manage", CronParams, slow=True)
+def cron(p: CronParams) -> dict[str, Any]:
+    """Scheduled jobs, as `/cron` manages them; a job added here delivers to the web UI.
+    `run` runs the job in this process and waits for its answer."""
+    from hermes_agent.errors import BadRequest, NotFound
+    from hermes_agent.runtime import current_settings
+    from hermes_cron.manage import Request, manage
+
+    request = Request(p.action, job_id=p.job_id, schedule=p.schedule, prompt=p.prompt)
+    try:
+        text = manage(
+            server._require_db(),
+            request,
+            deliver="web",
+            origin="tui",
+            timezone=current_settings().timezone,
+        )
+    except (BadRequest, NotFound) as exc:
+        raise RpcError(BAD_VALUE, str(exc)) from None
+    return {"text": text}
 
 
 @method("commands.catalog", NoParams)

@@ -170,6 +170,26 @@ def tools(app: Any, _arg: str) -> None:
     app.console.print(text.replace("**", ""), markup=False)
 
 
+@command(
+    "/cron",
+    "Scheduled jobs: /cron add SCHEDULE | PROMPT, /cron pause|resume|remove|run ID",
+    arg="[ACTION [ID]]",
+)
+def cron(app: Any, arg: str) -> None:
+    from hermes_agent.errors import BadRequest
+    from hermes_cron.manage import parse
+
+    try:
+        request = parse(arg)
+    except BadRequest as exc:
+        render.warn(app.console, str(exc))
+        return
+    params = {k: v for k, v in vars(request).items() if v is not None}
+    status = "Running the job…" if request.action == "run" else None
+    text = app.call("cron.manage", params, status)["text"]
+    app.console.print(text.replace("**", ""), markup=False)
+
+
 @command("/undo", "Remove the last message and its answer")
 def undo(app: Any, _arg: str) -> None:
     removed = _undo(app, "Nothing to undo.")

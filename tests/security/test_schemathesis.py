@@ -91,6 +91,8 @@ WORKSPACE_OPERATIONS = [
     # text falls into entries) and whether a SKILL.md parses are facts about the content.
     "/api/memory",
     "/api/skill/save",
+    # Whether a schedule parses and a time zone exists are facts about the text.
+    "/api/cron/preview",
 ]
 
 
@@ -102,10 +104,17 @@ def accepting_400(*paths: str) -> list[dict[str, Any]]:
 
 
 # Adding or trying an MCP server runs the program it names: a fuzzer's random command lines
-# are not run. tests/test_mcp_web.py sends these routes bad input instead.
+# are not run. tests/test_mcp_web.py sends these routes bad input instead. Running a job runs
+# the agent on its prompt, and a saved job runs on its schedule, unattended: neither is fuzzed
+# (tests/test_cron_api.py sends them bad input).
 NOT_FUZZED = [
     {"include-path": path, "enabled": False}
-    for path in ("/api/mcp/server/save", "/api/mcp/server/test")
+    for path in (
+        "/api/mcp/server/save",
+        "/api/mcp/server/test",
+        "/api/cron/job/save",
+        "/api/cron/job/run",
+    )
 ]
 
 

@@ -3,8 +3,10 @@ import { keepAddressOnSkipLinks, onAddressChange, sessionInAddress, showInAddres
 import { initAuth, post } from "./api.js";
 import { editLast, initChat, newChat, openSession, send, stopIfRunning } from "./chat.js";
 import { initComposer } from "./composer.js";
+import { initCronNotices } from "./cron-notices.js";
 import { saveDraft } from "./drafts.js";
 import { activeProjectId } from "./projects.js";
+import { initScheduledPage } from "./scheduled-page.js";
 import { initSettings } from "./settings.js";
 import { initSidebar, markCurrent, refreshSessions } from "./sidebar.js";
 import { currentSessionId, onSessionChange, sessionWithoutAddress } from "./state.js";
@@ -55,6 +57,7 @@ function initControls(shown) {
     reveal: () => setDrawer(true),
   });
   initSettings();
+  initScheduledPage({ open: (id) => { closeDrawer(); openSession(id); } });
   initWorkspacePanel();
   onSessionChange(markCurrent);
   onSessionChange(showInAddress);
@@ -87,6 +90,7 @@ async function main() {
   // Shown while a password is set; the settings dialog can set or remove one at any time.
   document.getElementById("logout-button").hidden = !status.auth_required;
   showStoreHealth();
+  initCronNotices({ open: (id) => openSession(id), changed: refreshSessions });
   try {
     await refreshSessions();
     // The address wins; without one, what this tab showed before a reload, or the last opened.

@@ -126,7 +126,7 @@ function show(session, { attach, keepPlace }) {
 }
 
 function surfaceLabel(source) {
-  return { tui: "terminal", cli: "command line", telegram: "Telegram chat" }[source] || "another app";
+  return { tui: "terminal", cli: "command line", telegram: "Telegram chat", cron: "scheduler" }[source] || "another app";
 }
 
 /**

@@ -1,7 +1,8 @@
 // The conversation list. Browsing, it holds pages of 100 rows, fetching the next page when
-// the end of the list scrolls into view, and groups them by day with pinned ones on top;
-// searching, it holds the matches. Rows are patched in place, so a refresh keeps the scroll
-// position and the pages already loaded, and an unchanged row keeps its DOM node.
+// the end of the list scrolls into view, and groups them by day with pinned ones on top (the
+// runs of scheduled jobs under "Scheduled"); searching, it holds the matches. Rows are patched
+// in place, so a refresh keeps the scroll position and the pages already loaded, and an
+// unchanged row keeps its DOM node.
 import { get } from "./api.js";
 import { el } from "./dom.js";
 import { rowSignature, sessionRow } from "./session-row.js";
@@ -217,6 +218,7 @@ function compare(a, b) {
 
 function groupOf(row) {
   if (row.pinned) return "Pinned";
+  if (row.source === "cron") return "Scheduled"; // runs of scheduled jobs, together
   const midnight = new Date();
   midnight.setHours(0, 0, 0, 0);
   const today = midnight.getTime() / 1000;

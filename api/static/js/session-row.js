@@ -14,7 +14,7 @@ export function rowSignature(session, query) {
   ]);
 }
 
-const SURFACES = { tui: "Terminal", cli: "CLI", telegram: "Telegram", webhook: "Webhook" };
+const SURFACES = { tui: "Terminal", cli: "CLI", telegram: "Telegram", webhook: "Webhook", cron: "Scheduled" };
 
 /** Where a conversation of another surface was started, for its badge. */
 function surfaceName(source) {
