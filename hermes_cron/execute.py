@@ -10,7 +10,6 @@ further jobs only when the user allowed it (`may_schedule`); otherwise it is not
 from __future__ import annotations
 
 import logging
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,33 +43,36 @@ class _Unattended(TurnEvents):
 
 def run_job(db: SessionDB, settings: Settings, job: dict[str, Any], run_id: int) -> str:
     """Run `job` as run `run_id` and record how it ended; returns that status."""
-    slot = db.cron_run(run_id)["slot"]
+    from hermes_agent.agent import new_session_id
+    from hermes_cron.clock import clock_from_env
+
+    clock = clock_from_env()
+    session_id = new_session_id()
     try:
-        status, result, error, session_id = _converse(db, settings, job, slot)
+        db.create_session(session_id, PLATFORM, model=job["model"] or settings.effective_model)
+        db.cron_set_run_session(run_id, session_id)  # linked at once: a cut-off run shows too
+        _title(db, session_id, job, db.cron_run(run_id)["slot"])
+        status, result, error = _converse(db, settings, job, session_id)
     except (HermesError, OSError) as exc:
         log.warning("scheduled job %s failed: %s", job["id"], exc)
-        db.cron_finish(run_id, "failed", time.time(), error=str(exc))
+        db.cron_finish(run_id, "failed", clock.now(), error=str(exc))
         return "failed"
-    db.cron_set_run_session(run_id, session_id)
     delivered = None
     if status == "ok":
         delivered = deliver(settings, job, result, session_id)
-    db.cron_finish(run_id, status, time.time(), result=result, error=error, delivered=delivered)
+    db.cron_finish(run_id, status, clock.now(), result=result, error=error, delivered=delivered)
     return status
 
 
 def _converse(
-    db: SessionDB, settings: Settings, job: dict[str, Any], slot: float
-) -> tuple[str, str, str | None, str]:
+    db: SessionDB, settings: Settings, job: dict[str, Any], session_id: str
+) -> tuple[str, str, str | None]:
+    """The run's turn in conversation `session_id`: (status, result, error)."""
     from hermes_agent import AIAgent
-    from hermes_agent.agent import new_session_id
     from hermes_agent.runtime import shared_provider
     from hermes_agent.tools.approval import ApprovalPolicy
     from hermes_agent.tools.registry import tools_named
 
-    session_id = new_session_id()
-    db.create_session(session_id, PLATFORM, model=job["model"] or settings.effective_model)
-    _title(db, session_id, job, slot)
     events = _Unattended()
     tools = tools_named(settings.enabled_tools)
     if not job["may_schedule"]:
@@ -93,13 +95,13 @@ def _converse(
     refused = "".join(f"\n- {item}" for item in events.refused)
     note = f"\n\n⚠️ Not allowed without someone to approve it:{refused}" if refused else ""
     if outcome.failure is not None:
-        return "failed", answer + note, str(outcome.failure), outcome.session_id
+        return "failed", answer + note, str(outcome.failure)
     if outcome.interrupted or not answer:
         reason = "it was interrupted" if outcome.interrupted else "the model gave no answer"
-        return "failed", answer + note, reason, outcome.session_id
+        return "failed", answer + note, reason
     if answer == SILENT and not refused:
-        return "silent", answer, None, outcome.session_id
-    return "ok", answer + note, None, outcome.session_id
+        return "silent", answer, None
+    return "ok", answer + note, None
 
 
 def _message(job: dict[str, Any]) -> str | list[dict[str, Any]]:

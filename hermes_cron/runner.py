@@ -3,9 +3,10 @@
 Every `hermes web` and `hermes gateway` starts one; only the holder of the lease (see
 `lease`) runs jobs, the others try again every `LEASE_RETRY` seconds. The holder first marks
 failed the runs a dead holder left `running` (they are not run again), then loops: claim every
-due slot (`SessionDB.cron_claim`: exactly once per slot across processes and restarts), hand
-the runs to at most `cron_max_concurrent` workers, and sleep until the next slot, or at most
-`POLL` seconds so jobs another process added are seen. Between slots it only reads.
+due slot (`SessionDB.cron_claim`: exactly once per slot across processes and restarts), start
+its run (at most `cron_max_concurrent` go at once, the others wait their turn), and sleep
+until the next slot, or at most `POLL` seconds so jobs another process added are seen. Between
+slots it only reads.
 
 A slot found more than `MISSED_AFTER` seconds late (the machine was off, or no process was
 running jobs) is missed: with `cron_missed: run_once` (the default) it runs once, late, and
@@ -20,7 +21,6 @@ import os
 import socket
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from hermes_cron import jobs
@@ -56,10 +56,12 @@ class Scheduler:
         self.lease = lease
         self.clock = clock or clock_from_env()
         self._execute = execute or self._run_job
-        limit = settings().cron_max_concurrent
-        self._pool = ThreadPoolExecutor(max_workers=limit, thread_name_prefix="cron-run")
+        # Runs are daemon threads taking turns at this gate: a run never holds up the exit of
+        # its process (one cut off is marked failed by the next holder of the lease).
+        self._turns = threading.BoundedSemaphore(settings().cron_max_concurrent)
         self._running: set[str] = set()  # job ids with a run in this process
-        self._mutex = threading.Lock()
+        self._mutex = threading.Condition()
+        self._held_back = False  # a due job waits for its previous run to end
         self._wake = threading.Event()
         self._stopping = False
         self._thread: threading.Thread | None = None
@@ -69,14 +71,18 @@ class Scheduler:
         self._thread = threading.Thread(target=self._loop, name="cron-scheduler", daemon=True)
         self._thread.start()
 
-    def stop(self, wait: bool = True) -> None:
-        """Stop claiming; with `wait`, let the runs in progress finish."""
+    def stop(self) -> None:
+        """Stop claiming and let go of the lease; runs in progress go on while the process does."""
         self._stopping = True
         self._wake.set()
         if self._thread is not None:
             self._thread.join(5)
-        self._pool.shutdown(wait=wait, cancel_futures=True)
         self.lease.release()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no run of this scheduler is going; False after `timeout`."""
+        with self._mutex:
+            return self._mutex.wait_for(lambda: not self._running, timeout)
 
     def poke(self) -> None:
         """Look at the jobs now (one was added or changed in this process)."""
@@ -84,19 +90,24 @@ class Scheduler:
 
     def _loop(self) -> None:
         while not self._stopping:
-            if not self.lease.held and not self._take_lease():
-                self.clock.sleep(LEASE_RETRY, self._wake)
-                self._wake.clear()
-                continue
             try:
-                self.tick()
-                wake = self.db.cron_next_wake()
+                delay = self._pass()
             except Exception:  # a store that fails now may work at the next try
                 log.exception("the scheduler could not read its jobs")
-                wake = None
-            delay = POLL if wake is None else min(POLL, max(0.0, wake - self.clock.now()))
+                delay = POLL
             self.clock.sleep(delay, self._wake)
             self._wake.clear()
+
+    def _pass(self) -> float:
+        """Take the lease if free, run what is due; how long to sleep before the next pass.
+        A job held back by its own run wakes the loop when that run ends, not before."""
+        if not self.lease.held and not self._take_lease():
+            return LEASE_RETRY
+        self.tick()
+        wake = self.db.cron_next_wake()
+        if wake is None or self._held_back:
+            return POLL
+        return min(POLL, max(0.0, wake - self.clock.now()))
 
     def _take_lease(self) -> bool:
         if not self.lease.try_take():
@@ -115,11 +126,13 @@ class Scheduler:
         now = self.clock.now()
         started = []
         due = self.db.cron_due(now)
+        self._held_back = False
         if due:
             self.db.cron_heartbeat(self.lease.holder, now)
         for job in due:
             with self._mutex:
                 if job["id"] in self._running:
+                    self._held_back = True
                     continue
             run_id = self._claim(job, now)
             if run_id is not None:
@@ -141,16 +154,18 @@ class Scheduler:
 
         def work() -> None:
             try:
-                self._execute(job, run_id)
+                with self._turns:
+                    self._execute(job, run_id)
             except Exception:  # recorded as failed; the scheduler carries on
                 log.exception("scheduled job %s crashed", job["id"])
                 self.db.cron_finish(run_id, "failed", self.clock.now(), error="the run crashed")
             finally:
                 with self._mutex:
                     self._running.discard(job["id"])
+                    self._mutex.notify_all()
                 self._wake.set()
 
-        self._pool.submit(work)
+        threading.Thread(target=work, name=f"cron-run-{run_id}", daemon=True).start()
 
     def _run_job(self, job: dict[str, Any], run_id: int) -> str:
         from hermes_cron.execute import run_job

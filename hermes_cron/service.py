@@ -46,7 +46,7 @@ def stop_scheduler() -> None:
     with _lock:
         scheduler, _scheduler = _scheduler, None
     if scheduler is not None:
-        scheduler.stop(wait=False)
+        scheduler.stop()
 
 
 def poke() -> None:
@@ -70,7 +70,10 @@ def run_now(job: dict[str, Any], *, wait: bool) -> int:
     runner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
     run_id = db.cron_start_now(job["id"], runner, time.time())
     work = threading.Thread(
-        target=run_job, args=(db, current_settings(), job, run_id), name="cron-run-now"
+        target=run_job,
+        args=(db, current_settings(), job, run_id),
+        name="cron-run-now",
+        daemon=True,  # a run cut off by the exit is marked failed by the next scheduler
     )
     work.start()
     if wait:

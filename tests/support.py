@@ -95,6 +95,19 @@ BUILTIN_TOOLS = (
 )
 
 
+def run_hermes(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:
+    """`python -m hermes_cli ARGS` from the repository with exactly `env`, output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "hermes_cli", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -15,7 +15,7 @@ import pytest
 from hermes_agent.errors import BadRequest
 from hermes_cron import jobs
 from hermes_cron.lease import Lease
-from hermes_cron.runner import Scheduler
+from hermes_cron.runner import POLL, Scheduler
 from hermes_cron.schedule import parse, zone
 from hermes_state import SessionDB
 
@@ -159,8 +159,7 @@ def scheduler(db, tmp_path, clock, execute, settings=Settings) -> Scheduler:
 
 
 def settle(runner: Scheduler) -> None:
-    runner._pool.shutdown(wait=True)
-    runner._pool = type(runner._pool)(max_workers=Settings.cron_max_concurrent)
+    assert runner.wait_idle(10)
 
 
 def test_a_cron_job_fires_at_its_slots_and_not_between(db, tmp_path):
@@ -247,6 +246,7 @@ def test_the_concurrency_limit_holds_and_a_busy_job_is_not_run_twice(db, tmp_pat
     assert len(runner.tick()) == 5, "all claimed at once"
     clock.advance(60)
     assert runner.tick() == [], "none while its run is going"
+    assert runner._pass() == POLL, "and the scheduler sleeps until a run ends, not spinning"
     gate.set()
     settle(runner)
     assert record.peak == Settings.cron_max_concurrent

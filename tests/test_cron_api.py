@@ -151,6 +151,8 @@ def test_a_schedule_is_previewed_in_words_with_its_next_three_runs(server):
         ({"skills": ["../secrets"]}, "not skill names"),
         ({"timezone": "Nowhere/Else"}, "is not a time zone"),
         ({"schedule": "2001-01-01T09:00"}, "that moment has passed"),
+        ({"workspace": "/etc"}, "system directory"),
+        ({"workspace": "/nonexistent/place"}, "does not exist"),
     ],
 )
 def test_bad_input_is_refused_with_its_reason_and_nothing_is_saved(server, fields, reason):

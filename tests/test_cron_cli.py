@@ -7,14 +7,13 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from hermes_state import SessionDB
 from tests.fakes.openai_server import FakeOpenAI, Reply
-from tests.support import REPO_ROOT, SECRET_ENV_PREFIXES, fake_provider_env
+from tests.support import SECRET_ENV_PREFIXES, fake_provider_env, run_hermes
 
 
 @pytest.fixture
@@ -28,15 +27,7 @@ def hermes(root: Path, *args: str, fake: FakeOpenAI | None = None) -> subprocess
     env.update(HERMES_HOME=str(root / "home"), HOME=str(root / "user"), HERMES_TIMEZONE="UTC")
     if fake is not None:
         env.update(fake_provider_env(fake))
-    return subprocess.run(
-        [sys.executable, "-m", "hermes_cli", "cron", *args],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_hermes("cron", *args, env=env)
 
 
 def stored_jobs(root: Path) -> list[dict]:

@@ -205,14 +205,21 @@ def test_kill_9_during_a_run_marks_it_failed_on_restart_and_the_next_slot_runs(w
     job = world.job("every 1h", "A long report.")
     first = world.server()
     llm.script(Reply.hang(30))
+    asked = len(llm.requests)
     world.clock.set(T0 + HOUR)
     world.wait_runs(job, 1, done=False)
+    deadline = time.monotonic() + 20
+    while len(llm.requests) == asked:  # the run is talking to the model
+        assert time.monotonic() < deadline, "the run never asked the model"
+        time.sleep(0.05)
     first.kill()
 
     llm.clear_script()
     world.server()
     [run] = world.wait_runs(job, 1)
     assert run["status"] == "failed" and "interrupted" in run["error"]
+    cut_off = world.db.get_messages_as_conversation(run["session_id"])
+    assert cut_off[0]["content"] == "A long report.", "the cut-off run's conversation is kept"
     time.sleep(0.3)
     assert len(world.runs(job)) == 1, "the cut-off slot is not run again"
     llm.script(Reply.text("Report done."))

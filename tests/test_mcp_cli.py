@@ -8,20 +8,12 @@ import sys
 
 import yaml
 
-from tests.support import REPO_ROOT
+from tests.support import run_hermes
 
 
 def hermes(home, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "HERMES_HOME": str(home), "MY_TOKEN": "token-for-the-test"}
-    return subprocess.run(
-        [sys.executable, "-m", "hermes_cli", "mcp", *args],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_hermes("mcp", *args, env=env)
 
 
 def test_add_list_test_and_remove_a_stdio_server(tmp_path):

@@ -99,21 +99,11 @@ def test_an_unknown_target_is_refused(store):
 
 
 def _hermes(home: Path, *args: str, editor: str = "true"):
-    import subprocess
-    import sys
 
-    from tests.support import REPO_ROOT
+    from tests.support import run_hermes
 
     env = {"HERMES_HOME": str(home), "PATH": "/usr/bin:/bin", "EDITOR": editor}
-    return subprocess.run(
-        [sys.executable, "-m", "hermes_cli", "memory", *args],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_hermes("memory", *args, env=env)
 
 
 def test_the_memory_command_shows_edits_and_clears_the_files(tmp_path):

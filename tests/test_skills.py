@@ -170,9 +170,8 @@ def test_the_shipped_skills_parse(tmp_path):
 
 def test_the_skills_command_installs_lists_shows_and_removes(tmp_path):
     import subprocess
-    import sys
 
-    from tests.support import REPO_ROOT
+    from tests.support import run_hermes
 
     source = tmp_path / "commit-message"
     source.mkdir()
@@ -180,15 +179,7 @@ def test_the_skills_command_installs_lists_shows_and_removes(tmp_path):
     env = {"HERMES_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
 
     def hermes(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "hermes_cli", "skills", *args],
-            cwd=REPO_ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        return run_hermes("skills", *args, env=env)
 
     assert hermes("install", str(source)).stdout.startswith("Installed commit-message")
     assert "already installed" in hermes("install", str(source)).stderr

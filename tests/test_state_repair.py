@@ -7,27 +7,18 @@ a stray write leaves them: a bad page costs the rows on it, never the rest.
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 from hermes_state import SessionDB
 from tests.damage import overwrite_page_holding, overwrite_root_page, record
-from tests.support import REPO_ROOT, ServerProcess, request
+from tests.support import ServerProcess, request, run_hermes
 
 COPY_NAME = "state.db.damaged-20260101-000000"
 
 
 def _hermes(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {"HERMES_HOME": str(home), "PATH": "/usr/bin:/bin", "HOME": str(home.parent)}
-    return subprocess.run(
-        [sys.executable, "-m", "hermes_cli", *args],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_hermes(*args, env=env)
 
 
 def _contents(path: Path, sid: str) -> list[str]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
-from api import replies
+from api import replies, workspaces
 from api.openapi_extras import errors
 from api.responses import NO_STORE, JSONResponse
 from api.schemas import CRON_JOB_ID, CronJobPause, CronJobRef, CronJobSave
@@ -113,7 +113,7 @@ def save(body: CronJobSave) -> JSONResponse:
             deliver=body.deliver,
             skills=body.skills,
             model=body.model,
-            workspace=body.workspace,
+            workspace=_workspace(body.workspace),
             origin="web",
             may_schedule=bool(body.may_schedule),
         )
@@ -123,12 +123,20 @@ def save(body: CronJobSave) -> JSONResponse:
     return JSONResponse({"ok": True, "job": _shown(db, job)})
 
 
+def _workspace(raw: str | None) -> str | None:
+    """A workspace a browser may give a job: the same rule as a conversation's (an existing
+    directory under the home or the default workspace, never a system directory)."""
+    return str(workspaces.resolve_trusted_workspace(raw)) if raw and raw.strip() else None
+
+
 def _changes(job: dict[str, Any], body: CronJobSave) -> dict[str, Any]:
     """The edit asked for: the fields sent (those left out stay as they are). The schedule and
     zone count as changed only when they differ from the job's: re-reading an unchanged
     `every 2h` or `in 30m` would move its slots, and an unchanged date already past would be
     refused."""
     changes = {key: getattr(body, key) for key in EDITABLE if key in body.model_fields_set}
+    if changes.get("workspace"):
+        changes["workspace"] = _workspace(changes["workspace"])
     if " ".join(body.schedule.split()).lower() != job["schedule"]:
         changes["schedule"] = body.schedule
     if body.timezone and body.timezone != job["timezone"]:

@@ -129,15 +129,20 @@ export function serverForm({ closed }) {
     };
   }
 
-  async function store() {
+  // The form's settings, or null with the mistake shown when a line does not read.
+  function readOrSay() {
     error.textContent = "";
-    let server;
     try {
-      server = read();
+      return read();
     } catch (err) {
       error.textContent = err.message;
-      return;
+      return null;
     }
+  }
+
+  async function store() {
+    const server = readOrSay();
+    if (!server) return;
     await whileBusy(save, async () => {
       try {
         const reply = await post("/api/mcp/server/save", { name: name.value.trim(), server }, { quiet: true });
@@ -149,14 +154,8 @@ export function serverForm({ closed }) {
   }
 
   async function runTest() {
-    error.textContent = "";
-    let server;
-    try {
-      server = read();
-    } catch (err) {
-      error.textContent = err.message;
-      return;
-    }
+    const server = readOrSay();
+    if (!server) return;
     await whileBusy(tryIt, async () => {
       showTest(test, { pending: true });
       try {
