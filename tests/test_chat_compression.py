@@ -21,7 +21,10 @@ def server(fake, tmp_path_factory):
     process = ServerProcess(
         tmp_path_factory.mktemp("compression"),
         extra_env=fake_provider_env(
-            fake, HERMES_CONTEXT_LENGTH="6144", HERMES_COMPRESSION_THRESHOLD="0.5"
+            fake,
+            HERMES_CONTEXT_LENGTH="6144",
+            HERMES_COMPRESSION_THRESHOLD="0.5",
+            HERMES_ENABLED_TOOLS="todo",  # the budget is the history's, whatever tools ship
         ),
     )
     process.start()

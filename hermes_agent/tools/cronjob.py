@@ -74,25 +74,22 @@ def _here(session_id: str) -> str:
 # The `hermes_station.tools` entry point `cronjob` (see pyproject.toml).
 CRONJOB = Tool(
     "cronjob",
-    "Schedule a prompt to run later or repeatedly, unattended, with its answer delivered to "
-    "the user; or list, pause, resume and remove scheduled jobs. Schedules: a cron expression "
-    "in the user's time zone ('0 8 * * 1-5'), an interval ('every 2h'), a delay ('in 30m') or "
-    "a date and time ('2026-12-24T09:00'). Write the prompt so it stands alone: the run will "
-    "not see this conversation. An answer of exactly [SILENT] delivers nothing (for 'tell me "
-    "only if …'). Runs cannot get commands approved.",
+    "Schedule a prompt to run unattended later or repeatedly, its answer delivered to the "
+    "user; or list, pause, resume, remove jobs. Schedules: cron in the user's zone "
+    "('0 8 * * 1-5'), 'every 2h', 'in 30m', '2026-12-24T09:00'. The prompt must stand alone; "
+    "an answer of exactly [SILENT] delivers nothing.",
     {
         "type": "object",
         "properties": {
             "action": {"type": "string", "enum": list(ACTIONS)},
-            "schedule": {"type": "string", "description": "For create."},
-            "prompt": {"type": "string", "description": "For create: what to do each time."},
-            "name": {"type": "string", "description": "For create: a short name."},
+            "schedule": {"type": "string"},
+            "prompt": {"type": "string"},
+            "name": {"type": "string"},
             "deliver": {
                 "type": "string",
-                "description": "For create: web, telegram:<chat id> or webhook:<name>; "
-                "by default where this conversation is.",
+                "description": "web, telegram:<chat id> or webhook:<name>; default: here.",
             },
-            "job_id": {"type": "string", "description": "For remove, pause and resume."},
+            "job_id": {"type": "string"},
         },
         "required": ["action"],
     },
