@@ -16,6 +16,7 @@ whose previous run is still going waits for it rather than running twice at once
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -23,6 +24,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from hermes_agent.errors import HermesError
 from hermes_cron import jobs
 from hermes_cron.clock import Clock, clock_from_env
 from hermes_cron.lease import Lease, runner_alive
@@ -156,9 +158,10 @@ class Scheduler:
             try:
                 with self._turns:
                     self._execute(job, run_id)
-            except Exception:  # recorded as failed; the scheduler carries on
+            except Exception:  # recorded as failed (if the store still can); the scheduler goes on
                 log.exception("scheduled job %s crashed", job["id"])
-                self.db.cron_finish(run_id, "failed", self.clock.now(), error="the run crashed")
+                with contextlib.suppress(HermesError, OSError):
+                    self.db.cron_finish(run_id, "failed", self.clock.now(), error="the run crashed")
             finally:
                 with self._mutex:
                     self._running.discard(job["id"])

@@ -233,6 +233,7 @@ def test_missed_slots_can_be_skipped(db, tmp_path):
     assert [r["status"] for r in db.cron_runs(job["id"])] == ["skipped"]
     clock.advance(3000)  # 18:00, on time
     assert len(runner.tick()) == 1
+    settle(runner)
 
 
 def test_the_concurrency_limit_holds_and_a_busy_job_is_not_run_twice(db, tmp_path):
@@ -269,6 +270,7 @@ def test_a_run_left_running_by_a_dead_process_is_marked_failed_not_rerun(db, tmp
     assert runner.tick() == [], "the next slot is an hour after the failed one"
     clock.advance(3600)
     assert len(runner.tick()) == 1
+    settle(runner)
 
 
 def test_only_one_process_holds_the_lease_until_it_lets_go(tmp_path):

@@ -118,12 +118,14 @@ def world(tmp_path, llm) -> Iterator[World]:
 
 
 def test_a_run_is_a_conversation_delivered_to_the_web_and_silent_delivers_nothing(world, llm):
-    report = world.job("every 1h", "Summarise the inbox folder.", name="Inbox")
+    report = world.job("every 1h", "Summarise the inbox folder.", name="Inbox", may_schedule=True)
     quiet = world.job("in 90m", "Tell me only if the disk is full.", name="Disk")
     world.server()
     llm.script(Reply.text("Three new letters, none urgent."))
     world.clock.set(T0 + HOUR)
     [run] = world.wait_runs(report, 1)
+    offered = {tool["function"]["name"] for tool in llm.requests[-1]["tools"]}
+    assert "cronjob" in offered, "this job was allowed to schedule others"
     assert run["status"] == "ok" and run["delivered"] == "web"
     assert run["result"] == "Three new letters, none urgent."
     session = world.db.get_session(run["session_id"])
