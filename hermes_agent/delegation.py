@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 ANSWER_HEADING = "Sub-agent answer:"
 SESSION_LINE = "[sub-agent session: {}]"
 WATCH_SECONDS = 0.05
+TITLE_CHARS = 60
 SUB_AGENT_PROMPT = (
     "You are a sub-agent: another agent handed you the task in the user's message and will "
     "see only your final answer. Work on the task with your tools, then answer with the "
@@ -93,7 +94,7 @@ class _SubAgents:
             raise ToolError("the turn was interrupted before the sub-agent started")
         child = self._child(tools)
         session_id = child.session_id
-        self._record_session(session_id)
+        self._record_session(session_id, task)
         result = self._run(child, task if not context else f"{task}\n\nContext:\n{context}")
         self._end_session(result)
         return _reported(result, session_id, child.max_iterations)
@@ -144,7 +145,8 @@ class _SubAgents:
         child.tool_context.session_approved = set(ctx.session_approved)
         return child
 
-    def _record_session(self, session_id: str) -> None:
+    def _record_session(self, session_id: str, task: str) -> None:
+        """Its own session, titled by its task (recall and listings name it by that)."""
         db = self.parent.session_db
         if db is None:
             return
@@ -157,6 +159,11 @@ class _SubAgents:
             )
         except StoreError as exc:
             raise ToolError(f"the sub-agent's session could not be recorded: {exc}") from None
+        first_line = " ".join(task.split("\n", 1)[0].split())[:TITLE_CHARS]
+        try:
+            db.set_session_title(session_id, db.get_next_title_in_lineage(f"↳ {first_line}"))
+        except (StoreError, ValueError) as exc:  # a title is a convenience, never a failure
+            log.info("the sub-agent session %s keeps no title: %s", session_id, exc)
 
     def _run(self, child: AIAgent, message: str) -> TurnResult:
         """The sub-agent's turn, interrupted as soon as the delegating turn is."""

@@ -55,6 +55,8 @@ def _repair(args: argparse.Namespace) -> int:
         f"Recovered {done.sessions} conversation(s) and {done.messages} message(s) "
         f"from {copy} into state.db."
     )
+    if done.jobs:
+        print(f"Recovered {done.jobs} scheduled job(s).")
     for old, new in done.renamed.items():
         print(f"  {old} is stored as {new}: state.db already has a session by that id.")
     if found.unreadable_ranges:

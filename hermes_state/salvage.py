@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-TABLES = ("sessions", "messages")
+TABLES = ("sessions", "messages", "cron_jobs")
 QUERY_BUDGET = 20_000
 _FIRST_RANGE = 1 << 20  # row ids tried when the table cannot even say its largest
 
@@ -54,11 +54,13 @@ def salvage(path: Path) -> Salvage:
 def _read_tables(conn: sqlite3.Connection) -> Salvage:
     result = Salvage()
     try:
-        conn.execute("SELECT name FROM sqlite_master").fetchall()
+        present = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
     except sqlite3.DatabaseError as exc:  # not a database any more: nothing to read
         result.error = str(exc)
         return result
     for table in TABLES:
+        if table not in present and table != "sessions":  # older: no such table yet
+            continue
         top = _largest_rowid(conn, table, result)
         if top is None:
             continue
@@ -141,6 +143,7 @@ class Restored:
     sessions: int
     messages: int
     renamed: dict[str, str]
+    jobs: int = 0
 
 
 def restore_into(conn: sqlite3.Connection, found: Salvage, label: str) -> Restored | None:
@@ -196,9 +199,26 @@ def restore_into(conn: sqlite3.Connection, found: Salvage, label: str) -> Restor
             )
         _insert(conn, "messages", {**row, "id": None, "session_id": ids.mapping[row["session_id"]]})
         messages += 1
+    jobs = _restore_jobs(conn, found.rows.get("cron_jobs", []))
     conn.execute("INSERT INTO state_meta (key, value) VALUES (?, ?)", (key, str(messages)))
     renamed = {old: new for old, new in ids.mapping.items() if old != new}
-    return Restored(len(ids.mapping), messages, renamed)
+    return Restored(len(ids.mapping), messages, renamed, jobs)
+
+
+def _restore_jobs(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> int:
+    """Scheduled jobs the current database lacks (by id); their missed slots then follow
+    `cron_missed`, as after any downtime. Their run history is not brought back."""
+    added = 0
+    for row in rows:
+        complete = all(row.get(k) is not None for k in ("id", "prompt", "schedule", "timezone"))
+        taken = (
+            complete
+            and conn.execute("SELECT 1 FROM cron_jobs WHERE id = ?", (row["id"],)).fetchone()
+        )
+        if complete and not taken:
+            _insert(conn, "cron_jobs", row)
+            added += 1
+    return added
 
 
 class _SessionIds:

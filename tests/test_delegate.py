@@ -116,6 +116,7 @@ def test_the_sub_agent_works_from_a_fresh_history_and_its_answer_is_the_tool_res
 
     child = db.get_session(child_id)
     assert child["delegated_from"] == agent.session_id
+    assert child["title"] == "↳ Write hello.txt saying hi, then say what it holds."
     assert child["parent_session_id"] is None, "parent_session_id is compression lineage"
     assert child["source"] == "telegram"
     assert child["end_reason"] == "completed"

@@ -99,6 +99,29 @@ def test_a_recovered_sub_agent_session_follows_its_conversation_to_its_new_id(tm
     assert listed == {"shared", "shared-recovered"}, "a sub-agent's session is never listed"
 
 
+def test_scheduled_jobs_come_back_once_and_a_job_still_present_is_left_alone(tmp_path):
+    from hermes_cron import jobs
+    from hermes_state.cron import JOB_FIELDS
+
+    home = tmp_path / "home"
+    home.mkdir()
+    record(home / COPY_NAME, {"alpha": 2})
+    with SessionDB(home / COPY_NAME) as copy:
+        lost = jobs.create(copy, schedule="0 8 * * *", prompt="Inbox", timezone="UTC", now=0)
+        kept = jobs.create(copy, schedule="every 1h", prompt="Ping", timezone="UTC", now=0)
+    with SessionDB(home / "state.db") as db:  # the same job, edited after the damage
+        fields = {k: kept[k] for k in JOB_FIELDS}
+        db.cron_create_job(kept["id"], 5, **{**fields, "prompt": "Ping, edited"})
+
+    repaired = _hermes(home, "state", "repair")
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert "Recovered 1 scheduled job(s)." in repaired.stdout
+    with SessionDB(home / "state.db") as db:
+        assert db.cron_job(lost["id"])["prompt"] == "Inbox"
+        assert db.cron_job(lost["id"])["next_run_at"] == lost["next_run_at"]
+        assert db.cron_job(kept["id"])["prompt"] == "Ping, edited", "the current one wins"
+
+
 def test_messages_whose_session_row_was_lost_are_kept_under_a_recovered_session(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
