@@ -5,7 +5,9 @@ an open page notices new runs and shows a notification. `telegram:<chat>` goes o
 gateway's bot, and only to a chat the gateway already serves (an allowed or paired person, or a
 chat it has a conversation in): a job, or a model that made one, cannot message strangers.
 `webhook:<name>` posts the answer to that hook's `callback_url`, signed with its secret as the
-gateway's webhook replies are. The result says what happened: the target, or why it failed.
+gateway's webhook replies are. The gateway's Telegram formatting and webhook signing are used
+as they are, so a scheduled answer looks and verifies like any other; its files are only read.
+The result says what happened: the target, or why it failed.
 """
 
 from __future__ import annotations
@@ -65,19 +67,41 @@ def _telegram(chat: str, text: str) -> None:
 
 
 def _known_chat(chat: str, section: Any) -> bool:
-    from gateway.store import read_json
-    from hermes_agent.settings import hermes_home
-
     if chat in set(getattr(section, "allowed_users", ())):
         return True
-    directory = hermes_home() / "gateway"
-    paired = (read_json(directory / "access.json", {}).get("paired") or {}).get("telegram", ())
+    paired = (_gateway_file("access.json").get("paired") or {}).get("telegram", ())
     if chat in set(paired):
         return True
-    keys = read_json(directory / "sessions.json", {})  # agent:main:<platform>:<type>:<chat>…
-    return any(
-        key.split(":")[2:3] == ["telegram"] and key.split(":")[4:5] == [chat] for key in keys
-    )
+    return any(_telegram_chat(key) == chat for key in _gateway_file("sessions.json"))
+
+
+def target_of(session_id: str) -> str:
+    """Where a conversation is: `telegram:<chat>` when the gateway serves it on Telegram,
+    else `web` (where every conversation can be read)."""
+    for key, entry in _gateway_file("sessions.json").items():
+        chat = _telegram_chat(key)
+        if chat and isinstance(entry, dict) and entry.get("session_id") == session_id:
+            return f"telegram:{chat}"
+    return "web"
+
+
+def _telegram_chat(key: str) -> str | None:
+    """The chat of a gateway conversation key (`agent:main:<platform>:<type>:<chat>[:user]`)
+    on Telegram."""
+    parts = key.split(":")
+    return parts[4] if len(parts) > 4 and parts[2] == "telegram" else None
+
+
+def _gateway_file(name: str) -> dict[str, Any]:
+    """One of the gateway's files in `$HERMES_HOME/gateway/`, only read ({} when missing or
+    unreadable: the gateway itself deals with a damaged one)."""
+    from hermes_agent.settings import hermes_home
+
+    try:
+        data = orjson.loads((hermes_home() / "gateway" / name).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _webhook(name: str, job: dict[str, Any], text: str, session_id: str) -> None:

@@ -317,7 +317,7 @@ def test_two_processes_racing_for_every_slot_never_run_one_twice(db, tmp_path):
 def test_a_job_the_agent_makes_in_a_telegram_chat_delivers_to_that_chat(tmp_path, monkeypatch):
     import json
 
-    from hermes_agent.tools.cronjob import _here
+    from hermes_cron.delivery import target_of
 
     monkeypatch.setenv("HERMES_HOME", str(tmp_path))
     (tmp_path / "gateway").mkdir()
@@ -327,7 +327,7 @@ def test_a_job_the_agent_makes_in_a_telegram_chat_delivers_to_that_chat(tmp_path
         "agent:main:webhook:dm:ci": {"session_id": "s-hook"},
     }
     (tmp_path / "gateway" / "sessions.json").write_text(json.dumps(sessions))
-    assert _here("s-private") == "telegram:77"
-    assert _here("s-group") == "telegram:-100"
-    assert _here("s-hook") == "web"
-    assert _here("a-web-session") == "web"
+    assert target_of("s-private") == "telegram:77"
+    assert target_of("s-group") == "telegram:-100"
+    assert target_of("s-hook") == "web"
+    assert target_of("a-web-session") == "web"

@@ -21,6 +21,7 @@ def cronjob(args: dict[str, Any], ctx: ToolContext) -> str:
     from hermes_agent.runtime import current_settings, state_db
     from hermes_cron import jobs, service
     from hermes_cron.clock import clock_from_env
+    from hermes_cron.delivery import target_of
     from hermes_cron.summary import jobs_text
 
     action = args.get("action")
@@ -38,7 +39,7 @@ def cronjob(args: dict[str, Any], ctx: ToolContext) -> str:
             schedule=str(args.get("schedule") or ""),
             prompt=str(args.get("prompt") or ""),
             name=args.get("name"),
-            deliver=args.get("deliver") or _here(ctx.session_id),
+            deliver=args.get("deliver") or target_of(ctx.session_id),
             timezone=current_settings().timezone,
             now=now,
             origin=f"agent:{ctx.session_id}" if ctx.session_id else "agent",
@@ -56,19 +57,6 @@ def cronjob(args: dict[str, Any], ctx: ToolContext) -> str:
     changed = jobs.set_paused(db, job["id"], action == "pause", now)
     service.poke()
     return f"{'Paused' if changed['paused'] else 'Resumed'} the scheduled job {job['id']}."
-
-
-def _here(session_id: str) -> str:
-    """Where this conversation is: its Telegram chat, when the gateway serves it there."""
-    from gateway.store import read_json
-    from hermes_agent.settings import hermes_home
-
-    keys = read_json(hermes_home() / "gateway" / "sessions.json", {})
-    for key, entry in keys.items():  # agent:main:<platform>:<type>:<chat>…
-        parts = key.split(":")
-        if entry.get("session_id") == session_id and parts[2:3] == ["telegram"]:
-            return f"telegram:{parts[4]}"
-    return "web"
 
 
 # The `hermes_station.tools` entry point `cronjob` (see pyproject.toml).
