@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
-from tests.support import REPO_ROOT, ServerProcess, free_port, request
+from tests.support import REPO_ROOT, ServerProcess, free_port, request, run_hermes
 
 
 def _hermes(*args: str, env: dict | None = None, timeout: float = 20):
-    return subprocess.run(
-        [sys.executable, "-m", "hermes_cli", *args],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    return run_hermes(*args, env=dict(os.environ) if env is None else env, timeout=timeout)
 
 
 def test_help_lists_the_web_command():
