@@ -48,28 +48,19 @@ def create(
     origin: str = "cli",
     may_schedule: bool = False,
 ) -> dict[str, Any]:
-    tz = zone(timezone)
-    created = datetime.fromtimestamp(now, UTC)
-    parsed = parse(schedule, tz, created)
-    first = parsed.next_after(created, tz)
-    if first is None:
-        raise BadRequest("that moment has passed; give a time in the future")
+    timed = _schedule_fields(schedule, timezone, now)
     job = db.cron_create_job(
         new_job_id(),
         now,
         prompt=_prompt(prompt),  # first: an empty prompt is the mistake to report
         name=_name(name, prompt),
-        schedule=parsed.text,
-        schedule_kind=parsed.kind,
-        run_at=parsed.at.timestamp() if parsed.at else None,
-        timezone=tz.key,
+        **timed,
         deliver=checked_target(deliver),
         skills=_skills(skills),
         model=(model or "").strip() or None,
         workspace=(workspace or "").strip() or None,
         origin=origin,
         may_schedule=may_schedule,
-        next_run_at=first.timestamp(),
     )
     return job
 
@@ -92,19 +83,8 @@ def edit(db: SessionDB, job_id: str, now: float, **changes: Any) -> dict[str, An
     if changes.get("may_schedule") is not None:
         fields["may_schedule"] = bool(changes["may_schedule"])
     if changes.get("schedule") is not None or changes.get("timezone") is not None:
-        tz = zone(changes.get("timezone") or job["timezone"])
-        created = datetime.fromtimestamp(now, UTC)
-        parsed = parse(changes.get("schedule") or job["schedule"], tz, created)
-        first = parsed.next_after(created, tz)
-        if first is None:
-            raise BadRequest("that moment has passed; give a time in the future")
-        fields |= {
-            "schedule": parsed.text,
-            "schedule_kind": parsed.kind,
-            "run_at": parsed.at.timestamp() if parsed.at else None,
-            "timezone": tz.key,
-            "next_run_at": first.timestamp(),
-        }
+        schedule = changes.get("schedule") or job["schedule"]
+        fields |= _schedule_fields(schedule, changes.get("timezone") or job["timezone"], now)
     db.cron_update_job(job["id"], now, **fields)
     return existing(db, job["id"])
 
@@ -114,10 +94,7 @@ def set_paused(db: SessionDB, job_id: str, paused: bool, now: float) -> dict[str
     job = existing(db, job_id)
     fields: dict[str, Any] = {"paused": paused}
     if not paused:
-        upcoming = schedule_of(job).next_after(
-            datetime.fromtimestamp(now, UTC), zone(job["timezone"])
-        )
-        fields["next_run_at"] = upcoming.timestamp() if upcoming else None
+        fields["next_run_at"] = next_slot(job, now)
     db.cron_update_job(job["id"], now, **fields)
     return existing(db, job["id"])
 
@@ -180,6 +157,23 @@ def preview(schedule: str, timezone: str, now: float, count: int = 3) -> dict[st
         slots.append(upcoming.astimezone(tz).isoformat())
         after = upcoming
     return {"schedule": parsed.text, "description": parsed.describe(tz), "next": slots}
+
+
+def _schedule_fields(schedule: str, timezone: str, now: float) -> dict[str, Any]:
+    """A schedule as the store keeps it, counted from `now`, with its first slot."""
+    tz = zone(timezone)
+    created = datetime.fromtimestamp(now, UTC)
+    parsed = parse(schedule, tz, created)
+    first = parsed.next_after(created, tz)
+    if first is None:
+        raise BadRequest("that moment has passed; give a time in the future")
+    return {
+        "schedule": parsed.text,
+        "schedule_kind": parsed.kind,
+        "run_at": parsed.at.timestamp() if parsed.at else None,
+        "timezone": tz.key,
+        "next_run_at": first.timestamp(),
+    }
 
 
 def checked_target(deliver: str) -> str:

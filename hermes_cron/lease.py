@@ -20,7 +20,7 @@ from pathlib import Path
 class Lease:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.holder = runner_name()
         self._fd: int | None = None
 
     @property
@@ -47,6 +47,12 @@ class Lease:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+
+
+def runner_name() -> str:
+    """Who runs something, as runs record it: host:pid:token (the token tells apart two
+    runners of one process)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 def runner_alive(runner: str) -> bool:

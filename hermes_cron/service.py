@@ -7,13 +7,10 @@ Also "run now", for the surfaces that ask for a run by hand: it runs in the aski
 from __future__ import annotations
 
 import logging
-import os
-import secrets
-import socket
 import threading
 from typing import Any
 
-from hermes_cron.lease import Lease
+from hermes_cron.lease import Lease, runner_name
 from hermes_cron.runner import Scheduler
 
 log = logging.getLogger(__name__)
@@ -67,8 +64,7 @@ def run_now(job: dict[str, Any], *, wait: bool) -> int:
         from hermes_agent.errors import StoreError
 
         raise StoreError("the store is unavailable, so the job cannot run")
-    runner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-    run_id = db.cron_start_now(job["id"], runner, time.time())
+    run_id = db.cron_start_now(job["id"], runner_name(), time.time())
     work = threading.Thread(
         target=run_job,
         args=(db, current_settings(), job, run_id),

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -19,7 +18,7 @@ from hermes_cron.clock import FileClock
 from hermes_state import SessionDB
 from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.fakes.telegram_server import FakeTelegram
-from tests.support import ServerProcess, fake_provider_env
+from tests.support import ServerProcess, fake_provider_env, local_http
 
 T0 = datetime(2026, 12, 4, 12, 0, tzinfo=UTC).timestamp()
 HOUR = 3600.0
@@ -43,10 +42,8 @@ class Callbacks(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def callback_url() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Callbacks)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/done"
-    server.shutdown()
+    with local_http(Callbacks) as base:
+        yield f"{base}/done"
 
 
 @pytest.fixture(scope="module")

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import http.server
 import json
-import threading
 from collections.abc import Iterator
 
 import pytest
 
 from hermes_agent.errors import ToolError
 from hermes_agent.tools.web_search import web_search
+from tests.support import local_http
 
 SEEN: list[dict] = []
 RESULTS = [
@@ -58,10 +58,8 @@ class _Service(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def service() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Service)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with local_http(_Service) as base:
+        yield base
 
 
 def configured(monkeypatch, **values) -> None:

@@ -46,8 +46,8 @@ def _named(db: Any, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _shown(db: Any, job: dict[str, Any]) -> dict[str, Any]:
-    latest = _named(db, db.cron_runs(job["id"], limit=1))
-    return jobs.public(job, latest[0] if latest else None)
+    latest = db.cron_runs(job["id"], limit=1)
+    return jobs.public(job, {**latest[0], "job_name": job["name"]} if latest else None)
 
 
 @router.get(

@@ -5,7 +5,6 @@ address that was checked; and a public page read as Markdown."""
 from __future__ import annotations
 
 import http.server
-import threading
 from collections.abc import Iterator
 
 import httpx
@@ -14,6 +13,7 @@ import pytest
 from hermes_agent import net_guard
 from hermes_agent.errors import ToolError
 from hermes_agent.net_guard import fetch
+from tests.support import local_http
 
 ARTICLE = (
     "<html><head><title>Tide tables</title><script>steal()</script></head><body>"
@@ -51,10 +51,8 @@ class _Pages(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def site() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Pages)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with local_http(_Pages) as base:
+        yield base
 
 
 @pytest.mark.parametrize(
