@@ -9,6 +9,9 @@ CHROMIUM ?= /usr/bin/chromium
 TMUX_BIN ?= /usr/bin/tmux
 # The allowlist tests attack the agent through real git repositories.
 GIT_BIN ?= /usr/bin/git
+# Test files run in this many processes at once; most of a test's time is spent waiting on
+# the servers, browsers and terminals it starts, so two workers suit even two cores.
+TEST_WORKERS ?= 2
 
 .PHONY: run test lint bench clean
 
@@ -40,7 +43,7 @@ $(CHROMIUM) $(TMUX_BIN) $(GIT_BIN):
 test: $(VENV)/.test-deps $(CHROMIUM) $(TMUX_BIN) $(GIT_BIN)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(VENV)/.test-deps
 	$(PY) -m ruff check .

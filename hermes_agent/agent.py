@@ -40,7 +40,7 @@ from hermes_agent.standing_context import StandingContext
 from hermes_agent.tools.approval import ApprovalPolicy
 from hermes_agent.tools.registry import Tool, ToolContext, run_tool, tools_named
 from hermes_agent.turn import ROW_ID, TurnEvents, TurnResult
-from hermes_agent.usage import TurnUsage
+from hermes_agent.usage import TurnUsage, UsageReport
 
 if TYPE_CHECKING:
     from hermes_state import ConversationStore
@@ -103,7 +103,8 @@ class _Turn:
     events: TurnEvents
     tools: ToolContext
     added: list[dict[str, Any]] = field(default_factory=list)
-    usage: TurnUsage = field(default_factory=TurnUsage)
+    usage: TurnUsage = field(default_factory=TurnUsage)  # its own model calls, capped
+    delegated: TurnUsage = field(default_factory=TurnUsage)  # its sub-agents' calls
     offered: dict[str, Tool] = field(default_factory=dict)  # at the last model call, by name
     final_response: str | None = None
     last_reasoning: str | None = None
@@ -259,10 +260,10 @@ class AIAgent:
             ask_approval=events.approve,
             session_id=self.session_id,
         )
-        tools.delegate = delegator(self, tools)
         self.tool_context.cancel = tools.cancel
         history = [dict(m) for m in conversation_history or ()]  # row ids change on rotation
         turn = _Turn(messages=history, events=events, tools=tools)
+        tools.delegate = delegator(self, tools, lambda report: self._add_delegated(turn, report))
         self._ensure_db_session()
         if self.standing is not None and self.standing.skills is not None:
             user_message = with_skill(user_message, self.standing.skills)
@@ -486,24 +487,34 @@ class AIAgent:
         step = TurnUsage()
         step.add(result.usage)
         report = step.report(self.model, self.provider.name)
-        self.session_api_calls += 1
-        self.session_input_tokens += step.input_tokens
-        self.session_output_tokens += step.output_tokens
-        self.session_estimated_cost_usd += report.estimated_cost_usd or 0.0
+        self._count_usage(report)
         _safely(events.usage, report)
+
+    def _add_delegated(self, turn: _Turn, report: UsageReport) -> None:
+        """A sub-agent's usage counts toward this turn and this session (its own session
+        keeps its own figures too), so what a conversation cost includes its delegations."""
+        turn.delegated.absorb(report)
+        self._count_usage(report)
+
+    def _count_usage(self, report: UsageReport) -> None:
+        """Adds `report` to the session's running totals, here and in the store."""
+        self.session_api_calls += report.api_calls
+        self.session_input_tokens += report.input_tokens
+        self.session_output_tokens += report.output_tokens
+        self.session_estimated_cost_usd += report.estimated_cost_usd or 0.0
         if self.session_db is None:
             return
         self.session_db.update_token_counts(
             self.session_id,
-            input_tokens=step.input_tokens,
-            output_tokens=step.output_tokens,
-            cache_read_tokens=step.cache_read_tokens,
-            cache_write_tokens=step.cache_write_tokens,
-            reasoning_tokens=step.reasoning_tokens,
+            input_tokens=report.input_tokens,
+            output_tokens=report.output_tokens,
+            cache_read_tokens=report.cache_read_tokens,
+            cache_write_tokens=report.cache_write_tokens,
+            reasoning_tokens=report.reasoning_tokens,
             estimated_cost_usd=report.estimated_cost_usd,
             cost_status=report.cost_status,
             model=self.model,
-            api_call_count=1,
+            api_call_count=report.api_calls,
         )
 
     # ── prompt and result ────────────────────────────────────────────────────────────────
@@ -524,7 +535,7 @@ class AIAgent:
         return TurnResult(
             new_messages=tuple(dict(m) for m in turn.added),
             context=tuple(turn.messages),
-            usage=turn.usage.report(self.model, self.provider.name),
+            usage=_whole_usage(turn).report(self.model, self.provider.name),
             session_id=self.session_id,
             final_response=turn.final_response,
             last_reasoning=turn.last_reasoning,
@@ -609,6 +620,13 @@ def _forward(event: Event, events: TurnEvents) -> None:
         _safely(events.token, event.text)
     elif isinstance(event, ReasoningDelta):
         _safely(events.reasoning, event.text)
+
+
+def _whole_usage(turn: _Turn) -> TurnUsage:
+    """The turn's own model calls and its sub-agents' together."""
+    whole = TurnUsage(**vars(turn.usage))
+    whole.absorb(turn.delegated)
+    return whole
 
 
 def _safely(callback: Callable[..., None], *args: Any) -> None:

@@ -12,6 +12,7 @@ was given, at most `max_iterations` model calls (never more than its parent's). 
 - Interrupting the delegating turn interrupts the sub-agent within `WATCH_SECONDS`.
 - Its turn is recorded as a session of its own whose `delegated_from` is the delegating
   session (never `parent_session_id`, which is compression lineage), so listings skip it.
+- Its tokens and cost count toward the delegating turn and session as well as its own.
 - Its answer comes back as the tool result, headed `ANSWER_HEADING`; a sub-agent that failed,
   was interrupted or ran out of model calls comes back as a tool error saying so. Either
   way the last line names its session (`SESSION_LINE`).
@@ -29,6 +30,7 @@ from hermes_agent.errors import StoreError, ToolError
 from hermes_agent.tools.delegate import NAME
 from hermes_agent.tools.registry import ApprovalCallback, Tool, ToolContext
 from hermes_agent.turn import TurnEvents, TurnResult
+from hermes_agent.usage import UsageReport
 
 if TYPE_CHECKING:
     from hermes_agent.agent import AIAgent
@@ -47,6 +49,7 @@ SUB_AGENT_PROMPT = (
 )
 
 Delegate = Callable[[str, str, tuple[str, ...] | None], str]
+UsageSink = Callable[[UsageReport], None]
 
 
 @dataclass(frozen=True)
@@ -68,9 +71,10 @@ def tools_at_depth(tools: list[Tool], depth: int, limits: DelegationLimits) -> l
     return [tool for tool in tools if tool.name != NAME]
 
 
-def delegator(parent: AIAgent, ctx: ToolContext) -> Delegate:
-    """What `delegate_task` calls during one turn of `parent`, whose tools run with `ctx`."""
-    return _SubAgents(parent, ctx).run
+def delegator(parent: AIAgent, ctx: ToolContext, on_usage: UsageSink) -> Delegate:
+    """What `delegate_task` calls during one turn of `parent`, whose tools run with `ctx`;
+    each sub-agent's whole usage goes to `on_usage`."""
+    return _SubAgents(parent, ctx, on_usage).run
 
 
 class _ApprovalsOnly(TurnEvents):
@@ -84,9 +88,10 @@ class _ApprovalsOnly(TurnEvents):
 
 
 class _SubAgents:
-    def __init__(self, parent: AIAgent, ctx: ToolContext) -> None:
+    def __init__(self, parent: AIAgent, ctx: ToolContext, on_usage: UsageSink) -> None:
         self.parent = parent
         self.ctx = ctx
+        self.on_usage = on_usage
 
     def run(self, task: str, context: str, names: tuple[str, ...] | None) -> str:
         tools = self._tools(names)
@@ -97,6 +102,8 @@ class _SubAgents:
         self._record_session(session_id, task)
         result = self._run(child, task if not context else f"{task}\n\nContext:\n{context}")
         self._end_session(result)
+        if result.usage.api_calls:
+            self.on_usage(result.usage)
         return _reported(result, session_id, child.max_iterations)
 
     def _tools(self, names: tuple[str, ...] | None) -> list[Tool]:

@@ -44,6 +44,15 @@ class TurnUsage:
         self.cache_write_tokens += usage.cache_write_tokens
         self.reasoning_tokens += usage.reasoning_tokens
 
+    def absorb(self, other: TurnUsage | UsageReport) -> None:
+        """Count another turn's whole usage (a sub-agent's) as part of this one."""
+        self.api_calls += other.api_calls
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cache_read_tokens += other.cache_read_tokens
+        self.cache_write_tokens += other.cache_write_tokens
+        self.reasoning_tokens += other.reasoning_tokens
+
     def report(self, model: str, provider: str) -> UsageReport:
         cost, status = estimate_cost(self, model, provider)
         return UsageReport(**vars(self), estimated_cost_usd=cost, cost_status=status)

@@ -116,6 +116,7 @@ class QueriesMixin:
 
         Results are best first, with a `>>>match<<<` snippet and the neighbouring messages as
         `context`. CJK text (which the word index cannot split) is matched as substrings.
+        Sub-agents' sessions are left out, as listings leave them out.
         """
         plan = _search_plan(_query_pieces(query or ""))
         if plan is None:

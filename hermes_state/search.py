@@ -133,7 +133,10 @@ def _fts_query(pieces: Iterable[_Piece]) -> str:
 
 def _search_sql(plan: _SearchPlan, filters: str, *, floor: bool) -> str:
     table = plan.table
-    where = [f"{table} MATCH :match"] if plan.match else []
+    # A sub-agent's session is found through the conversation that delegated to it, whose
+    # delegate_task result holds its answer, as listings show it.
+    where = ["s.delegated_from IS NULL"]
+    where += [f"{table} MATCH :match"] if plan.match else []
     where += [f"{table}.content LIKE :like{i} ESCAPE '\\'" for i in range(len(plan.likes))]
     if floor:
         where.append(f"{table}.rowid >= :floor")

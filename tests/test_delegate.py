@@ -129,6 +129,50 @@ def test_the_sub_agent_works_from_a_fresh_history_and_its_answer_is_the_tool_res
     assert db.get_session(agent.session_id)["delegated_from"] is None
 
 
+def test_the_sub_agents_tokens_count_toward_the_delegating_turn_and_session(fake, workspace, db):
+    fake.script(
+        Reply.tool_calls([("delegate_task", {"task": "Count."})], usage=(100, 10)),
+        Reply.tool_calls([("todo", {"todos": []})], usage=(1000, 200)),
+        Reply.text("counted", usage=(2000, 300)),
+        Reply.text("Done.", usage=(400, 40)),
+    )
+    agent = make_agent(fake, workspace, db)
+
+    result = agent.run_conversation("delegate please")
+
+    child_id = child_session_of(tool_results(result)[0]["content"])
+    child = db.get_session(child_id)
+    assert (child["input_tokens"], child["output_tokens"], child["api_call_count"]) == (
+        3000,
+        500,
+        2,
+    ), "the sub-agent's session keeps its own figures"
+    usage = result.usage
+    assert (usage.input_tokens, usage.output_tokens, usage.api_calls) == (3500, 550, 4)
+    parent = db.get_session(agent.session_id)
+    assert (parent["input_tokens"], parent["output_tokens"], parent["api_call_count"]) == (
+        3500,
+        550,
+        4,
+    )
+    assert (agent.session_input_tokens, agent.session_api_calls) == (3500, 4)
+
+
+def test_a_failed_sub_agents_tokens_are_counted_too(fake, workspace):
+    fake.script(
+        delegate("Loop."),
+        *[Reply.tool_calls([("todo", {"todos": []})], usage=(50, 5)) for _ in range(2)],
+        Reply.text("It ran out.", usage=(10, 1)),
+    )
+    agent = make_agent(fake, workspace, delegation=DelegationLimits(max_iterations=2))
+
+    result = agent.run_conversation("delegate please")
+
+    assert tool_results(result)[0].get("_is_error")
+    assert result.usage.api_calls == 4
+    assert result.usage.input_tokens >= 110, "the sub-agent's two calls are in the turn's usage"
+
+
 def test_a_sub_agents_session_is_never_listed_as_a_conversation(fake, workspace, db):
     fake.script(delegate("Say ok."), Reply.text("ok"), Reply.text("Done."))
     agent = make_agent(fake, workspace, db, platform="cli")
@@ -142,6 +186,11 @@ def test_a_sub_agents_session_is_never_listed_as_a_conversation(fake, workspace,
     ):
         assert [row["id"] for row in rows] == [agent.session_id]
     assert child_id in {row["id"] for row in db.list_sessions_rich(include_children=True)}
+    assert db.get_messages(child_id)[-1]["content"] == "ok"
+    hits = db.search_messages("ok")
+    assert hits and {hit["session_id"] for hit in hits} == {agent.session_id}, (
+        "search finds the sub-agent's answer in the conversation that delegated"
+    )
 
 
 def test_deleting_a_conversation_deletes_its_sub_agents_sessions(db):

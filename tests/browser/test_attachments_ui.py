@@ -363,8 +363,12 @@ def test_at_phone_width_chips_wrap_and_nothing_overflows(chat_page, chat_server,
     width = chat_page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= 375, "nothing overflows sideways at phone width"
     send_and_wait(chat_page, fake_llm, "from a phone")
-    bubble = chat_page.locator("#messages .msg-user").last.bounding_box()
-    assert bubble["x"] + bubble["width"] <= 375
+    expect(chat_page.locator("#messages .msg-user").last).to_be_visible()
+    right_edges = chat_page.evaluate(
+        """() => [...document.querySelectorAll('#messages .msg-user')]
+                   .map((bubble) => bubble.getBoundingClientRect().right)"""
+    )
+    assert right_edges and max(right_edges) <= 375, "the sent message fits the phone"
     assert chat_page.evaluate("() => document.documentElement.scrollWidth") <= 375
 
 

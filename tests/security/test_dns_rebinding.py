@@ -90,16 +90,17 @@ def test_malformed_lookalike_and_foreign_address_hosts_are_refused(base_url, hos
 @pytest.mark.parametrize(
     "host",
     [
-        f"localhost:{TEST_PORT}",
-        f"LOCALHOST:{TEST_PORT}",
-        f"127.0.0.1:{TEST_PORT}",
+        "localhost:{port}",
+        "LOCALHOST:{port}",
+        "127.0.0.1:{port}",
         "127.0.0.1",
-        f"[::1]:{TEST_PORT}",
-        f"localhost.:{TEST_PORT}",
+        "[::1]:{port}",
+        "localhost.:{port}",
     ],
 )
 def test_loopback_names_and_addresses_are_served(base_url, host):
-    reply = request(base_url, "GET", "/api/sessions", headers={"Host": host})
+    headers = {"Host": host.format(port=TEST_PORT)}
+    reply = request(base_url, "GET", "/api/sessions", headers=headers)
     assert reply.status == 200, reply.body[:200]
 
 
