@@ -100,6 +100,12 @@ class Truncate(SessionRef):
     )
 
 
+class Branch(SessionRef):
+    keep_count: WholeNumber = Field(
+        ge=1, description="How many leading messages the new conversation starts with."
+    )
+
+
 class ImportedToolCall(BaseModel):
     """A tool call's summary, anchored to the assistant message that made it."""
 

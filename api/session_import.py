@@ -37,13 +37,19 @@ def import_session(body: ImportSession) -> Session:
         tool_calls=tool_calls,
         pinned=body.pinned,
     )
+    return store_new_session(session)
+
+
+def store_new_session(session: Session) -> Session:
+    """Save a session made whole elsewhere (imported, branched) and keep the files its
+    messages carry for it: they live as long as the conversations that carry them."""
     try:
         session.save()
     except orjson.JSONEncodeError as exc:
         raise BadRequest(f"messages cannot be stored: {exc}") from None
     CACHE.keep(session)
     carried = attachment_ids(session.messages)
-    if carried:  # they live as long as the conversations that carry them
+    if carried:
         attachment_store().refer(session.session_id, carried)
     return session
 

@@ -43,6 +43,7 @@ POST_ROUTES_WITH_ID = {
     "/api/session/move": {"project_id": None},
     "/api/session/clear": {},
     "/api/session/truncate": {"keep_count": 0},
+    "/api/session/branch": {"keep_count": 1},
     "/api/session/retry": {},
     "/api/session/undo": {},
     "/api/session/import_cli": {},

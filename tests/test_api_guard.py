@@ -350,6 +350,7 @@ WRONG_TYPES = [
     ("/api/session/move", {"session_id": "abc", "project_id": 5}),
     ("/api/session/clear", {"session_id": None}),
     ("/api/session/truncate", {"session_id": "abc", "keep_count": "all"}),
+    ("/api/session/branch", {"session_id": "abc", "keep_count": [1]}),
     ("/api/session/retry", {"session_id": True}),
     ("/api/session/undo", {"session_id": 1.5}),
     ("/api/projects/create", {"name": ["x"]}),

@@ -314,3 +314,22 @@ def _session(server: ServerProcess) -> str:
 def _start(server: ServerProcess, sid: str, attachments: list, text: str = "look at this"):
     body = {"session_id": sid, "message": text, "attachments": attachments}
     return request(server.base, "POST", "/api/chat/start", body)
+
+
+def test_a_branch_keeps_the_files_of_the_messages_it_takes(server, fake):
+    source = _session(server)
+    sent = upload(server, "kept.png", png(16, 16, "orange"), session_id=source).json
+    fake.script(Reply.text("An orange square."))
+    read_events(server.base, _start(server, source, [sent["id"]]).json["stream_id"])
+
+    reply = request(
+        server.base, "POST", "/api/session/branch", {"session_id": source, "keep_count": 2}
+    )
+    assert reply.status == 200, reply.body
+    branch = reply.json["session"]
+    assert branch["messages"][0]["attachments"] == [sent]
+
+    request(server.base, "POST", "/api/session/delete", {"session_id": source})
+    assert request(server.base, "GET", f"/api/attachment/{sent['id']}").status == 200
+    request(server.base, "POST", "/api/session/delete", {"session_id": branch["session_id"]})
+    assert request(server.base, "GET", f"/api/attachment/{sent['id']}").status == 404

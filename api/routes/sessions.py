@@ -32,6 +32,7 @@ from api.openapi_extras import SESSION_ID_CHECKED, SESSION_ID_QUERY, errors
 from api.responses import NO_STORE, JSONResponse
 from api.schemas import (
     Archive,
+    Branch,
     ImportSession,
     Move,
     NewSession,
@@ -42,6 +43,7 @@ from api.schemas import (
     Truncate,
 )
 from api.search import search_sessions
+from api.session_branch import branch_session
 from api.session_filters import ArchivedMode, session_filter
 from api.session_import import import_session
 from api.transcripts import to_markdown
@@ -391,6 +393,17 @@ def clear(body: SessionRef) -> JSONResponse:
 )
 def truncate(body: Truncate) -> JSONResponse:
     session = session_ops.truncate_session(require_session_id(body.session_id), body.keep_count)
+    return _ok(session, with_messages=True)
+
+
+@router.post(
+    "/api/session/branch",
+    summary="Start a new conversation from a session's first N messages",
+    response_model=replies.SessionEditedWithMessages,
+    responses=errors(404, 409),
+)
+def branch(body: Branch) -> JSONResponse:
+    session = branch_session(require_session_id(body.session_id), body.keep_count)
     return _ok(session, with_messages=True)
 
 

@@ -39,6 +39,10 @@ export function initChat(options) {
   view.jump = document.getElementById("jump-latest");
   view.jump.addEventListener("click", () => scrollToEnd(true));
   view.log.addEventListener("scroll", () => setStuck(nearBottom()), { passive: true });
+  view.log.addEventListener("click", (event) => {
+    const button = event.target.closest(".branch-here");
+    if (button) branchFrom(button.closest("[data-index]"));
+  });
   history = initHistory(view.log);
   initQueue(document.getElementById("queued"));
   // Leaving the page (a reload, a closed tab) keeps what is queued as the draft it reopens with;
@@ -295,6 +299,20 @@ async function undo() {
     hooks.sessionsChanged?.();
   } catch {
     // Shown by the notice.
+  }
+}
+
+/** A new conversation holding the transcript up to and including `node`'s message. */
+async function branchFrom(node) {
+  const id = currentSessionId();
+  if (!id || !node) return;
+  try {
+    const { session } = await post("/api/session/branch", { session_id: id, keep_count: Number(node.dataset.index) + 1 });
+    hooks.sessionsChanged?.();
+    await openSession(session.session_id);
+    notify("Branched into a new conversation");
+  } catch {
+    // The notice already says why.
   }
 }
 

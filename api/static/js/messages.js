@@ -209,7 +209,9 @@ function renderMessage(m, results) {
   if (m._partial) node.body.append(partialMarker(Boolean(m._stopped)));
   if (m.role !== "user" && text && !m._error) {
     // The Markdown as the model wrote it, which pastes well into notes and other chats.
-    node.append(el("div", { class: "msg-tools" }, copyButton(text, { className: "copy-answer link", ariaLabel: "Copy this answer" })));
+    // Branch: a new conversation from the start up to this answer (see chat.js).
+    const branch = el("button", { type: "button", class: "branch-here link", text: "Branch", title: "Start a new conversation from here", "aria-label": "Branch from this answer" });
+    node.append(el("div", { class: "msg-tools" }, copyButton(text, { className: "copy-answer link", ariaLabel: "Copy this answer" }), branch));
   }
   return node;
 }
