@@ -21,6 +21,8 @@ def test_branching_from_an_earlier_answer_goes_on_from_there_and_keeps_the_origi
     open_app(chat_page)
     exchange(chat_page, "Plan day one in Lisbon", "Alfama first.")
     exchange(chat_page, "And day two?", "Then Belém.")
+    latest = chat_page.locator("#messages .msg-assistant").last
+    expect(latest.get_by_role("button", name="Branch from this answer")).to_be_visible()
     original = re.search(r"session=(\w+)", chat_page.url).group(1)
     expect(chat_page.locator("#chat-title")).not_to_have_text("New chat")
     title = chat_page.locator("#chat-title").text_content()
