@@ -227,6 +227,52 @@ def test_undo_with_nothing_to_undo_is_refused(start):
     assert gateway.error("session.undo", {"session_id": sid})["code"] == 4008
 
 
+def test_branch_copies_the_conversation_into_a_new_stored_session_that_goes_its_own_way(
+    start, fake, tmp_path
+):
+    fake.script(Reply.text("Alfama."), Reply.text("Sintra."), Reply.text("Belém."))
+    gateway = start()
+    sid = gateway.create()
+    gateway.turn(sid, "Day one in Lisbon?")
+    gateway.result("session.title", {"session_id": sid, "title": "Lisbon"})
+
+    branched = gateway.result("session.branch", {"session_id": sid})
+
+    other = branched["session_id"]
+    assert other != sid and branched["title"] == "Lisbon (branch)"
+    assert branched["message_count"] == 2
+    key = branched["info"]["session_key"]
+    assert conversation(store(tmp_path), key) == [
+        ("user", "Day one in Lisbon?"),
+        ("assistant", "Alfama."),
+    ], "stored at once, so it can be resumed before a message is sent in it"
+    gateway.turn(other, "Day two by train?")
+    sent = [m["content"] for m in fake.requests[-1]["messages"] if m["role"] != "system"]
+    assert sent == ["Day one in Lisbon?", "Alfama.", "Day two by train?"]
+    gateway.turn(sid, "Day two on foot?")
+    source = gateway.result("session.list", {})["sessions"]
+    original = next(row["id"] for row in source if row["title"] == "Lisbon")
+    assert [c for _, c in conversation(store(tmp_path), original)] == [
+        "Day one in Lisbon?",
+        "Alfama.",
+        "Day two on foot?",
+        "Belém.",
+    ]
+    assert [c for _, c in conversation(store(tmp_path), key)][-1] == "Sintra."
+
+
+def test_branch_of_an_empty_or_busy_session_is_refused(start, fake):
+    fake.script(Reply.text(SLOW_ANSWER, delay=0.05))
+    gateway = start()
+    sid = gateway.create()
+    assert gateway.error("session.branch", {"session_id": sid})["code"] == 4008
+    gateway.result("prompt.submit", {"session_id": sid, "text": "Tell me a story"})
+    gateway.until("message.delta", sid)
+    assert gateway.error("session.branch", {"session_id": sid})["code"] == 4009
+    gateway.result("session.interrupt", {"session_id": sid})
+    gateway.until("message.complete", sid)
+
+
 def test_compress_continues_in_a_new_session_and_close_ends_that_one(start, fake, tmp_path):
     fake.script(*(Reply.text(f"Answer {i}.") for i in range(4)))
     gateway = start()

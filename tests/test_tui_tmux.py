@@ -151,6 +151,44 @@ def test_a_conversation_is_listed_left_resumed_by_title_and_continued(terminal, 
     ]
 
 
+def test_branch_goes_on_in_a_copy_and_resume_goes_back_to_the_original(terminal, fake, tmp_path):
+    fake.script(
+        Reply.text("Alfama first.", delay=0.01),
+        Reply.text("Then Sintra.", delay=0.01),
+        Reply.text("Then Belém.", delay=0.01),
+    )
+    terminal.start("branching")
+    terminal.wait_for("/help for commands")
+    terminal.type("/branch", "Enter")
+    terminal.wait_for("Nothing to branch yet")
+    terminal.type("/title Lisbon", "Enter")
+    terminal.type("Plan day one", "Enter")
+    terminal.wait_for("Alfama first.")
+    terminal.wait_for_prompt()
+
+    terminal.type("/branch", "Enter")
+    terminal.wait_for("Branched: 2 messages copied into “Lisbon (branch)”.")
+    terminal.type("Day two by train?", "Enter")
+    terminal.wait_for("Then Sintra.")
+    terminal.wait_for_prompt()
+    terminal.type("/resume Lisbon", "Enter")
+    terminal.wait_for("resumed “Lisbon”")
+    terminal.type("Day two on foot?", "Enter")
+    terminal.wait_for("Then Belém.")
+    terminal.type("/quit", "Enter")
+    assert terminal.exit_status() == 0
+
+    db = SessionDB(db_path=tmp_path / "home" / "state.db")
+    talks = {
+        row["title"]: [m["content"] for m in db.get_messages_as_conversation(row["id"])]
+        for row in tui_sessions(tmp_path)
+    }
+    assert talks == {
+        "Lisbon": ["Plan day one", "Alfama first.", "Day two on foot?", "Then Belém."],
+        "Lisbon (branch)": ["Plan day one", "Alfama first.", "Day two by train?", "Then Sintra."],
+    }
+
+
 def test_ctrl_c_interrupts_a_slow_reply_and_the_session_goes_on(terminal, fake, tmp_path):
     fake.script(Reply.text(SLOW_ANSWER, delay=0.05), Reply.text("Short answer.", delay=0.01))
     terminal.start("slow")

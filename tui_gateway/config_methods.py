@@ -26,6 +26,7 @@ COMMANDS = (
     ("/usage", "session.usage", "Tokens, cost and context used in this session"),
     ("/history", "session.history", "Show the whole conversation"),
     ("/undo", "session.undo", "Remove the last message and its answer"),
+    ("/branch", "session.branch", "Go on in a copy of this conversation"),
     ("/compress", "session.compress", "Summarise the conversation so far to free context"),
     ("/stop", "session.interrupt", "Stop the running answer"),
     ("/model", "config.set", "Switch the model of this session"),

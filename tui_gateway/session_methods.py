@@ -16,6 +16,7 @@ from pydantic import Field
 
 from hermes_agent import history
 from hermes_agent.errors import NotFound
+from hermes_agent.turn import ROW_ID
 from tui_gateway import agents, server
 from tui_gateway.params import Params, SessionParams
 from tui_gateway.registry import method
@@ -138,6 +139,36 @@ def resume(p: ResumeParams) -> dict[str, Any]:
         "title": db.get_session_title(target),
         "message_count": len(shown),
         "messages": shown,
+        "info": info_of(sid, session),
+    }
+
+
+@method("session.branch", SessionParams)
+def branch(p: SessionParams) -> dict[str, Any]:
+    """A new live session holding a copy of this conversation so far, stored at once under
+    its own id and titled "<title> (branch)"; the original stays as it is, closed or not."""
+    source = server._session(p.session_id)
+    with source["history_lock"]:
+        refuse_if_running(source, "branching")
+        copied = [{k: v for k, v in m.items() if k != ROW_ID} for m in source["history"]]
+    if not copied:
+        raise RpcError(NOTHING_TO_DO, "nothing to branch yet: send a message first")
+    db = server._require_db()
+    sid = _new_sid()
+    agent = agents.build_agent(sid, model=source["agent"].model)
+    db.create_session(agent.session_id, agents.PLATFORM, model=agent.model)
+    db.replace_messages(agent.session_id, copied)
+    base = db.get_session_title(source["session_key"]) or source.get("pending_title")
+    title = db.get_next_title_in_lineage(f"{base} (branch)") if base else None
+    if title:
+        db.set_session_title(agent.session_id, title)
+    kept = db.get_messages_as_conversation(agent.session_id, with_row_ids=True)
+    session = _register(sid, agent, source["cols"], kept)
+    return {
+        "session_id": sid,
+        "branched_from": source["session_key"],
+        "title": title,
+        "message_count": len(kept),
         "info": info_of(sid, session),
     }
 

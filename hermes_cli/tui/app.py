@@ -152,6 +152,18 @@ class TuiApp:
             render.notice(self.console, f"… {len(messages) - RECAP_MESSAGES} earlier messages")
         render.transcript(self.console, messages[-RECAP_MESSAGES:])
 
+    def branch(self) -> None:
+        """Go on in a copy of this conversation; the original is closed as it is."""
+        before = self.title or self.key
+        branched = self.call("session.branch", {"session_id": self.sid})
+        self._switch(branched["session_id"], branched["info"], branched.get("title"))
+        copied = branched["message_count"]
+        render.notice(
+            self.console,
+            f"Branched: {copied} messages copied into “{self.title or self.key}”. "
+            f"“{before}” stays as it was (/resume it to go back).",
+        )
+
     def _switch(self, sid: str, info: dict[str, Any], title: str | None) -> None:
         """Make `sid` the live session, closing the one before (it stays in the store)."""
         if self.sid:

@@ -215,6 +215,16 @@ def _undo(app: Any, nothing: str) -> dict[str, Any] | None:
         return None
 
 
+@command("/branch", "Go on in a copy of this conversation; the original stays as it is")
+def branch(app: Any, _arg: str) -> None:
+    try:
+        app.branch()
+    except RpcError as exc:
+        if exc.code != NOTHING_TO_DO:
+            raise
+        render.notice(app.console, "Nothing to branch yet: send a message first.")
+
+
 @command("/compress", "Summarise the conversation so far to free context")
 def compress(app: Any, _arg: str) -> None:
     try:
