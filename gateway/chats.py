@@ -28,7 +28,7 @@ from hermes_agent.approval_queue import Approvals
 from hermes_agent.errors import StoreError
 from hermes_agent.settings import Settings
 from hermes_agent.titles import title_session
-from hermes_agent.turn import TurnEvents, TurnResult
+from hermes_agent.turn import ROW_ID, TurnEvents, TurnResult
 from hermes_agent.usage import UsageReport, session_usage
 from hermes_state.messages import content_text
 
@@ -237,6 +237,27 @@ class Chat:
         self._switch(target, history)
         self._row_ready = True
         return history
+
+    def branch_blocking(self) -> tuple[str | None, int] | None:
+        """Go on in a stored copy of the conversation, titled "<title> (branch)"; the original
+        is ended as it is, for /resume. (the copy's title, messages copied), or None when
+        there is nothing to copy yet."""
+        history = self.load_blocking()
+        if not history:
+            return None
+        db = self.services.db
+        base = db.get_session_title(self.session_id)
+        copied = [{k: v for k, v in m.items() if k != ROW_ID} for m in history]
+        self._end_current("session_switch")
+        self._switch(new_session_id(), [])
+        self._ensure_row()
+        db.replace_messages(self.session_id, copied)
+        files.refer(self.services.attachments, self.session_id, files.attachment_ids(copied))
+        title = db.get_next_title_in_lineage(f"{base} (branch)") if base else None
+        if title:
+            db.set_session_title(self.session_id, title)
+        self.history = db.get_messages_as_conversation(self.session_id, with_row_ids=True)
+        return title, len(copied)
 
     def undo_blocking(self) -> str | list[dict[str, Any]] | None:
         """Drop the last user message and everything after it; its content (text, or text

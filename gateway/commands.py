@@ -54,6 +54,7 @@ LISTED = (
     Listed("retry", "", "send your last message again"),
     Listed("undo", "", "remove your last message and its answer"),
     Listed("stop", "", "stop the answer being written, and drop waiting messages"),
+    Listed("branch", "", "go on in a copy of this conversation; the original is kept"),
     Listed("compact", "", "summarise the conversation so far, to free context"),
     Listed("title", "TEXT", "name this conversation (/title alone shows the name)"),
     Listed("usage", "", "tokens, cost and context used"),
@@ -118,6 +119,19 @@ async def _undo(runner: GatewayRunner, chat: Chat, arg: str, channel: Channel) -
         return
     text = _preview(content_text(content))
     await channel.send(f"↩️ Removed your last message and its answer: “{text}”")
+
+
+async def _branch(runner: GatewayRunner, chat: Chat, arg: str, channel: Channel) -> None:
+    outcome = await asyncio.to_thread(chat.branch_blocking)
+    if outcome is None:
+        await channel.send("Nothing to branch yet: send a message first.")
+        return
+    title, copied = outcome
+    named = f"“{title}”" if title else "a copy"
+    await channel.send(
+        f"🌿 Branched: {copied} messages copied into {named}; the conversation goes on there. "
+        "The original is kept: /resume brings it back."
+    )
 
 
 async def _compact(runner: GatewayRunner, chat: Chat, arg: str, channel: Channel) -> None:
@@ -289,6 +303,7 @@ HANDLERS: dict[str, Handler] = {
     "reset": _new,
     "retry": _retry,
     "undo": _undo,
+    "branch": _branch,
     "compact": _compact,
     "compress": _compact,
     "title": _title,
@@ -299,5 +314,5 @@ HANDLERS: dict[str, Handler] = {
     "model": _model,
     "resume": _resume,
 }
-NEEDS_STORE = frozenset({"title", "resume", "cron"})
+NEEDS_STORE = frozenset({"title", "resume", "cron", "branch"})
 NAMES = frozenset({*HANDLERS, "stop"})  # every command understood ("stop": by the runner)

@@ -371,6 +371,36 @@ def test_undo_removes_the_last_exchange_here_and_in_the_store(tg, llm, chat, gat
     assert user_messages(llm.requests[-1]) == ["q1", "answer one", "q3"]
 
 
+def test_branch_goes_on_in_a_copy_and_resume_brings_the_original_back(tg, llm, chat, gateway):
+    llm.script(Reply.text("Alfama."), Reply.text("Sintra."), Reply.text("Belém."))
+    say(tg, chat, "/branch")
+    wait_text(tg, chat, 0, "Nothing to branch yet: send a message first.")
+    say(tg, chat, "day one?")
+    wait_text(tg, chat, 1, "Alfama.")
+    say(tg, chat, "/title Lisbon")
+    wait_text(tg, chat, 2, "🏷 Title set: Lisbon")
+
+    say(tg, chat, "/branch")
+    [*_, branched] = wait_count(tg, chat, 4)
+    assert branched.startswith("🌿 Branched: 2 messages copied into “Lisbon (branch)”")
+    say(tg, chat, "day two by train?")
+    wait_text(tg, chat, 4, "Sintra.")
+    assert user_messages(llm.requests[-1]) == ["day one?", "Alfama.", "day two by train?"]
+    say(tg, chat, "/resume Lisbon")
+    wait_count(tg, chat, 6)
+    say(tg, chat, "day two on foot?")
+    wait_text(tg, chat, 6, "Belém.")
+
+    original, branch = session_of(gateway, chat)
+    assert (original["title"], branch["title"]) == ("Lisbon", "Lisbon (branch)")
+    assert [c for _, c in transcript(gateway, original["id"])] == [
+        "day one?", "Alfama.", "day two on foot?", "Belém.",
+    ]  # fmt: skip
+    assert [c for _, c in transcript(gateway, branch["id"])] == [
+        "day one?", "Alfama.", "day two by train?", "Sintra.",
+    ]  # fmt: skip
+
+
 def test_retry_sends_the_last_message_again(tg, llm, chat, gateway):
     llm.script(Reply.text("a poor answer"), Reply.text("a better answer"))
     say(tg, chat, "the question")
@@ -678,6 +708,7 @@ def test_the_commands_are_registered_for_telegrams_command_menu(tg):
         "retry",
         "undo",
         "stop",
+        "branch",
         "compact",
         "title",
         "usage",
