@@ -248,15 +248,17 @@ class Chat:
         db = self.services.db
         base = db.get_session_title(self.session_id)
         copied = [{k: v for k, v in m.items() if k != ROW_ID} for m in history]
-        self._end_current("session_switch")
-        self._switch(new_session_id(), [])
-        self._ensure_row()
-        db.replace_messages(self.session_id, copied)
-        files.refer(self.services.attachments, self.session_id, files.attachment_ids(copied))
+        # The copy is stored before the chat moves to it: a store that fails leaves it here.
+        copy_id = new_session_id()
+        db.create_session(copy_id, self.platform, model=self.model, user_id=self.user_id)
+        db.replace_messages(copy_id, copied)
+        files.refer(self.services.attachments, copy_id, files.attachment_ids(copied))
         title = db.get_next_title_in_lineage(f"{base} (branch)") if base else None
         if title:
-            db.set_session_title(self.session_id, title)
-        self.history = db.get_messages_as_conversation(self.session_id, with_row_ids=True)
+            db.set_session_title(copy_id, title)
+        self._end_current("session_switch")
+        self._switch(copy_id, db.get_messages_as_conversation(copy_id, with_row_ids=True))
+        self._row_ready = True
         return title, len(copied)
 
     def undo_blocking(self) -> str | list[dict[str, Any]] | None:
