@@ -41,6 +41,7 @@ def disk(tmp_path: Path) -> Iterator[Path]:
 
 @pytest.fixture
 def server(disk: Path, fake: FakeOpenAI) -> Iterator[ServerProcess]:
+    fake.clear_script()  # a test that failed midway leaves no answer for the next
     process = ServerProcess(disk / "server", extra_env=fake_provider_env(fake))
     process.root.mkdir()
     process.start()
@@ -54,6 +55,7 @@ def server(disk: Path, fake: FakeOpenAI) -> Iterator[ServerProcess]:
 def sessions_disk(tmp_path: Path, fake: FakeOpenAI) -> Iterator[tuple[ServerProcess, Path]]:
     """A server whose web sessions are on a file system of their own, which can be made
     read-only under it (a mount with a file open for writing cannot)."""
+    fake.clear_script()
     process = ServerProcess(tmp_path / "server", extra_env=fake_provider_env(fake))
     with _tmpfs(process.state_dir / "sessions", "8m") as mount:
         process.start()
@@ -122,12 +124,21 @@ def test_a_full_disk_refuses_the_message_clearly_and_the_next_send_works_once_sp
     assert _messages(server, sid)[-2:] == [("user", "sent again"), ("assistant", "Second answer.")]
 
 
+def _until_answering(fake: FakeOpenAI) -> None:
+    """Until the model has taken the scripted answer and streamed a little of it."""
+    deadline = time.monotonic() + 10
+    while fake.pending and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not fake.pending, "the turn never asked the model"
+    time.sleep(0.3)
+
+
 def test_the_disk_filling_up_during_a_turn_keeps_the_users_message_and_says_why(server, fake, disk):
     sid = _new_session(server)
     fake.script(Reply.text("slow words " * 40, delay=0.05))
     started = _start(server, sid, "a question the disk cannot hold the answer to")
     assert started.status == 200
-    time.sleep(0.5)
+    _until_answering(fake)
     filler = _fill(disk)
     events = read_events(server.base, started.json["stream_id"])
     assert events[-1][0] == "apperror"

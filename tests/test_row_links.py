@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -149,6 +150,20 @@ def _snapshot(*roots: Path) -> dict[str, tuple[int, str]]:
     return files
 
 
+def _settled_snapshot(*roots: Path) -> dict[str, tuple[int, str]]:
+    """A snapshot once the writes a turn leaves behind (the sidebar index is flushed a
+    moment later) are done: the same twice over a flush interval, no temp file in it."""
+    deadline = time.monotonic() + 10
+    last = _snapshot(*roots)
+    while time.monotonic() < deadline:
+        time.sleep(0.4)
+        now = _snapshot(*roots)
+        if now == last and not any(".tmp." in path for path in now):
+            return now
+        last = now
+    raise AssertionError("the files never settled")
+
+
 def test_reading_writes_nothing_even_with_turns_to_catch_up(server, fake):
     sid = _new_session(server)
     _web_turn(server, fake, sid, "Start here", "Started.")
@@ -156,7 +171,7 @@ def test_reading_writes_nothing_even_with_turns_to_catch_up(server, fake):
 
     db = _db(server)
     version = db.data_version()
-    before = _snapshot(server.state_dir, server.root / "hermes-home")
+    before = _settled_snapshot(server.state_dir, server.root / "hermes-home")
     reads = [
         f"/api/session?session_id={sid}",
         f"/api/session?session_id={sid}&msg_limit=1",
