@@ -16,7 +16,9 @@ export const MODEL_SHOWN = "modelshown";
 
 export function initModelPicker() {
   select = document.getElementById("chat-model");
-  select.addEventListener("change", () => { changed = true; });
+  // A pick by hand is what the next message goes to, even one made while the picker redraws
+  // (which then keeps the pick and would otherwise leave the picker "not ready").
+  select.addEventListener("change", () => { changed = true; ready = true; });
 }
 
 /** A model entry of `GET /api/models`, which providers give as a name or an object. */
