@@ -28,7 +28,7 @@ from hermes_agent.approval_queue import Approvals
 from hermes_agent.errors import StoreError
 from hermes_agent.settings import Settings
 from hermes_agent.titles import title_session
-from hermes_agent.turn import ROW_ID, TurnEvents, TurnResult
+from hermes_agent.turn import TurnEvents, TurnResult
 from hermes_agent.usage import UsageReport, session_usage
 from hermes_state.messages import content_text
 
@@ -246,20 +246,17 @@ class Chat:
         if not history:
             return None
         db = self.services.db
-        base = db.get_session_title(self.session_id)
-        copied = [{k: v for k, v in m.items() if k != ROW_ID} for m in history]
         # The copy is stored before the chat moves to it: a store that fails leaves it here.
         copy_id = new_session_id()
-        db.create_session(copy_id, self.platform, model=self.model, user_id=self.user_id)
-        db.replace_messages(copy_id, copied)
-        files.refer(self.services.attachments, copy_id, files.attachment_ids(copied))
-        title = db.get_next_title_in_lineage(f"{base} (branch)") if base else None
-        if title:
-            db.set_session_title(copy_id, title)
+        title = stored_history.store_branch(
+            db, self.session_id, history, copy_id,
+            platform=self.platform, model=self.model, user_id=self.user_id,
+        )  # fmt: skip
+        files.refer(self.services.attachments, copy_id, files.attachment_ids(history))
         self._end_current("session_switch")
         self._switch(copy_id, db.get_messages_as_conversation(copy_id, with_row_ids=True))
         self._row_ready = True
-        return title, len(copied)
+        return title, len(history)
 
     def undo_blocking(self) -> str | list[dict[str, Any]] | None:
         """Drop the last user message and everything after it; its content (text, or text

@@ -1,4 +1,5 @@
-"""Changes to a stored conversation outside a turn: undo, manual compression, resuming.
+"""Changes to a stored conversation outside a turn: undo, branching, manual compression,
+resuming.
 
 Shared by the surfaces that keep their conversations in state.db (the terminal and the chat
 apps). A session's history is what its current store session holds (the agent records every
@@ -38,6 +39,28 @@ def forget(db: ConversationStore | None, session_id: str, removed: list[dict[str
         db.delete_messages(session_id, rows)
     except StoreError as exc:
         log.warning("could not delete %d undone message(s): %s", len(rows), exc)
+
+
+def store_branch(
+    db: ConversationStore,
+    of: str,
+    history: list[dict[str, Any]],
+    copy_id: str,
+    *,
+    platform: str,
+    model: str | None,
+    user_id: str | None = None,
+) -> str | None:
+    """Record `history` (conversation `of`'s) as new session `copy_id`, titled "<title>
+    (branch)" when `of` has a title; the title given, if any. The source is only read."""
+    copied = [{k: v for k, v in m.items() if k != ROW_ID} for m in history]
+    db.create_session(copy_id, platform, model=model, user_id=user_id)
+    db.replace_messages(copy_id, copied)
+    base = db.get_session_title(of)
+    title = db.get_next_title_in_lineage(f"{base} (branch)") if base else None
+    if title:
+        db.set_session_title(copy_id, title)
+    return title
 
 
 def compress(agent: Any, history: list[dict[str, Any]], cancel: threading.Event) -> list | None:

@@ -16,7 +16,6 @@ from pydantic import Field
 
 from hermes_agent import history
 from hermes_agent.errors import NotFound
-from hermes_agent.turn import ROW_ID
 from tui_gateway import agents, server
 from tui_gateway.params import Params, SessionParams
 from tui_gateway.registry import method
@@ -150,18 +149,16 @@ def branch(p: SessionParams) -> dict[str, Any]:
     source = server._session(p.session_id)
     with source["history_lock"]:
         refuse_if_running(source, "branching")
-        copied = [{k: v for k, v in m.items() if k != ROW_ID} for m in source["history"]]
+        copied = list(source["history"])
     if not copied:
         raise RpcError(NOTHING_TO_DO, "nothing to branch yet: send a message first")
     db = server._require_db()
     sid = _new_sid()
     agent = agents.build_agent(sid, model=source["agent"].model)
-    db.create_session(agent.session_id, agents.PLATFORM, model=agent.model)
-    db.replace_messages(agent.session_id, copied)
-    base = db.get_session_title(source["session_key"]) or source.get("pending_title")
-    title = db.get_next_title_in_lineage(f"{base} (branch)") if base else None
-    if title:
-        db.set_session_title(agent.session_id, title)
+    title = history.store_branch(
+        db, source["session_key"], copied, agent.session_id,
+        platform=agents.PLATFORM, model=agent.model,
+    )  # fmt: skip
     kept = db.get_messages_as_conversation(agent.session_id, with_row_ids=True)
     session = _register(sid, agent, source["cols"], kept)
     return {
