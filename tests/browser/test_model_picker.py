@@ -83,3 +83,30 @@ def test_retry_with_another_model_uses_the_one_just_picked(chat_page, chat_serve
     assert fake_llm.requests[-1]["model"] == OTHER
     expect(picker).to_have_value(OTHER)
     assert errors.uncaught == [] and errors.console == []
+
+
+def test_a_pick_made_as_a_new_chat_gets_its_id_is_kept(chat_page, chat_server, fake_llm):
+    """The first answer of a new chat is followed by a redraw of the now stored conversation;
+    a model picked before that redraw lands is the one the next message goes to."""
+    teach_the_provider(chat_server, fake_llm)
+    picker = chat_page.get_by_label("Model for this conversation")
+    open_app(chat_page)
+    held, holding = [], [True]
+    chat_page.route(
+        "**/api/session?*", lambda route: held.append(route) if holding[0] else route.continue_()
+    )
+    assert answer(chat_page, fake_llm, "a first word") == "fake-model"
+    for _ in range(200):  # the redraw's request is held, not yet answered
+        if held:
+            break
+        chat_page.wait_for_timeout(25)
+    assert held, "the ended run should reload the conversation"
+
+    picker.select_option(OTHER)
+    chat_page.evaluate("document.querySelector('#messages .msg-assistant').dataset.before = '1'")
+    holding[0] = False
+    for route in held:
+        route.continue_()
+    expect(chat_page.locator("#messages .msg-assistant[data-before]")).to_have_count(0)
+    expect(picker).to_have_value(OTHER)
+    assert answer(chat_page, fake_llm, "a second word") == OTHER

@@ -9,7 +9,7 @@ import { addEditControl } from "./edit.js";
 import { PAGE_SIZE, initHistory } from "./history.js";
 import { bubble, renderTranscript, userText } from "./messages.js";
 import { liveRun } from "./live.js";
-import { chosenModel, initModelPicker, showModel } from "./model-picker.js";
+import { chosenModel, initModelPicker, modelFollows, showModel } from "./model-picker.js";
 import { enqueue, initQueue, returnToDraft, takeAll, takeNext } from "./queue.js";
 import { followStream } from "./stream.js";
 import { currentSessionId, setCurrentSessionId } from "./state.js";
@@ -166,6 +166,7 @@ async function start(message, files) {
     const { session } = await post("/api/session/new", { project_id: hooks.projectId?.() || undefined });
     id = session.session_id;
     setCurrentSessionId(id, { replace: true }); // the new chat, now with an id
+    modelFollows(null, id);
     view.title.textContent = "New chat";
   }
   if (view.readOnly) {
@@ -205,6 +206,7 @@ function follow(streamId, sessionId) {
     titleChanged: () => hooks.sessionsChanged?.(),
     done: (session) => {
       if (session?.session_id && session.session_id !== currentSessionId()) {
+        modelFollows(currentSessionId(), session.session_id);
         setCurrentSessionId(session.session_id, { replace: true });
       }
     },

@@ -47,6 +47,11 @@ export async function showModel(sessionId, model) {
   select.dispatchEvent(new Event(MODEL_SHOWN));
 }
 
+/** The conversation shown got a new id (a new chat's first message, a compression): a pick stays. */
+export function modelFollows(fromId, toId) {
+  if (shownFor === fromId) shownFor = toId;
+}
+
 /** Whether the model the next message goes to sees images; null while that is not known. */
 export function chosenModelSeesImages() {
   const name = (ready && select.value) || defaultModel;
