@@ -20,9 +20,9 @@ import orjson
 from pydantic import ValidationError
 from starlette.requests import Request
 
-from api.backup import described_files
 from api.schemas import ImportSession
 from api.session_import import import_session
+from hermes_agent.attachment_content import described_files
 from hermes_agent.attachments import MAX_FILE_BYTES
 from hermes_agent.errors import BadRequest, HermesError, PayloadTooLarge
 from hermes_agent.runtime import attachment_store

@@ -11,12 +11,13 @@ import contextlib
 import tempfile
 import zipfile
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import IO
 
 from api import models
 from api.config import CACHE
 from api.models import Session
 from api.storage import dumps_file
+from hermes_agent.attachment_content import carried_ids
 from hermes_agent.errors import NotFound
 from hermes_agent.redaction import redact
 from hermes_agent.runtime import attachment_store
@@ -53,27 +54,10 @@ def _write_archive(target: IO[bytes]) -> int:
             if session is None:
                 continue  # deleted since the list was read
             archive.writestr(export_name(session.session_id), export_json(session))
-            files |= attachment_ids(session.messages)
+            files.update(carried_ids(session.messages))
             count += 1
         _write_files(archive, files)
     return count
-
-
-def attachment_ids(messages: list) -> set[str]:
-    """The stored files the messages carry."""
-    return {a["id"] for m in messages for a in described_files(m) if isinstance(a.get("id"), str)}
-
-
-def described_files(message: Any) -> list[dict[str, Any]]:
-    """The descriptions of the files a message carries: the page's `attachments` and the
-    model's `attachment` content parts (the same files, described twice)."""
-    if not isinstance(message, dict):
-        return []
-    shown = [a for a in message.get("attachments") or () if isinstance(a, dict)]
-    content = message.get("content")
-    parts = content if isinstance(content, list) else ()
-    given = [p.get("attachment") for p in parts if isinstance(p, dict)]
-    return shown + [a for a in given if isinstance(a, dict)]
 
 
 def _write_files(archive: zipfile.ZipFile, ids: set[str]) -> None:

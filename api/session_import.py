@@ -5,12 +5,12 @@ from __future__ import annotations
 import orjson
 
 from api import config
-from api.backup import attachment_ids
 from api.config import CACHE
 from api.models import Session, title_from
 from api.schemas import MESSAGE_ROLES, ImportSession
 from api.session_ops import TITLE_MAX
 from api.workspaces import resolve_trusted_workspace
+from hermes_agent.attachment_content import keep_files_for
 from hermes_agent.errors import BadRequest, PayloadTooLarge
 from hermes_agent.runtime import attachment_store
 from hermes_agent.turn import ROW_ID
@@ -48,9 +48,7 @@ def store_new_session(session: Session) -> Session:
     except orjson.JSONEncodeError as exc:
         raise BadRequest(f"messages cannot be stored: {exc}") from None
     CACHE.keep(session)
-    carried = attachment_ids(session.messages)
-    if carried:
-        attachment_store().refer(session.session_id, carried)
+    keep_files_for(attachment_store(), session.session_id, session.messages)
     return session
 
 

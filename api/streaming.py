@@ -28,9 +28,10 @@ from api.config import (
 from api.models import Session, get_session, title_from
 from api.turn_fold import STOPPED_MARKER, clear_pending, fold_unfinished_turn
 from hermes_agent.approval_queue import APPROVALS
-from hermes_agent.attachment_content import user_content
+from hermes_agent.attachment_content import keep_files_for, user_content
 from hermes_agent.errors import Conflict, HermesError
 from hermes_agent.redaction import redact
+from hermes_agent.runtime import attachment_store
 from hermes_agent.turn import TurnResult
 from hermes_agent.usage import UsageReport
 
@@ -215,11 +216,15 @@ def _finish_failed(
 
 def _follow_rotation(s: Session, old_id: str, new_id: str, held_lock: threading.Lock) -> None:
     """The agent continued in a new session after compression: so does the web session,
-    under the edit lock already held."""
+    under the edit lock already held, with the files it carries."""
     s.session_id = new_id
     CACHE.rename(s, old_id, held_lock)
     agent_runtime.rekey_agent(old_id, new_id)
     models.forget_session_files(old_id)
+    files = attachment_store()
+    if keep_files_for(files, new_id, s.messages):  # else the old id keeps them alive
+        with contextlib.suppress(OSError):
+            files.forget_session(old_id)
 
 
 def _add_turn_usage(s: Session, usage: UsageReport) -> None:

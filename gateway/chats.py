@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gateway import files
 from gateway.platforms.base import quietly
 from hermes_agent import history as stored_history
 from hermes_agent.agent import new_session_id
 from hermes_agent.approval_queue import Approvals
+from hermes_agent.attachment_content import keep_files_for
 from hermes_agent.errors import StoreError
 from hermes_agent.settings import Settings
 from hermes_agent.titles import title_session
@@ -108,11 +108,11 @@ class Chat:
             )
         self._ensure_row()
         store = self.services.attachments
-        files.refer(store, self.session_id, files.attachment_ids([{"content": content}]))
+        keep_files_for(store, self.session_id, [{"content": content}])
         result = agent.run_conversation(content, conversation_history=history)
         self.history = list(result.context)
         if result.session_id != self.session_id:
-            files.refer(store, result.session_id, files.attachment_ids(self.history))
+            keep_files_for(store, result.session_id, self.history)
         self.session_id = result.session_id
         if not history and result.completed and self.services.db is not None:
             self._title(content_text(content))
@@ -250,9 +250,9 @@ class Chat:
         copy_id = new_session_id()
         title = stored_history.store_branch(
             db, self.session_id, history, copy_id,
-            platform=self.platform, model=self.model, user_id=self.user_id,
+            files=self.services.attachments, platform=self.platform, model=self.model,
+            user_id=self.user_id,
         )  # fmt: skip
-        files.refer(self.services.attachments, copy_id, files.attachment_ids(history))
         self._end_current("session_switch")
         self._switch(copy_id, db.get_messages_as_conversation(copy_id, with_row_ids=True))
         self._row_ready = True
@@ -285,14 +285,10 @@ class Chat:
         """Summarise the history now: (messages before, after), or None if too short."""
         before = self.load_blocking()
         agent = self._agent()
-        compressed = stored_history.compress(agent, before, self._cancel)
+        compressed = stored_history.compress(agent, before, self._cancel, self.services.attachments)
         if compressed is None:
             return None
         self.history = compressed
-        if agent.session_id != self.session_id:
-            files.refer(
-                self.services.attachments, agent.session_id, files.attachment_ids(compressed)
-            )
         self.session_id = agent.session_id
         return len(before), len(compressed)
 

@@ -6,7 +6,7 @@ size), so the inbox stays small and a restart keeps it; the bytes are fetched
 store (`hermes_agent.attachments`), which every surface shares. The model gets the message
 as its text plus a part per file (`hermes_agent.attachment_content`), and state.db records
 those parts: references, never the bytes. The conversation is recorded as referring to its
-files (`refer`), so they live as long as it does.
+files (`keep_files_for`), so they live as long as it does.
 
 A file over the platform's download limit or the store's, or one the platform will not
 give, is refused with a reply saying so, and the turn does not run: a message is never
@@ -18,14 +18,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Iterable
 from typing import Any
 
 from gateway.events import Inbound, InboundFile
 from gateway.platforms.base import Adapter, FileUnavailable
-from hermes_agent.attachment_content import ATTACHMENT, user_content
+from hermes_agent.attachment_content import user_content
 from hermes_agent.attachments import Attachment, AttachmentStore
-from hermes_agent.errors import BadRequest, HermesError, NotFound, PayloadTooLarge
+from hermes_agent.errors import BadRequest, HermesError, PayloadTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -86,27 +85,3 @@ def _too_large(file: InboundFile, limit: int) -> str:
     shown = math.ceil(file.file_size * 10 / MB) / 10 if file.file_size else 0  # 20.01 → 20.1
     size = f" ({shown:.1f} MB)" if shown else ""
     return TOO_LARGE.format(name=file.file_name, size=size, limit=limit // MB)
-
-
-def attachment_ids(messages: Iterable[dict[str, Any]]) -> list[str]:
-    """The ids of the stored files the messages refer to, each once, in order."""
-    found: dict[str, None] = {}
-    for message in messages:
-        content = message.get("content")
-        for part in content if isinstance(content, list) else ():
-            if not isinstance(part, dict) or part.get("type") != ATTACHMENT:
-                continue
-            attached = part.get(ATTACHMENT)
-            if isinstance(attached, dict) and "id" in attached:
-                found[str(attached["id"])] = None
-    return list(found)
-
-
-def refer(store: AttachmentStore, session_id: str, ids: list[str]) -> None:
-    """Record that the conversation refers to these files, so they live as long as it."""
-    if not ids:
-        return
-    try:
-        store.refer(session_id, ids)
-    except (OSError, NotFound) as exc:
-        log.warning("could not record the files of session %s: %s", session_id, exc)

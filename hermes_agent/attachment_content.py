@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import functools
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,44 @@ def _searchable(described: dict[str, Any]) -> str:
     else:
         return name
     return f"{name}\n{body.split(chr(10), 1)[-1][:INDEXED_CHARS]}"
+
+
+def described_files(message: Any) -> list[dict[str, Any]]:
+    """The descriptions of the files a message carries: the page's `attachments` and the
+    model's attachment parts (the same files, described twice)."""
+    if not isinstance(message, dict):
+        return []
+    shown = [a for a in message.get("attachments") or () if isinstance(a, dict)]
+    content = message.get("content")
+    parts = content if isinstance(content, list) else ()
+    given = [p.get(ATTACHMENT) for p in parts if _is_attachment(p)]
+    return shown + [a for a in given if isinstance(a, dict)]
+
+
+def carried_ids(messages: Iterable[Any]) -> list[str]:
+    """The ids of the stored files the messages carry, each once, in order."""
+    found = {
+        a["id"]: None for m in messages for a in described_files(m) if isinstance(a.get("id"), str)
+    }
+    return list(found)
+
+
+def keep_files_for(store: AttachmentStore, session_id: str, messages: Iterable[Any]) -> bool:
+    """The files the messages carry now live as long as conversation `session_id` too;
+    whether that is recorded.
+
+    Called once the conversation is stored, so a failure is logged, not raised: the
+    conversation stands, and at worst a file goes with the last other conversation carrying it.
+    """
+    ids = carried_ids(messages)
+    if not ids:
+        return True
+    try:
+        store.refer(session_id, ids)
+    except OSError as exc:
+        log.warning("could not record the files of session %s: %s", session_id, exc)
+        return False
+    return True
 
 
 def expand(

@@ -14,10 +14,12 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
+from hermes_agent.attachment_content import keep_files_for
 from hermes_agent.errors import NotFound, StoreError
 from hermes_state.messages import ROW_ID
 
 if TYPE_CHECKING:
+    from hermes_agent.attachments import AttachmentStore
     from hermes_state import ConversationStore
 
 log = logging.getLogger(__name__)
@@ -47,15 +49,18 @@ def store_branch(
     history: list[dict[str, Any]],
     copy_id: str,
     *,
+    files: AttachmentStore,
     platform: str,
     model: str | None,
     user_id: str | None = None,
 ) -> str | None:
     """Record `history` (conversation `of`'s) as new session `copy_id`, titled "<title>
-    (branch)" when `of` has a title; the title given, if any. The source is only read."""
+    (branch)" when `of` has a title, carrying the same files; the title given, if any. The
+    source is only read."""
     copied = [{k: v for k, v in m.items() if k != ROW_ID} for m in history]
     db.create_session(copy_id, platform, model=model, user_id=user_id)
     db.replace_messages(copy_id, copied)
+    keep_files_for(files, copy_id, copied)
     base = db.get_session_title(of)
     title = db.get_next_title_in_lineage(f"{base} (branch)") if base else None
     if title:
@@ -63,11 +68,14 @@ def store_branch(
     return title
 
 
-def compress(agent: Any, history: list[dict[str, Any]], cancel: threading.Event) -> list | None:
+def compress(
+    agent: Any, history: list[dict[str, Any]], cancel: threading.Event, files: AttachmentStore
+) -> list | None:
     """The history with its middle summarised, or None when it is too short to compress or
     `cancel` was set meanwhile (then nothing changed).
 
-    With a store, the agent continues in a child session, as after an automatic compression.
+    With a store, the agent continues in a child session, as after an automatic compression,
+    which carries the files the kept messages carry.
     """
     compressor = agent.context_compressor
     if not compressor.can_compress(history):
@@ -79,6 +87,7 @@ def compress(agent: Any, history: list[dict[str, Any]], cancel: threading.Event)
         # AIAgent has no public entry point for a compression outside a turn; this is the
         # same rotation its own compressions go through.
         agent._rotate_session(compressed)
+        keep_files_for(files, agent.session_id, compressed)
     return compressed
 
 

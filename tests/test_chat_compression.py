@@ -3,11 +3,13 @@ and web turns are recorded in state.db with source "web"."""
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
 from hermes_state import SessionDB
 from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.support import ServerProcess, fake_provider_env, read_events, request
+from tests.test_attachments_api import blobs, upload
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +85,32 @@ def test_compression_moves_the_web_session_to_the_continued_one(server, fake):
     assert db.get_session(old_id)["end_reason"] == "compression"
     child = db.get_session(new_id)
     assert child["parent_session_id"] == old_id and child["source"] == "web"
+
+
+def test_the_continued_session_carries_the_files_of_the_one_it_replaces(server, fake):
+    sent = upload(server, "route.txt", b"Porto, then Braga.").json
+    history = [
+        {"role": "user", "content": "my route", "attachments": [sent]},
+        {"role": "assistant", "content": "Noted."},
+    ]
+    for i in range(4):
+        history += [
+            {"role": "user", "content": f"question {i} " + "x" * 1500},
+            {"role": "assistant", "content": f"answer {i} " + "y" * 1500},
+        ]
+    old_id = request(
+        server.base, "POST", "/api/session/import", {"title": "Trip", "messages": history}
+    ).json["session"]["session_id"]
+    meta = blobs(server) / f"{sent['id']}.json"
+    assert orjson.loads(meta.read_bytes())["sessions"] == [old_id]
+    fake.script(Reply.text("A route, then questions."), Reply.text("Go by train."))
+
+    new_id = dict(_turn(server, old_id, "how do I travel?"))["done"]["session"]["session_id"]
+
+    assert new_id != old_id
+    assert orjson.loads(meta.read_bytes())["sessions"] == [new_id]
+    assert request(server.base, "POST", "/api/session/delete", {"session_id": new_id}).status == 200
+    assert not meta.exists(), "deleting the conversation reclaims the file only it carried"
 
 
 def test_web_turns_are_recorded_in_state_db(server, fake):

@@ -3,7 +3,9 @@ against the scripted provider, with the store checked in state.db afterwards."""
 
 from __future__ import annotations
 
+import json
 import signal
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -271,6 +273,61 @@ def test_branch_of_an_empty_or_busy_session_is_refused(start, fake):
     assert gateway.error("session.branch", {"session_id": sid})["code"] == 4009
     gateway.result("session.interrupt", {"session_id": sid})
     gateway.until("message.complete", sid)
+
+
+def referrers(tmp_path: Path) -> list[set[str]]:
+    """For each stored file, the conversations it lives for."""
+    blobs = (tmp_path / "home" / "attachments" / "blobs").glob("*.json")
+    return [set(json.loads(meta.read_text())["sessions"]) for meta in blobs]
+
+
+def test_a_file_lives_for_every_conversation_carrying_it_branch_and_compression_too(
+    start, fake, tmp_path
+):
+    notes = tmp_path / "packing.txt"
+    notes.write_text("Rope, map, water.")
+    fake.script(Reply.text("Rope noted."), *(Reply.text(f"Answer {i}.") for i in range(3)))
+    gateway = start()
+    sid = gateway.create()
+    submit = {"session_id": sid, "text": "My list", "attachments": [str(notes)]}
+    assert gateway.result("prompt.submit", submit) == {"status": "streaming"}
+    gateway.until("message.complete", sid)
+    for i in range(3):
+        gateway.turn(sid, f"Question {i}")
+    original = gateway.result("session.list", {})["sessions"][0]["id"]
+    assert referrers(tmp_path) == [{original}]
+
+    branch = gateway.result("session.branch", {"session_id": sid})["info"]["session_key"]
+    fake.script(Reply.text("A packing list, then questions."))
+    compressed = gateway.result("session.compress", {"session_id": sid})
+
+    assert compressed["status"] == "compressed"
+    assert referrers(tmp_path) == [{original, branch, compressed["session_key"]}]
+
+
+def test_a_compression_during_a_turn_keeps_the_files_of_the_messages_it_kept(start, fake, tmp_path):
+    notes = tmp_path / "packing.txt"
+    notes.write_text("Rope, map, water.")
+    gateway = start(
+        HERMES_CONTEXT_LENGTH="6144",
+        HERMES_COMPRESSION_THRESHOLD="0.5",
+        HERMES_ENABLED_TOOLS="todo",  # the budget is the history's, whatever tools ship
+    )
+    sid = gateway.create()
+    fake.script(Reply.text("Rope noted."), *(Reply.text("y" * 2500) for _ in range(3)))
+    submit = {"session_id": sid, "text": "My list", "attachments": [str(notes)]}
+    assert gateway.result("prompt.submit", submit) == {"status": "streaming"}
+    gateway.until("message.complete", sid)
+    for i in range(3):
+        gateway.turn(sid, f"question {i} " + "x" * 2500)
+    fake.script(Reply.text("A list, then long questions."), Reply.text("Here."))
+
+    gateway.turn(sid, "and the last one?")
+
+    with sqlite3.connect(tmp_path / "home" / "state.db") as db:
+        lineage = {row[0] for row in db.execute("SELECT id FROM sessions")}
+    assert len(lineage) > 1, "the turn should have compressed"
+    assert referrers(tmp_path) == [lineage]
 
 
 def test_compress_continues_in_a_new_session_and_close_ends_that_one(start, fake, tmp_path):

@@ -16,6 +16,7 @@ from pydantic import Field
 
 from hermes_agent import history
 from hermes_agent.errors import NotFound
+from hermes_agent.runtime import attachment_store
 from tui_gateway import agents, server
 from tui_gateway.params import Params, SessionParams
 from tui_gateway.registry import method
@@ -157,7 +158,7 @@ def branch(p: SessionParams) -> dict[str, Any]:
     agent = agents.build_agent(sid, model=source["agent"].model)
     title = history.store_branch(
         db, source["session_key"], copied, agent.session_id,
-        platform=agents.PLATFORM, model=agent.model,
+        files=attachment_store(), platform=agents.PLATFORM, model=agent.model,
     )  # fmt: skip
     kept = db.get_messages_as_conversation(agent.session_id, with_row_ids=True)
     session = _register(sid, agent, source["cols"], kept)
@@ -262,7 +263,7 @@ def compress(p: SessionParams) -> dict[str, Any]:
     session["compress_cancel"] = cancel
     server._emit("status.update", sid, {"kind": "compressing", "text": COMPRESSING})
     try:
-        compressed = history.compress(session["agent"], before, cancel)
+        compressed = history.compress(session["agent"], before, cancel, attachment_store())
         with session["history_lock"]:
             if compressed is not None and session["history_version"] == version:
                 session["history"] = compressed
