@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from api import agent_runtime, models
@@ -28,14 +29,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HIDDEN_SOURCES = ("web",)
-# Scheduled runs (listed under "Scheduled") are written by this process's own scheduler too,
-# which `data_version` does not count: they are read on every listing, not cached.
 SCHEDULED = "cron"
 SCHEDULED_LIMIT = 200
 LIST_LIMIT = 2000
 SEARCH_LIMIT = 50
 
-_cached: tuple[int, list[dict[str, Any]]] | None = None
+_cached: dict[str, tuple[Any, list[dict[str, Any]]]] = {}
 _cache_lock = threading.Lock()
 _MARKERS = re.compile(r">>>|<<<")
 
@@ -77,24 +76,40 @@ def listed(exclude_ids: set[str]) -> list[dict[str, Any]]:
 
 
 def _scheduled_rows(db: ConversationStore) -> list[dict[str, Any]]:
-    records = db.list_sessions_rich(SCHEDULED, limit=SCHEDULED_LIMIT, order_by_last_active=True)
-    return [_row(r) for r in records if r.get("message_count")]
+    """Scheduled runs (listed under "Scheduled"), written by this process's own scheduler
+    too: read again after anything was committed to state.db."""
+    return _cached_rows(
+        "scheduled",
+        db.change_mark(),
+        lambda: db.list_sessions_rich(SCHEDULED, limit=SCHEDULED_LIMIT, order_by_last_active=True),
+    )
 
 
 def _rows_of_other_surfaces(db: ConversationStore) -> list[dict[str, Any]]:
-    """Every sidebar page asks for these; they are read again only after another process
-    wrote to state.db (this server's own writes go to web sessions, which are left out)."""
-    global _cached
-    version = db.data_version()
-    with _cache_lock:
-        if _cached is not None and _cached[0] == version:
-            return _cached[1]
-    records = db.list_sessions_rich(
-        exclude_sources=(*HIDDEN_SOURCES, SCHEDULED), limit=LIST_LIMIT, order_by_last_active=True
+    """Read again only after another process wrote to state.db (this server's own writes go
+    to web sessions and scheduled runs, which are listed apart)."""
+    return _cached_rows(
+        "others",
+        db.data_version(),
+        lambda: db.list_sessions_rich(
+            exclude_sources=(*HIDDEN_SOURCES, SCHEDULED),
+            limit=LIST_LIMIT,
+            order_by_last_active=True,
+        ),
     )
-    rows = [_row(r) for r in records if r.get("message_count")]
+
+
+def _cached_rows(
+    name: str, mark: Any, read: Callable[[], list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """Every sidebar page asks for these rows: kept until `mark` says the store changed."""
     with _cache_lock:
-        _cached = (version, rows)
+        kept = _cached.get(name)
+        if kept is not None and kept[0] == mark:
+            return kept[1]
+    rows = [_row(r) for r in read() if r.get("message_count")]
+    with _cache_lock:
+        _cached[name] = (mark, rows)
     return rows
 
 

@@ -155,3 +155,6 @@ class ConversationStore(Protocol):
 
     def data_version(self) -> int:
         """A number that changes whenever another process commits to the store."""
+
+    def change_mark(self) -> tuple[int, int, int]:
+        """A value that changes whenever anything is committed to the store."""

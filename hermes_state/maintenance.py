@@ -168,6 +168,18 @@ class MaintenanceMixin:
         reader may keep what it derived from the store until it does."""
         return self._read(lambda conn: conn.execute("PRAGMA data_version").fetchone()[0])
 
+    def change_mark(self) -> tuple[int, int, int]:
+        """A value that changes whenever anything is committed to the store, by this process
+        too (`data_version` counts only the others): the connection, its count of the other
+        connections' commits, and the rows it changed itself."""
+        return self._read(
+            lambda conn: (
+                id(conn),
+                conn.execute("PRAGMA data_version").fetchone()[0],
+                conn.total_changes,
+            )
+        )
+
     def get_meta(self, key: str) -> str | None:
         row = self._fetch_one("SELECT value FROM state_meta WHERE key = ?", (key,))
         return row["value"] if row else None

@@ -208,6 +208,7 @@ def test_run_now_records_the_answer_and_its_conversation(server, fake):
     job = create(server, name="Quiet check")
     since = get(server, "/api/cron/runs?limit=1").json["now"]
     fake.script(Reply.text("Summary: all quiet."))
+    before = {r["session_id"] for r in get(server, "/api/sessions").json["sessions"]}
 
     started = post(server, "/api/cron/job/run", {"id": job["id"]})
     assert started.status == 200, started.body
@@ -233,6 +234,7 @@ def test_run_now_records_the_answer_and_its_conversation(server, fake):
     assert session.json["session"]["title"].startswith("⏰ Quiet check · ")
     rows = {r["session_id"]: r for r in get(server, "/api/sessions").json["sessions"]}
     assert rows[run["session_id"]]["source"] == "cron", "listed under Scheduled"
+    assert run["session_id"] not in before, "listed although the list was read before the run"
 
     post(server, "/api/cron/job/delete", {"id": job["id"]})
     assert get(server, f"/api/cron/runs?job_id={job['id']}").json["runs"] == []

@@ -1378,3 +1378,21 @@ def test_forget_deletes_the_rows_of_undone_messages_by_id(db):
     ]
     forget(db, "t2", [{"role": "user", "content": "yes"}])  # no row id: nothing to delete
     assert db.message_count("t2") == 2
+
+
+def test_the_change_mark_moves_with_every_commit_ours_or_another_connections(db, tmp_path):
+    """`data_version` sees only the others' commits; `change_mark` sees ours as well, so a
+    cache of rows this process writes too knows when to read again."""
+    mark, version = db.change_mark(), db.data_version()
+    db.get_session("nothing")
+    assert db.change_mark() == mark, "a read changes nothing"
+
+    db.create_session("ours", "cron")
+    assert db.data_version() == version
+    assert db.change_mark() != mark
+    mark = db.change_mark()
+
+    other = SessionDB(db_path=db.db_path)
+    other.create_session("theirs", "tui")
+    other.close()
+    assert db.change_mark() != mark
