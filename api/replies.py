@@ -590,6 +590,11 @@ class CronPreview(Reply):
 
 class CronJobSaved(Ok):
     job: CronJob
+    warning: str | None = Field(
+        None,
+        description="Why answers could not reach the job's target as things are set up now "
+        "(the job is saved all the same).",
+    )
 
 
 class CronRunStarted(Ok):

@@ -124,7 +124,19 @@ def _add(args: argparse.Namespace) -> int:
         f"Scheduled {job['name']}: {shown['description']}; next run {next_run(job)}.",
         file=sys.stderr,
     )
+    _warn_if_undeliverable(job)
     return 0
+
+
+def _warn_if_undeliverable(job: dict) -> None:
+    from hermes_cron.delivery import problem_with
+
+    problem = problem_with(job["deliver"])
+    if problem:
+        print(
+            f"hermes: warning: answers cannot reach {job['deliver']} yet: {problem}.",
+            file=sys.stderr,
+        )
 
 
 def _list(_args: argparse.Namespace) -> int:
@@ -172,6 +184,7 @@ def _edit(args: argparse.Namespace) -> int:
     job = jobs.edit(_db(), args.job_id, time.time(), **changes)
     shown = jobs.public(job)
     print(f"Changed {job['name']} ({job['id']}): {shown['description']}; next run {next_run(job)}.")
+    _warn_if_undeliverable(job)
     return 0
 
 

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import orjson
 
+from hermes_agent.errors import ConfigError
+
 if TYPE_CHECKING:
     from hermes_agent.settings import Settings
 
@@ -44,17 +46,38 @@ class DeliveryFailed(Exception):
     pass
 
 
-def _telegram(chat: str, text: str) -> None:
-    from gateway.platforms.telegram_format import split_message
+def problem_with(target: str) -> str | None:
+    """Why answers could not reach `target` as things are set up now, or None. Said when a
+    job is saved, so a mistyped chat or hook is noticed before the first run; the job is
+    kept, as the setup may still change."""
+    kind, _, where = target.partition(":")
+    try:
+        if kind == "telegram":
+            _telegram_chat_section(where)
+        elif kind == "webhook":
+            _hook(where)
+    except (DeliveryFailed, ConfigError) as exc:
+        return str(exc)
+    return None
+
+
+def _telegram_chat_section(chat: str) -> Any:
+    """The gateway's Telegram settings, when they serve `chat`."""
     from hermes_agent.settings import load_gateway_settings
 
     section = load_gateway_settings().section("telegram")
-    token = getattr(section, "token", None)
-    if not token:
+    if not getattr(section, "token", None):
         raise DeliveryFailed("no Telegram bot is configured (gateway.telegram.token)")
     if not _known_chat(chat, section):
         raise DeliveryFailed(f"chat {chat} is not one the gateway serves")
-    base = f"{section.base_url}{token}"
+    return section
+
+
+def _telegram(chat: str, text: str) -> None:
+    from gateway.platforms.telegram_format import split_message
+
+    section = _telegram_chat_section(chat)
+    base = f"{section.base_url}{section.token}"
     with httpx.Client(timeout=TIMEOUT) as client:
         for chunk in split_message(text):
             body = {"chat_id": int(chat), "text": chunk.html, "parse_mode": "HTML"}
@@ -104,14 +127,21 @@ def _gateway_file(name: str) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _webhook(name: str, job: dict[str, Any], text: str, session_id: str) -> None:
-    from gateway.platforms.webhook_auth import signed_headers
+def _hook(name: str) -> Any:
+    """The gateway's webhook `name`, when it has a callback URL to post answers to."""
     from hermes_agent.settings import load_gateway_settings
 
     hooks = getattr(load_gateway_settings().section("webhook"), "hooks", {})
     hook = hooks.get(name)
     if hook is None or not hook.callback_url:
         raise DeliveryFailed(f"the webhook {name!r} has no callback_url")
+    return hook
+
+
+def _webhook(name: str, job: dict[str, Any], text: str, session_id: str) -> None:
+    from gateway.platforms.webhook_auth import signed_headers
+
+    hook = _hook(name)
     body = orjson.dumps(
         {
             "status": "scheduled",

@@ -106,6 +106,19 @@ def test_a_job_is_created_listed_edited_paused_resumed_and_deleted(server):
     assert post(server, "/api/cron/job/delete", {"id": job["id"]}).status == 404
 
 
+def test_a_target_answers_cannot_reach_yet_is_saved_with_the_reason(server):
+    body = {"prompt": "Build?", "schedule": "every 2h", "deliver": "webhook:nightly"}
+    saved = post(server, "/api/cron/job/save", body)
+    assert saved.status == 200, saved.body
+    assert saved.json["warning"] == "the webhook 'nightly' has no callback_url"
+    job_id = saved.json["job"]["id"]
+    assert listed(server)[job_id]["deliver"] == "webhook:nightly"
+
+    fixed = post(server, "/api/cron/job/save", {**body, "id": job_id, "deliver": "web"})
+    assert fixed.status == 200 and "warning" not in fixed.json
+    post(server, "/api/cron/job/delete", {"id": job_id})
+
+
 def test_an_edit_leaves_an_unchanged_interval_and_the_fields_left_out_as_they_were(server):
     job = create(server, schedule="every 2 hours", deliver="telegram:7", skills=["triage"])
     assert job["schedule"] == "every 2h"

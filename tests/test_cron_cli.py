@@ -22,9 +22,12 @@ def fake():
         yield server
 
 
-def hermes(root: Path, *args: str, fake: FakeOpenAI | None = None) -> subprocess.CompletedProcess:
+def hermes(
+    root: Path, *args: str, fake: FakeOpenAI | None = None, **settings: str
+) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(SECRET_ENV_PREFIXES)}
     env.update(HERMES_HOME=str(root / "home"), HOME=str(root / "user"), HERMES_TIMEZONE="UTC")
+    env.update(settings)
     if fake is not None:
         env.update(fake_provider_env(fake))
     return run_hermes("cron", *args, env=env)
@@ -139,6 +142,36 @@ def test_mistakes_are_explained_on_stderr_and_nothing_is_saved(tmp_path):
     assert hermes(tmp_path, "edit", job_id).stderr.startswith("hermes: nothing to change")
     [job] = stored_jobs(tmp_path)
     assert job["deliver"] == "web"
+
+
+def test_a_target_answers_cannot_reach_yet_is_saved_with_a_warning(tmp_path):
+    hook = {
+        "HERMES_WEBHOOK_SECRETS": "ci=a-webhook-secret-of-enough-length",
+        "HERMES_WEBHOOK_CALLBACK_URLS": "ci=http://127.0.0.1:9/hook",
+    }
+    to_hook = hermes(tmp_path, "add", "every 2h", "Build?", "--deliver", "webhook:ci", **hook)
+    assert to_hook.returncode == 0, to_hook.stderr
+    assert "warning" not in to_hook.stderr
+
+    typo = hermes(tmp_path, "add", "every 2h", "Build?", "--deliver", "webhook:cj", **hook)
+    assert typo.returncode == 0 and re.fullmatch(r"[0-9a-f]{12}\n", typo.stdout)
+    assert (
+        "hermes: warning: answers cannot reach webhook:cj yet: the webhook 'cj' has no "
+        "callback_url." in typo.stderr
+    )
+    job_id = typo.stdout.strip()
+    to_chat = hermes(tmp_path, "edit", job_id, "--deliver", "telegram:4242")
+    assert to_chat.returncode == 0, to_chat.stderr
+    assert "yet: no Telegram bot is configured" in to_chat.stderr
+    broken = {"HERMES_WEBHOOK_CALLBACK_URLS": "ci=http://127.0.0.1:9/hook"}  # no secret
+    unread = hermes(tmp_path, "add", "in 1h", "Build?", "--deliver", "webhook:ci", **broken)
+    assert unread.returncode == 0, "the job is saved whatever the gateway's settings say"
+    assert "yet: Invalid gateway settings: webhook.hooks.ci.secret" in unread.stderr
+    assert [job["deliver"] for job in stored_jobs(tmp_path)] == [
+        "webhook:ci",
+        "telegram:4242",
+        "webhook:ci",
+    ]
 
 
 def test_run_prints_the_answer_and_show_lists_the_run(tmp_path, fake):

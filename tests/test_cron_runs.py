@@ -272,3 +272,14 @@ def test_the_agent_schedules_a_job_and_the_job_cannot_schedule_more(world, llm):
     assert run["result"] == "Time to stretch."
     offered = {tool["function"]["name"] for tool in llm.requests[-1]["tools"]}
     assert "cronjob" not in offered and "terminal" in offered
+
+    to_hook = {**create, "deliver": "webhook:nightly"}
+    llm.script(Reply.tool_calls([("cronjob", to_hook)]), Reply.text("Set, with a warning."))
+    started = request(
+        server.base, "POST", "/api/chat/start", {"session_id": sid, "message": "to my hook"}
+    )
+    assert read_events(server.base, started.json["stream_id"])[-1][0] == "stream_end"
+    said = llm.requests[-1]["messages"][-1]["content"]
+    assert said.endswith(
+        " Warning: answers cannot reach it yet: the webhook 'nightly' has no callback_url."
+    )

@@ -19,7 +19,7 @@ from api.responses import NO_STORE, JSONResponse
 from api.schemas import CRON_JOB_ID, CronJobPause, CronJobRef, CronJobSave
 from hermes_agent.errors import StoreError
 from hermes_agent.runtime import current_settings, state_db
-from hermes_cron import jobs, service
+from hermes_cron import delivery, jobs, service
 
 router = APIRouter(tags=["scheduled jobs"])
 
@@ -120,7 +120,9 @@ def save(body: CronJobSave) -> JSONResponse:
     else:
         job = jobs.edit(db, body.id, time.time(), **_changes(jobs.existing(db, body.id), body))
     service.poke()
-    return JSONResponse({"ok": True, "job": _shown(db, job)})
+    saved = {"ok": True, "job": _shown(db, job)}
+    problem = delivery.problem_with(job["deliver"])
+    return JSONResponse({**saved, "warning": problem} if problem else saved)
 
 
 def _workspace(raw: str | None) -> str | None:

@@ -21,7 +21,7 @@ def cronjob(args: dict[str, Any], ctx: ToolContext) -> str:
     from hermes_agent.runtime import current_settings, state_db
     from hermes_cron import jobs, service
     from hermes_cron.clock import clock_from_env
-    from hermes_cron.delivery import target_of
+    from hermes_cron.delivery import problem_with, target_of
     from hermes_cron.summary import jobs_text
 
     action = args.get("action")
@@ -46,9 +46,11 @@ def cronjob(args: dict[str, Any], ctx: ToolContext) -> str:
         )
         service.poke()
         shown = jobs.public(job)
+        problem = problem_with(job["deliver"])
+        warning = f" Warning: answers cannot reach it yet: {problem}." if problem else ""
         return (
             f"Scheduled job {job['id']} ({job['name']}): {shown['description']}; "
-            f"first run {shown['next_run']}; delivers to {job['deliver']}."
+            f"first run {shown['next_run']}; delivers to {job['deliver']}.{warning}"
         )
     job = jobs.existing(db, str(args.get("job_id") or ""))
     if action == "remove":

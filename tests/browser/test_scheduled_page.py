@@ -7,6 +7,7 @@ delivered to the web; hostile text shown as text; the page at phone width."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -122,6 +123,27 @@ def test_a_job_is_made_in_the_form_run_now_paused_resumed_and_deleted(
     ).click()
     expect(dialog.get_by_text("No scheduled job yet.")).to_be_visible()
     assert request(server.base, "GET", "/api/cron/jobs").json["jobs"] == []
+    assert chat_page_errors.uncaught == []
+
+
+def test_a_job_whose_answers_cannot_be_delivered_yet_is_saved_with_the_reason(
+    chat_page, server, chat_page_errors
+):
+    dialog = open_scheduled(chat_page)
+    dialog.get_by_role("button", name="New job").click()
+    dialog.get_by_label("Name", exact=True).fill("Nightly build")
+    dialog.get_by_label("Prompt").fill("How did the build go?")
+    dialog.get_by_label("Schedule", exact=True).fill("every 1d")
+    dialog.get_by_label("Send the answer to").select_option("webhook")
+    dialog.get_by_label("Webhook name").fill("nightly")
+    dialog.get_by_role("button", name="Save").click()
+
+    expect(job_card(dialog, "Nightly build")).to_be_visible()
+    said = dialog.get_by_role("status")
+    expect(said).to_have_text(
+        "Saved, but answers cannot be delivered yet: the webhook 'nightly' has no callback_url."
+    )
+    expect(said).to_have_class(re.compile(r"\bis-error\b"))
     assert chat_page_errors.uncaught == []
 
 

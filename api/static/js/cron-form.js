@@ -12,8 +12,9 @@ const TARGETS = {
   webhook: { label: "A webhook", field: "Webhook name", hint: "A hook of the gateway's webhook platform; the answer is posted to its callback_url." },
 };
 
-/** `closed(id, saved, edited)` runs after Cancel (`id` of the job edited, null for a new one)
- * or a save; `edited`: the form showed a job that already existed. */
+/** `closed(id, saved, edited, warning)` runs after Cancel (`id` of the job edited, null for a
+ * new one) or a save; `edited`: the form showed a job that already existed; `warning`: why the
+ * saved job's answers could not reach its target yet. */
 export function jobForm({ closed }) {
   let editing = null;
   let defaultZone = "";
@@ -107,9 +108,9 @@ export function jobForm({ closed }) {
     clearTimeout(previewTimer);
   }
 
-  function close(savedJob) {
+  function close(savedJob, warning = null) {
     hide();
-    closed(savedJob ? savedJob.id : editing?.id ?? null, Boolean(savedJob), Boolean(editing));
+    closed(savedJob ? savedJob.id : editing?.id ?? null, Boolean(savedJob), Boolean(editing), warning);
   }
 
   function previewSoon() {
@@ -168,7 +169,7 @@ export function jobForm({ closed }) {
     save.setAttribute("aria-disabled", "true");
     try {
       const reply = await post("/api/cron/job/save", read(), { quiet: true });
-      close(reply.job);
+      close(reply.job, reply.warning);
     } catch (err) {
       error.textContent = `Not saved: ${err.message}`;
     } finally {

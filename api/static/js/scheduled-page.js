@@ -240,13 +240,15 @@ function openForm(job) {
   form.show(job, zoneSetting);
 }
 
-/** Back from the form: after a save, the list is read again and says so. Focus goes to the
- * Edit button of the job edited, or to Run now of a new one. */
-async function closed(id, saved, edited) {
+/** Back from the form: after a save, the list is read again and says so (and why answers
+ * cannot reach the target yet, if so). Focus goes to the Edit button of the job edited, or to
+ * Run now of a new one. */
+async function closed(id, saved, edited, warning) {
   listPage.hidden = false;
   if (saved) {
     await load();
-    showResult(result, "Saved.", "ok");
+    if (warning) showResult(result, `Saved, but answers cannot be delivered yet: ${warning}.`, "error");
+    else showResult(result, "Saved.", "ok");
   }
   const target = id && card(id);
   (target?.querySelector(edited ? "[data-action=edit]" : "button") || newButton).focus();
