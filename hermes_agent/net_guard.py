@@ -4,7 +4,9 @@ A model can be talked into fetching any URL (a web page it read may ask for it),
 hop of a fetch is checked (SSRF): only http and https; the host name is resolved here, and
 every address it resolves to must be public: no loopback, private, shared (CGNAT),
 link-local (which holds the cloud metadata service at 169.254.169.254), multicast, reserved
-or unspecified address, in IPv4 or IPv6, IPv4-mapped IPv6 included. Numeric spellings
+or unspecified address, in IPv4 or IPv6. An IPv6 address that carries an IPv4 one (mapped,
+6to4, or NAT64's 64:ff9b::/96, how IPv6-only networks reach IPv4 sites) is judged by the IPv4
+address it carries. Numeric spellings
 (`2130706433`, `0177.0.0.1`, `0x7f.1`) resolve to what they mean and are checked as such.
 The connection then goes to the very address that was checked, with the name in the Host
 header and TLS SNI (certificates are still verified against the name), so a DNS answer that
@@ -28,6 +30,7 @@ from hermes_agent.errors import ToolError
 
 MAX_REDIRECTS = 5
 SHARED_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
 @dataclass(frozen=True)
@@ -42,8 +45,8 @@ class Fetched:
 def refused_address(address: str) -> str | None:
     """Why `address` must not be fetched from, or None when it is public."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        ip = _carried_ipv4(ip) or ip
     for reason, hit in (
         ("loopback", ip.is_loopback),
         ("link-local (cloud metadata lives there)", ip.is_link_local),
@@ -51,10 +54,18 @@ def refused_address(address: str) -> str | None:
         ("multicast", ip.is_multicast),
         ("reserved", ip.is_reserved or ip.is_unspecified),
         ("shared (carrier NAT)", ip.version == 4 and ip in SHARED_ADDRESS_SPACE),
+        ("site-local", ip.version == 6 and ip.is_site_local),
     ):
         if hit:
             return f"a {reason} address ({ip})"
     return None
+
+
+def _carried_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one leads to: mapped, 6to4 or NAT64."""
+    if ip in NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return ip.ipv4_mapped or ip.sixtofour
 
 
 def checked_address(host: str, port: int, allowed_hosts: Iterable[str]) -> str:

@@ -73,6 +73,12 @@ def site() -> Iterator[str]:
         "http://100.64.0.1/",  # carrier NAT
         "http://[fd00:ec2::254]/",  # the IPv6 metadata address
         "http://224.0.0.1/",
+        "http://[2002:7f00:1::1]/",  # 6to4 around 127.0.0.1
+        "http://[2002:a9fe:a9fe::1]/",  # 6to4 around the metadata address
+        "http://[64:ff9b::a9fe:a9fe]/",  # NAT64 of the metadata address
+        "http://[64:ff9b::7f00:1]/",  # NAT64 of 127.0.0.1
+        "http://[fec0::1]/",  # site-local (deprecated, still routed on some networks)
+        "http://[::127.0.0.1]/",  # IPv4-compatible (deprecated)
         "file:///etc/passwd",
         "ftp://example.com/",
         "gopher://127.0.0.1:6379/_INFO",
@@ -81,6 +87,15 @@ def site() -> Iterator[str]:
 def test_addresses_on_the_users_machine_or_network_are_refused(url):
     with pytest.raises(ToolError, match="refused"):
         fetch(url)
+
+
+@pytest.mark.parametrize(
+    "address", ["64:ff9b::808:808", "2002:808:808::1", "::ffff:8.8.8.8", "8.8.8.8"]
+)
+def test_a_public_address_in_any_wrapping_is_allowed(address):
+    """An IPv6-only network reaches IPv4 sites through NAT64 (64:ff9b::/96): those addresses
+    are judged by the IPv4 address they carry, as 6to4 and mapped ones are."""
+    assert net_guard.refused_address(address) is None
 
 
 def test_an_allowed_host_is_read_and_a_page_becomes_markdown(site, monkeypatch):
