@@ -202,6 +202,7 @@ def test_ctrl_c_interrupts_a_slow_reply_and_the_session_goes_on(terminal, fake, 
     assert "word299" not in shown
     terminal.type("Shorter, please", "Enter")
     terminal.wait_for("Short answer.")
+    terminal.wait_for_prompt()  # a Ctrl+D typed while the answer ends never reaches the prompt
     terminal.type("C-d")
     assert terminal.exit_status() == 0
     [row] = tui_sessions(tmp_path)
