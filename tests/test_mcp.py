@@ -45,7 +45,7 @@ def context(tmp_path: Path, mode: str = "ask", approver: Approver | None = None)
     return ToolContext(workspace=tmp_path, approval=ApprovalPolicy(mode), ask_approval=approver)
 
 
-def wait_for(predicate, timeout: float = 15) -> None:
+def wait_for(predicate, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, "timed out"
