@@ -14,9 +14,8 @@ from api.models import Session, get_session
 from api.session_import import store_new_session
 from api.session_ops import TITLE_MAX
 from hermes_agent.errors import Conflict
+from hermes_agent.history import BRANCH_SUFFIX
 from hermes_agent.turn import ROW_ID
-
-BRANCH_SUFFIX = " (branch)"
 
 
 def branch_session(session_id: str, keep_count: int) -> Session:

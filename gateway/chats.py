@@ -107,12 +107,9 @@ class Chat:
                 exit_reason="interrupted",
             )
         self._ensure_row()
-        store = self.services.attachments
-        keep_files_for(store, self.session_id, [{"content": content}])
+        keep_files_for(self.services.attachments, self.session_id, [{"content": content}])
         result = agent.run_conversation(content, conversation_history=history)
         self.history = list(result.context)
-        if result.session_id != self.session_id:
-            keep_files_for(store, result.session_id, self.history)
         self.session_id = result.session_id
         if not history and result.completed and self.services.db is not None:
             self._title(content_text(content))
@@ -285,7 +282,7 @@ class Chat:
         """Summarise the history now: (messages before, after), or None if too short."""
         before = self.load_blocking()
         agent = self._agent()
-        compressed = stored_history.compress(agent, before, self._cancel, self.services.attachments)
+        compressed = stored_history.compress(agent, before, self._cancel)
         if compressed is None:
             return None
         self.history = compressed

@@ -430,8 +430,11 @@ class AIAgent:
 
     def _rotate_session(self, messages: list[dict[str, Any]]) -> int | None:
         """End this session as `compression` and continue in a child that inherits the title;
-        the history is recorded there again, each message taking its new row id. Returns the
-        last of them."""
+        the history is recorded there again, each message taking its new row id, and the
+        child carries the files those messages carry. Returns the last row id."""
+        from hermes_agent.attachment_content import carried_ids, keep_files_for
+        from hermes_agent.runtime import attachment_store
+
         db, old = self.session_db, self.session_id
         last = None
         try:
@@ -448,6 +451,8 @@ class AIAgent:
                 db.set_session_title(self.session_id, db.get_next_title_in_lineage(title))
             for message in messages:
                 last = self._record_row(message)
+            if carried_ids(messages):  # the store is opened only when there are files
+                keep_files_for(attachment_store(), self.session_id, messages)
         except (ValueError, OSError) as exc:
             log.warning("could not record the compressed continuation of %s: %s", old, exc)
         return last

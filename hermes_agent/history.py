@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+BRANCH_SUFFIX = " (branch)"
+
 
 def last_user_index(history: list[dict[str, Any]]) -> int | None:
     return next(
@@ -62,20 +64,17 @@ def store_branch(
     db.replace_messages(copy_id, copied)
     keep_files_for(files, copy_id, copied)
     base = db.get_session_title(of)
-    title = db.get_next_title_in_lineage(f"{base} (branch)") if base else None
+    title = db.get_next_title_in_lineage(f"{base}{BRANCH_SUFFIX}") if base else None
     if title:
         db.set_session_title(copy_id, title)
     return title
 
 
-def compress(
-    agent: Any, history: list[dict[str, Any]], cancel: threading.Event, files: AttachmentStore
-) -> list | None:
+def compress(agent: Any, history: list[dict[str, Any]], cancel: threading.Event) -> list | None:
     """The history with its middle summarised, or None when it is too short to compress or
     `cancel` was set meanwhile (then nothing changed).
 
-    With a store, the agent continues in a child session, as after an automatic compression,
-    which carries the files the kept messages carry.
+    With a store, the agent continues in a child session, as after an automatic compression.
     """
     compressor = agent.context_compressor
     if not compressor.can_compress(history):
@@ -87,7 +86,6 @@ def compress(
         # AIAgent has no public entry point for a compression outside a turn; this is the
         # same rotation its own compressions go through.
         agent._rotate_session(compressed)
-        keep_files_for(files, agent.session_id, compressed)
     return compressed
 
 

@@ -263,7 +263,7 @@ def compress(p: SessionParams) -> dict[str, Any]:
     session["compress_cancel"] = cancel
     server._emit("status.update", sid, {"kind": "compressing", "text": COMPRESSING})
     try:
-        compressed = history.compress(session["agent"], before, cancel, attachment_store())
+        compressed = history.compress(session["agent"], before, cancel)
         with session["history_lock"]:
             if compressed is not None and session["history_version"] == version:
                 session["history"] = compressed

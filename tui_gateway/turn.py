@@ -70,13 +70,6 @@ class Message:
     files: list[dict[str, Any]]
 
 
-def _carried(session: dict[str, Any], result: Any, message: Message) -> list[dict[str, Any]]:
-    """The messages whose files `result`'s session must keep: the one just sent, and after a
-    compression during the turn (a new session) every message it kept."""
-    sent = {"attachments": message.files}
-    return [*result.context, sent] if result.session_id != session["session_key"] else [sent]
-
-
 def _run_prompt_submit(sid: str, session: dict[str, Any], message: Message) -> None:
     agent = session["agent"]
     try:
@@ -105,7 +98,8 @@ def _turn(sid: str, session: dict[str, Any], agent: Any, message: Message) -> di
         agent.run_conversation(user_content(text, message.files), conversation_history=history),
         session_id=getattr(agent, "session_id", ""),
     )
-    keep_files_for(attachment_store(), result.session_id, _carried(session, result, message))
+    if message.files:
+        keep_files_for(attachment_store(), result.session_id, [{"attachments": message.files}])
     warning = _store_history(session, result, version)
     server._sync_session_key_after_compress(sid, session, clear_pending_title=False)
     complete = _outcome(result)

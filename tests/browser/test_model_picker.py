@@ -12,7 +12,7 @@ from tests.browser.chat_support import (
     session_with,
     stored_messages,
 )
-from tests.browser.pages import collect_errors, wait_until_loaded
+from tests.browser.pages import HeldRequests, collect_errors, wait_until_loaded
 from tests.fakes.openai_server import Reply
 from tests.support import read_events, request
 
@@ -91,22 +91,13 @@ def test_a_pick_made_as_a_new_chat_gets_its_id_is_kept(chat_page, chat_server, f
     teach_the_provider(chat_server, fake_llm)
     picker = chat_page.get_by_label("Model for this conversation")
     open_app(chat_page)
-    held, holding = [], [True]
-    chat_page.route(
-        "**/api/session?*", lambda route: held.append(route) if holding[0] else route.continue_()
-    )
+    held = HeldRequests(chat_page, "**/api/session?*")
     assert answer(chat_page, fake_llm, "a first word") == "fake-model"
-    for _ in range(200):  # the redraw's request is held, not yet answered
-        if held:
-            break
-        chat_page.wait_for_timeout(25)
-    assert held, "the ended run should reload the conversation"
+    held.wait()  # the redraw's request, not yet answered
 
     picker.select_option(OTHER)
     chat_page.evaluate("document.querySelector('#messages .msg-assistant').dataset.before = '1'")
-    holding[0] = False
-    for route in held:
-        route.continue_()
+    held.release()
     expect(chat_page.locator("#messages .msg-assistant[data-before]")).to_have_count(0)
     expect(picker).to_have_value(OTHER)
     assert answer(chat_page, fake_llm, "a second word") == OTHER
